@@ -1,0 +1,62 @@
+# The README's two commands: `make run` and `make test`. Both need only Python 3.11+ and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+# The demo plays the sandbox's clearance cadences 60 times faster (5 minutes become 5 seconds).
+SANDBOX_TIME_FACTOR ?= 60
+export PORT HOST
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format lock messages clean
+
+help:
+	@echo "make run    install, migrate, seed the sandbox and run web + worker + beat on port $(PORT)"
+	@echo "make test   install the development tools and run the whole test suite"
+	@echo "make lint   ruff check and format check"
+	@echo "make lock   re-pin requirements*.txt from requirements*.in"
+	@echo "make messages  update and compile the nl/fr/en translations (needs gettext)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: make PYTHON=python3.12 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-runtime
+
+run: $(VENV)/.installed-runtime
+	$(BIN)/python manage.py migrate --noinput
+	@echo
+	@echo "  Portal: http://localhost:$(PORT)/   (Ctrl-C stops web, worker and beat)"
+	@echo
+	PATH="$(abspath $(BIN)):$$PATH" SANDBOX_TIME_FACTOR=$(SANDBOX_TIME_FACTOR) \
+		exec $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(VENV)/.installed-dev
+	PIP_FIND_LINKS= $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links requirements.in -o requirements.txt
+	PIP_FIND_LINKS= $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links requirements-dev.in -o requirements-dev.txt
+
+messages: $(VENV)/.installed-dev
+	$(BIN)/python manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=var
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
+
+clean:
+	rm -rf var

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from clearfacts_app.models import Administration, AdministrationAccess
+
+
+class AdministrationAccessInline(admin.TabularInline):
+    model = AdministrationAccess
+    extra = 0
+    autocomplete_fields = ["user"]
+    readonly_fields = ["granted_at"]
+
+
+@admin.register(Administration)
+class AdministrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "formatted_company_number", "office", "account_manager", "synced_at"]
+    list_filter = ["office", "country_iso2"]
+    search_fields = ["name", "company_number", "account_manager"]
+    list_select_related = ["office"]
+    readonly_fields = ["synced_at", "created_at"]
+    inlines = [AdministrationAccessInline]
+
+    @admin.display(description=_("company number"), ordering="company_number")
+    def formatted_company_number(self, administration):
+        return administration.formatted_company_number
+
+
+@admin.register(AdministrationAccess)
+class AdministrationAccessAdmin(admin.ModelAdmin):
+    list_display = ["user", "administration", "office", "granted_at"]
+    list_filter = ["administration__office"]
+    search_fields = ["user__username", "user__email", "administration__name", "administration__company_number"]
+    list_select_related = ["user", "administration__office"]
+    autocomplete_fields = ["user", "administration"]
+
+    @admin.display(description=_("office"), ordering="administration__office__name")
+    def office(self, access):
+        return access.administration.office

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from clearfacts_app.models import Administration
+
+SWITCHER_LIMIT = 20
+
+
+def navigation(request):
+    """The administration switcher and sandbox badge; queries run only if a template uses them."""
+    context = {"sandbox_enabled": settings.SANDBOX}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return context
+
+    visible = Administration.objects.visible_to(user).only("name", "company_number")
+
+    def current():
+        if getattr(request, "administration", None) is not None:
+            return request.administration
+        company_number = request.session.get("current_administration")
+        return visible.filter(company_number=company_number).first() if company_number else None
+
+    match = request.resolver_match
+    keeps_page = match is not None and set(match.kwargs) == {"company_number"}
+    context.update(
+        nav_administrations=visible[:SWITCHER_LIMIT],
+        current_administration=SimpleLazyObject(current),
+        switcher_view_name=match.view_name if keeps_page else "clearfacts_app:administration-detail",
+    )
+    return context

@@ -1,0 +1,49 @@
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from clearfacts_app.models import Administration
+from portal.health import broker_answers, database_answers
+from portal.tasks import HEARTBEAT_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def dashboard(request):
+    administrations = Administration.objects.visible_to(request.user)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {"administrations": administrations[:12], "administration_count": administrations.count()},
+    )
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request):
+    """200 when the database and the Celery broker answer, 503 otherwise."""
+    checks = {"database": database_answers(), "broker": broker_answers()}
+    healthy = all(checks.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        **{name: "ok" if ok else "unavailable" for name, ok in checks.items()},
+        "worker_last_seen": cache.get(HEARTBEAT_KEY) if checks["database"] else None,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def server_error(request):
+    """The 500 page in the site's layout, rendered without touching the database."""
+    try:
+        html = loader.get_template("500.html").render({"request": request, "error_page": True})
+    except Exception:
+        logger.exception("the 500 page itself failed to render")
+        html = "<h1>Server error</h1><p>Something went wrong on our side. Please try again later.</p>"
+    return HttpResponse(html, status=500)

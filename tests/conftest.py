@@ -1,0 +1,183 @@
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import Membership
+from tests.factories import make_administration, make_office, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+# The people of every access test: an owner (office admin), a member, a viewer, a colleague
+# without a grant, and an outsider from another office.
+@pytest.fixture
+def office(db):
+    return make_office("Fiduciaire Dupont")
+
+
+@pytest.fixture
+def administration(office):
+    return make_administration(office, "Bakkerij Janssens BV")
+
+
+@pytest.fixture
+def owner(office, administration):
+    return make_user(office, role=Membership.Role.ADMIN, administrations=[administration], name="Els Dupont")
+
+
+@pytest.fixture
+def member(office, administration):
+    return make_user(office, role=Membership.Role.MEMBER, administrations=[administration], name="Jan Peeters")
+
+
+@pytest.fixture
+def viewer(office, administration):
+    return make_user(office, role=Membership.Role.VIEWER, administrations=[administration], name="Lies Maes")
+
+
+@pytest.fixture
+def colleague_without_access(office):
+    return make_user(office, name="Tom Claes")
+
+
+@pytest.fixture
+def other_office(db):
+    return make_office("Comptabilité Lambert")
+
+
+@pytest.fixture
+def other_administration(other_office):
+    return make_administration(other_office, "Boulangerie Dubois SRL")
+
+
+@pytest.fixture
+def outsider(other_office, other_administration):
+    return make_user(other_office, administrations=[other_administration], name="Marc Lambert")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the database this test run uses, for processes the tests start."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def process_env(transactional_db):
+    """Environment for a worker or server process that shares this test's database."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        VAR_DIR=str(settings.VAR_DIR),
+        DATABASE_URL=database_url(),
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class Process:
+    """A child process whose output is kept in a file and shown when a test fails."""
+
+    def __init__(self, args, env, log_path: Path, cwd=ROOT):
+        self.log_path = log_path
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.popen = subprocess.Popen(
+            args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=15, timeout=20):
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, 9)
+                self.popen.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def start_process(tmp_path, request):
+    started = []
+
+    def start(args, env, name="process"):
+        process = Process(args, env, tmp_path / f"{name}-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield start
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for process in started:
+        process.stop()
+        if failed:
+            print(f"--- output of {process.popen.args}:\n{process.output()[-6000:]}")
+
+
+@pytest.fixture
+def celery_worker_process(process_env, start_process):
+    """A real Celery worker in its own process, on this run's broker and database."""
+    worker = start_process(
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        process_env,
+        name="worker",
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.output():
+        if worker.popen.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the Celery worker did not start:\n{worker.output()[-4000:]}")
+        time.sleep(0.2)
+    return worker
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_broker_folders():
+    # Messages left by an interrupted earlier run must not be picked up by this run's workers.
+    for folder in settings.CELERY_BROKER_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+    if not settings.CELERY_BROKER_FOLDERS:
+        from portal.celery import app
+
+        app.control.purge()
+    yield

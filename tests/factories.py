@@ -1,0 +1,46 @@
+"""Test data: offices, administrations and the people of the style guide (owner, member, viewer, outsider)."""
+
+import itertools
+
+from accounts.models import Membership, Office, User
+from clearfacts_app.models import Administration, AdministrationAccess
+
+_numbers = itertools.count(1000001)
+
+
+def company_number() -> str:
+    """A fresh, valid Belgian company number (check digits = 97 - base mod 97)."""
+    base = next(_numbers) * 10 + 4  # 8 digits, starting with 1
+    return f"{base:08d}{97 - base % 97:02d}"
+
+
+def make_office(name="Fiduciaire Dupont", **fields) -> Office:
+    return Office.objects.create(name=name, company_number=fields.pop("company_number", company_number()), **fields)
+
+
+def make_administration(office, name="Bakkerij Janssens BV", **fields) -> Administration:
+    return Administration.objects.create(
+        office=office,
+        name=name,
+        company_number=fields.pop("company_number", company_number()),
+        **fields,
+    )
+
+
+def make_user(office, *, role=Membership.Role.MEMBER, administrations=(), name="An Peeters", **fields) -> User:
+    username = fields.pop("username", f"user-{next(_numbers)}")
+    user = User.objects.create_user(
+        username=username,
+        email=fields.pop("email", f"{username}@example.be"),
+        display_name=name,
+        oidc_issuer="https://login.clearfacts.test",
+        oidc_subject=username,
+        **fields,
+    )
+    user.set_unusable_password()
+    user.save()
+    if office is not None:
+        Membership.objects.create(user=user, office=office, role=role)
+    for administration in administrations:
+        AdministrationAccess.objects.create(user=user, administration=administration)
+    return user

@@ -1,0 +1,161 @@
+"""The site as it is deployed and as `make run` starts it, in real processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from tests.conftest import ROOT, VENV_BIN, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for_health(base_url, process, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            pytest.fail(f"the process exited with {process.popen.returncode}:\n{process.output()[-6000:]}")
+        try:
+            response = requests.get(f"{base_url}/healthz", timeout=2)
+            if response.status_code == 200:
+                return response
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"/healthz did not answer 200 within {timeout} s:\n{process.output()[-6000:]}")
+
+
+def production_env(process_env, tmp_path):
+    return process_env | {
+        "DEBUG": "0",
+        "SECRET_KEY": "prod-" + Fernet.generate_key().decode() + Fernet.generate_key().decode(),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SANDBOX": "0",
+        "SITE_URL": "https://portal.example.test",
+        "ALLOWED_HOSTS": "portal.example.test,127.0.0.1",
+        "CLEARFACTS_OIDC_ISSUER": "https://login.clearfacts.be",
+        "CLEARFACTS_GRAPHQL_URL": "https://api.clearfacts.be/graphql",
+        "CLEARVO_API_URL": "https://api.clearvo.io/v1",
+        "OIDC_RP_CLIENT_ID": "portal",
+        "OIDC_RP_CLIENT_SECRET": "secret",
+        "CLEARVO_API_KEY": "ck_live_example",
+        "VAR_DIR": str(tmp_path / "var"),
+    }
+
+
+def test_gunicorn_serves_the_production_profile(process_env, start_process, tmp_path):
+    env = production_env(process_env, tmp_path)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True)
+    port = free_port()
+    server = start_process(
+        [str(VENV_BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env,
+        name="gunicorn",
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    health = wait_for_health(base, server, timeout=60)
+    assert health.json()["database"] == "ok"
+
+    # Behind the TLS proxy: the page, the security headers and a CSP without inline scripts.
+    page = requests.get(
+        f"{base}/accounts/sign-in/",
+        headers={"Host": "portal.example.test", "X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+    assert page.status_code == 200
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    stylesheet = page.text.split('href="/static/vendor/bootstrap/bootstrap.min', 1)[1].split('"', 1)[0]
+    assert stylesheet.startswith(".") and stylesheet.endswith(".css"), "static files are not hashed"
+    static = requests.get(
+        f"{base}/static/vendor/bootstrap/bootstrap.min{stylesheet}",
+        headers={"Host": "portal.example.test", "X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+    assert static.status_code == 200 and "max-age" in static.headers["Cache-Control"]
+
+    # Plain HTTP is redirected to HTTPS, except the health check that load balancers probe.
+    plain = requests.get(
+        f"{base}/accounts/sign-in/", headers={"Host": "portal.example.test"}, allow_redirects=False, timeout=10
+    )
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == "https://portal.example.test/accounts/sign-in/"
+
+
+def test_the_production_profile_passes_check_deploy(process_env, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=production_env(process_env, tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_its_secrets(process_env, tmp_path):
+    env = production_env(process_env, tmp_path)
+    del env["SECRET_KEY"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
+
+
+def test_without_the_sandbox_the_services_must_be_configured(process_env, tmp_path):
+    env = production_env(process_env, tmp_path) | {"CLEARVO_API_KEY": ""}
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "CLEARVO_API_KEY is not set" in result.stderr
+
+
+def embedded_env(tmp_path, port):
+    """The environment of a new user: none of the service variables CI sets."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SANDBOX"}
+    }
+    return env | {"PORT": str(port), "VAR_DIR": str(tmp_path / "var"), "VENV": str(VENV_BIN.parent)}
+
+
+def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_process):
+    port = free_port()
+    env = embedded_env(tmp_path, port)
+    started = time.monotonic()
+    stack = start_process(["make", "run"], env, name="make-run")
+
+    health = wait_for_health(f"http://127.0.0.1:{port}", stack, timeout=90)
+    assert time.monotonic() - started < 90
+    assert health.json() == health.json() | {"status": "ok", "database": "ok", "broker": "ok"}
+    assert (tmp_path / "var" / "db.sqlite3").exists(), "make run did not use SQLite under VAR_DIR"
+
+    # A task sent by a Django process over the filesystem broker is run by make run's worker.
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from portal.tasks import heartbeat; heartbeat.delay('make-run')"],
+        env=env | {"DJANGO_SETTINGS_MODULE": "portal.settings"},
+        cwd=ROOT,
+        check=True,
+    )
+    deadline = time.monotonic() + 30
+    while requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["worker_last_seen"] is None:
+        assert time.monotonic() < deadline, f"the worker did not run the task:\n{stack.output()[-6000:]}"
+        time.sleep(0.5)
+    output = stack.output()
+    assert "worker" in output and "beat" in output and "Starting development server" in output
+
+    # Ctrl-C in the terminal reaches the whole process group: web, worker and beat all stop.
+    os.killpg(stack.popen.pid, signal.SIGINT)
+    stack.popen.wait(timeout=30)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    leftovers = subprocess.run(["pgrep", "-s", str(stack.popen.pid)], capture_output=True, text=True).stdout
+    assert leftovers.strip() == "", f"processes still running after Ctrl-C: {leftovers}"

@@ -1,0 +1,34 @@
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def variables_read_by_settings():
+    source = (ROOT / "portal" / "settings.py").read_text()
+    return set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', source))
+
+
+def test_every_environment_variable_is_listed_in_env_example():
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), flags=re.M))
+    missing = variables_read_by_settings() - listed
+    assert not missing, f".env.example does not list {sorted(missing)}"
+
+
+def test_the_fixed_variable_names_are_the_ones_read():
+    fixed = {
+        "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SANDBOX",
+        "CLEARFACTS_OIDC_ISSUER", "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "CLEARFACTS_GRAPHQL_URL",
+        "CLEARVO_API_URL", "FIELD_ENCRYPTION_KEY", "SITE_URL",
+    }  # fmt: skip
+    assert fixed <= variables_read_by_settings()
+
+
+def test_embedded_defaults_point_the_services_at_this_sites_sandbox():
+    assert settings.SANDBOX
+    assert settings.CLEARFACTS_OIDC_ISSUER == f"{settings.SITE_URL}/sandbox/clearfacts"
+    assert settings.CLEARFACTS_GRAPHQL_URL == f"{settings.SITE_URL}/sandbox/clearfacts/graphql"
+    assert settings.CLEARVO_API_URL == f"{settings.SITE_URL}/sandbox/clearvo/v1"
+    assert settings.CLEARVO_API_KEY.startswith("ck_test_")

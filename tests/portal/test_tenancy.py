@@ -1,0 +1,164 @@
+"""Every URL of the site, walked as people who must not see another tenant's objects.
+
+The walk discovers URL patterns and tenant-owned models by itself, so a URL added later is
+covered without editing this file. URL arguments follow one convention: `company_number`
+names an administration, `<model>_pk` (or `_id`) a tenant-owned object, `<model>_uuid` its
+`uuid` field. An argument outside the convention fails the test, saying which.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from model_bakery import baker
+
+from clearfacts_app.models import Administration
+from portal.tenancy import tenant_models
+
+# Mounted apps that are not tenant pages: the admin and allauth's staff account pages (staff
+# only, checked below) and the sandbox (a stand-in for Clearfacts and Clearvo with its own
+# authentication).
+SKIPPED_PREFIXES = ("admin/", "staff/", "sandbox/")
+ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route
+
+
+def site_routes():
+    return [route for route in walk(get_resolver().url_patterns) if not route.startswith(SKIPPED_PREFIXES)]
+
+
+def object_routes():
+    return [route for route in site_routes() if ARGUMENT.search(route)]
+
+
+def model_named(name):
+    for model in tenant_models():
+        if model._meta.model_name == name:
+            return model
+    return None
+
+
+class Objects:
+    """Creates, on demand, one object per tenant-owned model for a given administration."""
+
+    def __init__(self, administration):
+        self.administration = administration
+        self.created = {}
+
+    def value(self, argument):
+        if argument == "company_number":
+            return self.administration.company_number
+        match = re.fullmatch(r"(?P<model>\w+?)_(?P<field>pk|id|uuid)", argument)
+        model = match and model_named(match["model"])
+        if model is None:
+            pytest.fail(
+                f"URL argument {argument!r} does not follow the convention (company_number, "
+                "<model>_pk, <model>_id or <model>_uuid of a tenant-owned model)"
+            )
+        if model not in self.created:
+            path = getattr(model, "administration_path", "administration")
+            if model is Administration:
+                self.created[model] = self.administration
+            else:
+                self.created[model] = baker.make(model, **{path: self.administration})
+        obj = self.created[model]
+        return obj.uuid if match["field"] == "uuid" else obj.pk
+
+
+def build(route, values):
+    return "/" + ARGUMENT.sub(lambda m: str(values(m["name"])), route)
+
+
+def assert_not_found(client, url):
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url)
+    assert response.status_code == 404, f"{url} answered {response.status_code}, not 404"
+
+
+def test_the_walk_finds_the_tenant_pages():
+    routes = object_routes()
+    assert "administrations/<company:company_number>/" in routes
+
+
+@pytest.mark.django_db
+def test_every_tenant_url_is_404_for_a_user_of_another_office(client, member, administration, outsider):
+    client.force_login(outsider)
+    for route in object_routes():
+        assert_not_found(client, build(route, Objects(administration).value))
+
+
+@pytest.mark.django_db
+def test_own_administration_with_another_tenants_object_is_404(client, member, administration, other_administration):
+    """The object must be found through the administration in the URL, not by key alone."""
+    client.force_login(member)
+    mine, theirs = Objects(administration), Objects(other_administration)
+    for route in object_routes():
+        if "company_number" in route and len(ARGUMENT.findall(route)) > 1:
+            url = build(route, lambda name: mine.value(name) if name == "company_number" else theirs.value(name))
+            assert_not_found(client, url)
+
+
+@pytest.mark.django_db
+def test_every_tenant_url_is_404_for_a_colleague_without_a_grant(
+    client, member, administration, colleague_without_access
+):
+    client.force_login(colleague_without_access)
+    for route in object_routes():
+        assert_not_found(client, build(route, Objects(administration).value))
+
+
+@pytest.mark.django_db
+def test_the_owner_reaches_every_tenant_url(client, member, administration):
+    """Proves the URLs the walk builds are real: the same URLs do answer their owner."""
+    client.force_login(member)
+    for route in object_routes():
+        url = build(route, Objects(administration).value)
+        status = client.get(url).status_code
+        assert status not in (404, 500), f"{url} answered {status} to its owner"
+
+
+@pytest.mark.django_db
+def test_no_page_answers_500_or_leaks_to_a_user_of_another_office(client, member, outsider):
+    client.force_login(outsider)
+    for route in site_routes():
+        if ARGUMENT.search(route):
+            continue
+        status = client.get("/" + route).status_code
+        assert status < 500, f"/{route} answered {status}"
+
+
+@pytest.mark.django_db
+def test_the_admin_is_closed_to_clearfacts_users(client, outsider):
+    client.force_login(outsider)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_sign_in(client, administration):
+    for route in site_routes():
+        if route in ("healthz", "i18n/setlang/") or route.startswith(("accounts/", "staff/")):
+            continue
+        url = build(route, Objects(administration).value)
+        response = client.get(url)
+        assert response.status_code == 302, f"{url} answered {response.status_code} to an anonymous visitor"
+        assert response["Location"].startswith("/accounts/sign-in/")
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_without_session_gets_a_client_redirect(client, administration):
+    url = f"/administrations/{administration.company_number}/"
+    response = client.get(url, headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"})
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/accounts/sign-in/?next=%2Fadministrations%2F{administration.company_number}%2F"

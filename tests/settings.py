@@ -1,0 +1,8 @@
+"""The portal's settings, with the tests' scratch files kept apart from a running `make run`."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+
+from portal.settings import *  # noqa: E402, F403
