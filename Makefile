@@ -33,6 +33,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.installed-runtime
 	$(BIN)/python manage.py migrate --noinput
+	@# The sandbox (and so its seed command) exists unless SANDBOX=0.
+	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then $(BIN)/python manage.py sandbox_seed; fi
 	@echo
 	@echo "  Portal: http://localhost:$(PORT)/   (Ctrl-C stops web, worker and beat)"
 	@echo

@@ -1,4 +1,6 @@
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from accounts import views
 
@@ -8,4 +10,5 @@ app_name = "accounts"
 urlpatterns = [
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
+    path("oidc/callback/", login_not_required(OIDCAuthenticationCallbackView.as_view()), name="oidc-callback"),
 ]

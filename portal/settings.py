@@ -103,7 +103,7 @@ INSTALLED_APPS = [
     "invoicing",
 ]
 if SANDBOX:
-    INSTALLED_APPS += ["sandbox"]
+    INSTALLED_APPS += ["sandbox", "sandbox.clearfacts", "sandbox.clearvo"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

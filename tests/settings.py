@@ -6,3 +6,6 @@ from pathlib import Path
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
 from portal.settings import *  # noqa: E402, F403
+
+# Password hashing strength is not under test; PBKDF2's deliberate slowness would dominate the suite.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

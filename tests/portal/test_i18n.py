@@ -42,12 +42,10 @@ def test_every_message_is_translated(language):
     assert not untranslated, f"{language}: {len(untranslated)} untranslated, e.g. {untranslated[:5]}"
 
 
-@pytest.mark.parametrize(
-    ("language", "sign_in"), [("nl", "Aanmelden"), ("fr", "Se connecter"), ("en", "Sign in")]
-)
+@pytest.mark.parametrize(("language", "sign_in"), [("nl", "Aanmelden"), ("fr", "Se connecter"), ("en", "Sign in")])
 def test_the_language_switcher_changes_the_interface_language(client, db, language, sign_in):
     response = client.post("/i18n/setlang/", {"language": language, "next": "/accounts/sign-in/"}, follow=True)
 
     assert response.status_code == 200
     assert f'<html lang="{language}">' in response.text
-    assert f"<h1 class=\"h4 mb-3\">{sign_in}</h1>" in response.text
+    assert f'<h1 class="h4 mb-3">{sign_in}</h1>' in response.text

@@ -1,0 +1,94 @@
+"""The files Clearfacts accepts for upload (clearfacts-api-addendum.md): PDF, JPEG and XML invoices.
+
+A file's type is recognised from its bytes, never from its name. An XML file must be a UBL
+Invoice or CreditNote (Peppol BIS Billing 3.0, its Belgian variant UBL.BE, or the UBL-based
+E-FFF); it is parsed without DTDs or entities, so it cannot expand or reach out.
+"""
+
+import enum
+from typing import BinaryIO
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+UBL_ROOTS = {
+    "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice",
+    "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote",
+}
+SNIFF_BYTES = 1024
+
+
+class FileKind(enum.StrEnum):
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    XML = "application/xml"
+
+
+class FileRefused(Exception):
+    """A file Clearfacts would not accept; `code` is machine-readable, the message is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def sniff(head: bytes) -> FileKind | None:
+    """The kind of file these first bytes start, if it is one Clearfacts accepts."""
+    if head.startswith(b"%PDF-"):
+        return FileKind.PDF
+    if head.startswith(b"\xff\xd8\xff"):
+        return FileKind.JPEG
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith((b"<?xml", b"<")) and not text.lower().startswith(b"<!doctype html"):
+        return FileKind.XML
+    return None
+
+
+def check_xml(stream: BinaryIO) -> str:
+    """Parses the whole document safely; returns its root element or refuses the file."""
+    root = None
+    try:
+        for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
+            if root is None:
+                root = element.tag
+            if event == "end":
+                element.clear()  # keeps memory flat for large files
+    except DefusedXmlException:
+        raise FileRefused("unsafe_xml", "XML files may not contain a DTD or entity declarations.") from None
+    except SyntaxError:  # ElementTree.ParseError
+        raise FileRefused("invalid_xml", "The XML file is not well-formed.") from None
+    if root not in UBL_ROOTS:
+        raise FileRefused(
+            "unsupported_xml",
+            "XML files must be a UBL invoice or credit note (Peppol BIS Billing 3.0, UBL.BE or E-FFF).",
+        )
+    return root
+
+
+def pdf_page_count(stream: BinaryIO) -> int:
+    try:
+        return len(PdfReader(stream).pages)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError):
+        raise FileRefused("invalid_pdf", "The PDF file could not be read.") from None
+
+
+def inspect(stream: BinaryIO) -> tuple[FileKind, int]:
+    """The kind and page count of an upload, or FileRefused. Reads the stream; rewinds it."""
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    if not head:
+        raise FileRefused("empty_file", "The file is empty.")
+    kind = sniff(head)
+    if kind is None:
+        raise FileRefused("unsupported_file_type", "Only PDF, JPEG and XML (UBL) files are accepted.")
+    try:
+        if kind is FileKind.PDF:
+            return kind, pdf_page_count(stream)
+        if kind is FileKind.XML:
+            check_xml(stream)
+        return kind, 1
+    finally:
+        stream.seek(0)

@@ -1,0 +1,267 @@
+"""Per-country clearance lifecycles, computed from the time elapsed since submission.
+
+Nothing runs in the background: whoever reads an invoice first advances it (`invoice_advance`),
+and each transition is written once, stamped with the time it was scheduled for. Every duration
+is divided by SANDBOX_TIME_FACTOR, so a demo can play a 5-minute cadence out in seconds.
+"""
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox.clearvo.models import ApiKey, ClearanceStatus, InvoiceEvent, InvoiceSubmission, Scenario
+
+MC_WINDOW = timedelta(days=10)
+UNDELIVERED_CADENCE = timedelta(hours=1)
+# A poll this much (as a share of the cadence) before nextPollAfter is still tolerated.
+POLL_TOLERANCE = 0.1
+
+
+@dataclass(frozen=True)
+class Authority:
+    source: str  # error.source
+    format: str
+    decision_after: timedelta | None  # None: decided on the POST itself
+    slow_decision_after: timedelta | None
+    cadence: timedelta
+    reject_code: str
+    reject_message: str
+    reject_detail: str  # formatted with the supplier's tax id (or name)
+
+
+AUTHORITIES = {
+    "IT": Authority(
+        "SDI",
+        "FatturaPA 1.2",
+        timedelta(minutes=4),
+        timedelta(minutes=28),
+        timedelta(minutes=5),
+        "00102",
+        "Partita IVA fornitore non trovata",
+        "Supplier tax ID {supplier} is not registered with the Italian Revenue Agency",
+    ),
+    "PL": Authority(
+        "KSeF",
+        "FA(3)",
+        timedelta(seconds=30),
+        timedelta(minutes=3),
+        timedelta(seconds=60),
+        "InvalidNip",
+        "Nieprawidłowy NIP",
+        "Supplier NIP {supplier} is not accepted by KSeF",
+    ),
+    "ES": Authority(
+        "AEAT",
+        "VerifactuREC",
+        timedelta(seconds=60),
+        timedelta(minutes=6),
+        timedelta(seconds=60),
+        "NIF_NOT_IDENTIFIED",
+        "NIF del emisor no identificado",
+        "Supplier tax ID {supplier} is not identified in the AEAT census",
+    ),
+    "PT": Authority(
+        "AT",
+        "SAFT-PT",
+        timedelta(seconds=60),
+        timedelta(minutes=6),
+        timedelta(seconds=60),
+        "NIF_INVALID",
+        "NIF do emitente inválido",
+        "Supplier tax ID {supplier} is not registered with the Autoridade Tributária",
+    ),
+    "HU": Authority(
+        "NAV",
+        "Online Számla v3.0",
+        timedelta(seconds=60),
+        timedelta(minutes=6),
+        timedelta(seconds=60),
+        "INVALID_SUPPLIER_TAX_NUMBER",
+        "Érvénytelen eladói adószám",
+        "Supplier tax number {supplier} is not registered with NAV",
+    ),
+    "FR": Authority(
+        "DGFiP",
+        "Factur-X / UBL",
+        timedelta(minutes=4),
+        timedelta(minutes=28),
+        timedelta(minutes=5),
+        "REJ_SEMAN",
+        "Rejet sémantique",
+        "Supplier {supplier} is not listed in the DGFiP directory",
+    ),
+    "RO": Authority(
+        "ANAF",
+        "e-Factura CIUS-RO",
+        timedelta(minutes=4),
+        timedelta(minutes=28),
+        timedelta(minutes=5),
+        "CIF_INVALID",
+        "CIF-ul furnizorului nu este înregistrat",
+        "Supplier tax ID {supplier} is not registered with ANAF",
+    ),
+    "DE": Authority(
+        "PEPPOL_AP",
+        "XRechnung 3.0",
+        None,
+        None,
+        timedelta(seconds=60),
+        "RE",
+        "Rejected by the recipient's Peppol Access Point",
+        "The buyer's Access Point answered invoice {number} with an Invoice Response of status RE",
+    ),
+}
+
+
+def scaled(duration: timedelta) -> timedelta:
+    return duration / float(settings.SANDBOX_TIME_FACTOR)
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def decision_time(invoice: InvoiceSubmission) -> datetime:
+    authority = AUTHORITIES[invoice.country]
+    delay = authority.slow_decision_after if invoice.scenario == Scenario.SLOW else authority.decision_after
+    return invoice.submitted_at + scaled(delay or timedelta(0))
+
+
+def cadence(invoice: InvoiceSubmission) -> timedelta:
+    if invoice.clearance_status == ClearanceStatus.UNDELIVERED:
+        return scaled(UNDELIVERED_CADENCE)
+    return scaled(AUTHORITIES[invoice.country].cadence)
+
+
+def is_synchronous(country: str) -> bool:
+    return AUTHORITIES[country].decision_after is None
+
+
+def _outcome(invoice: InvoiceSubmission) -> ClearanceStatus:
+    if invoice.duplicate_of_id or invoice.scenario == Scenario.DUPLICATE:
+        return ClearanceStatus.DUPLICATE
+    if invoice.scenario == Scenario.REJECT:
+        return ClearanceStatus.REJECTED
+    if invoice.scenario == Scenario.UNDELIVERED and invoice.country == "IT":
+        return ClearanceStatus.UNDELIVERED
+    return ClearanceStatus.ACCEPTED
+
+
+def _supplier(invoice: InvoiceSubmission) -> dict:
+    return invoice.payload.get("supplier") or {}
+
+
+def _ksef_number(invoice: InvoiceSubmission, at: datetime) -> str:
+    supplier = _supplier(invoice)
+    nip = supplier.get("taxId") if supplier.get("taxIdCountry") == "PL" and supplier.get("taxId") else "0000000000"
+    return f"{nip}-{at:%Y%m%d}-{secrets.token_hex(6).upper()}-{secrets.token_hex(1).upper()}"
+
+
+def _event(invoice: InvoiceSubmission, status: str, at: datetime, message: str, **extra) -> None:
+    InvoiceEvent.objects.create(invoice=invoice, status=status, at=at, message=message, extra=extra)
+
+
+def record_submitted(invoice: InvoiceSubmission) -> None:
+    """The first event(s) of a new submission; a synchronous country is decided right away."""
+    authority = AUTHORITIES[invoice.country]
+    if is_synchronous(invoice.country):
+        _decide(invoice, at=invoice.submitted_at)
+        return
+    _event(
+        invoice, ClearanceStatus.PENDING, invoice.submitted_at, f"Submitted to {authority.source} as {authority.format}"
+    )
+    invoice.next_poll_after = whole_seconds(invoice.submitted_at + cadence(invoice))
+
+
+def _decide(invoice: InvoiceSubmission, *, at: datetime) -> None:
+    authority = AUTHORITIES[invoice.country]
+    synchronous = is_synchronous(invoice.country)
+    peppol = {"peppolDelivered": False} if synchronous else {}
+    status = _outcome(invoice)
+    invoice.clearance_status = status
+    invoice.decided_at = at
+    invoice.terminal = status != ClearanceStatus.UNDELIVERED
+    if status == ClearanceStatus.ACCEPTED:
+        invoice.cleared_at = at
+        if synchronous:
+            _event(invoice, status, at, f"{authority.format} validated and delivered via Peppol", peppolDelivered=True)
+        elif invoice.country == "PL":
+            _event(invoice, status, at, "Accepted by KSeF", kSeFNumber=_ksef_number(invoice, at))
+        else:
+            _event(invoice, status, at, f"Cleared by {authority.source}")
+    elif status == ClearanceStatus.REJECTED:
+        supplier = _supplier(invoice)
+        invoice.rejected_at = at
+        invoice.error = {
+            "source": authority.source,
+            "code": authority.reject_code,
+            "message": authority.reject_message,
+            "detail": authority.reject_detail.format(
+                supplier=supplier.get("taxId") or supplier.get("name", ""), number=invoice.invoice_number
+            ),
+        }
+        _event(invoice, status, at, f"Rejected by {authority.source}: {authority.reject_code}", **peppol)
+    elif status == ClearanceStatus.DUPLICATE:
+        original = f" (first submitted as {invoice.duplicate_of.reference_id})" if invoice.duplicate_of_id else ""
+        message = f"{authority.source} already has invoice number {invoice.invoice_number} from this supplier{original}"
+        _event(invoice, status, at, message, **peppol)
+    else:
+        invoice.mc_deadline = at + scaled(MC_WINDOW)
+        _event(
+            invoice,
+            status,
+            at,
+            "SDI could not deliver the invoice to the recipient's inbox; it retries until mcDeadline",
+        )
+
+
+def invoice_advance(*, invoice: InvoiceSubmission, now: datetime) -> None:
+    """Writes the transitions due by `now`. The caller holds the invoice's row lock."""
+    changed = False
+    if invoice.clearance_status == ClearanceStatus.PENDING and decision_time(invoice) <= now:
+        _decide(invoice, at=decision_time(invoice))
+        changed = True
+    if invoice.clearance_status == ClearanceStatus.UNDELIVERED and invoice.mc_deadline <= now:
+        invoice.clearance_status = ClearanceStatus.ACCEPTED
+        invoice.terminal = True
+        invoice.cleared_at = invoice.mc_deadline
+        _event(
+            invoice,
+            ClearanceStatus.ACCEPTED,
+            invoice.mc_deadline,
+            "SDI delivery window ended; the invoice is legally valid (D.Lgs. 127/2015)",
+        )
+        changed = True
+    if changed:
+        invoice.save()
+
+
+@dataclass(frozen=True)
+class Poll:
+    invoice: InvoiceSubmission | None = None
+    retry_after: int | None = None  # seconds, when rate limited
+
+
+def invoice_poll(*, api_key: ApiKey, reference_id: str, country: str) -> Poll:
+    """One GET /invoices/status: advances the lifecycle, then rate limits or records nextPollAfter."""
+    now = timezone.now()
+    with transaction.atomic():
+        invoice = api_key.invoices.select_for_update().filter(reference_id=reference_id, country=country).first()
+        if invoice is None:
+            return Poll()
+        invoice_advance(invoice=invoice, now=now)
+        if not invoice.terminal and invoice.next_poll_after is not None:
+            earliest = invoice.next_poll_after - cadence(invoice) * POLL_TOLERANCE
+            if now < earliest:
+                wait = (invoice.next_poll_after - now).total_seconds()
+                return Poll(invoice=invoice, retry_after=max(1, math.ceil(wait)))
+        next_poll_after = None if invoice.terminal else whole_seconds(now + cadence(invoice))
+        if next_poll_after != invoice.next_poll_after:
+            invoice.next_poll_after = next_poll_after
+            invoice.save(update_fields=["next_poll_after"])
+    return Poll(invoice=invoice)

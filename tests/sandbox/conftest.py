@@ -1,0 +1,103 @@
+"""Talking to the sandbox over a real socket: the live server, seeded, and a browserless user."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from sandbox.clearfacts.bearer import create_personal_token
+from sandbox.clearfacts.models import ClearfactsUser, OAuthClient
+from sandbox.clearfacts.seed import DEMO_PASSWORD, seed
+
+TEST_CLIENT_ID = "test-client"
+TEST_CLIENT_SECRET = "test-client-secret"
+
+# Seeded people and companies (see sandbox/clearfacts/seed.py).
+ASSOCIATE = "sofie.vandenberghe@vandenberghe-partners.be"  # admin, sees all of office 1
+CLIENT_AN = "an.maes@bakkerij-maes.be"  # sees Bakkerij Maes only
+OTHER_OFFICE = "marc.lambert@fiduciaire-lambert.be"
+BAKKERIJ = "0652381715"
+BROUWERIJ = "0441908244"  # more than 100 customers
+BOULANGERIE = "0665048133"  # office 2
+
+
+@dataclass
+class Sandbox:
+    base: str
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/sandbox/clearfacts"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base}/sandbox/clearfacts/graphql"
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.base}/test-callback/"
+
+
+@pytest.fixture
+def sandbox(live_server, transactional_db):
+    seed()
+    client = OAuthClient.objects.create(
+        client_id=TEST_CLIENT_ID, name="Test application", redirect_uris=f"{live_server.url}/test-callback/"
+    )
+    client.set_secret(TEST_CLIENT_SECRET)
+    client.save()
+    return Sandbox(live_server.url)
+
+
+def sandbox_login(http: requests.Session, sandbox: Sandbox, username: str, password: str = DEMO_PASSWORD):
+    """Logs in to the simulated Clearfacts through its login form, as a browser would."""
+    login_url = f"{sandbox.issuer}/login/"
+    page = http.get(login_url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    return http.post(
+        login_url,
+        data={"csrfmiddlewaretoken": token, "username": username, "password": password},
+        headers={"Referer": login_url},
+    )
+
+
+def authorize(http: requests.Session, url: str) -> str:
+    """Follows an authorization URL as a signed-in browser; returns where the provider sends it.
+
+    The consent page is answered with "allow" when the provider asks for it.
+    """
+    response = http.get(url, allow_redirects=False)
+    if response.status_code == 302:
+        return response.headers["Location"]
+    return consent(http, response)
+
+
+def consent(http: requests.Session, authorize_response: requests.Response, decision: str = "allow") -> str:
+    """Answers the consent page; returns the Location the provider redirects to."""
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', authorize_response.text)[1]
+    response = http.post(
+        authorize_response.url,
+        data={"csrfmiddlewaretoken": token, "decision": decision},
+        headers={"Referer": authorize_response.url},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return response.headers["Location"]
+
+
+def query_params(url: str) -> dict:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def personal_token(username: str, *scopes: str) -> str:
+    _, raw = create_personal_token(user=ClearfactsUser.objects.get(username=username), name="test", scopes=list(scopes))
+    return raw
+
+
+def graphql(sandbox: Sandbox, token: str | None, query: str, variables=None, **kwargs) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(
+        sandbox.graphql_url, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30, **kwargs
+    )

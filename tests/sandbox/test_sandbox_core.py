@@ -1,0 +1,125 @@
+"""What all simulated services share: fault injection, latency, the request log, the seed, mounting."""
+
+import io
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.test import override_settings
+
+from sandbox.clearfacts.models import ClearfactsUser, Company, Customer, OAuthClient, Statistic
+from sandbox.instrument import fail_next
+from sandbox.models import RequestLog
+from tests.conftest import ROOT
+from tests.sandbox.conftest import ASSOCIATE, graphql, personal_token
+
+QUERY = "{ accountant { name } }"
+
+
+@pytest.fixture
+def token(sandbox):
+    return personal_token(ASSOCIATE, "accountant")
+
+
+def test_a_planned_fault_fails_the_next_calls_and_then_stops(sandbox, token):
+    fail_next("clearfacts-graphql", count=2, status=502)
+
+    statuses = [graphql(sandbox, token, QUERY).status_code for _ in range(3)]
+
+    assert statuses == [502, 502, 200]
+    assert list(RequestLog.objects.order_by("id").values_list("status", "fault_injected")) == [
+        (502, True), (502, True), (200, False),
+    ]  # fmt: skip
+
+
+def test_a_planned_fault_can_target_one_operation(sandbox, token):
+    fail_next("clearfacts-graphql", operation="uploadFile", status=503)
+
+    assert graphql(sandbox, token, QUERY).status_code == 200
+
+
+def test_the_fault_rate_answers_5xx(sandbox, token):
+    with override_settings(SANDBOX_FAULT_RATE=1.0):
+        response = graphql(sandbox, token, QUERY)
+    assert response.status_code in (500, 502, 503)
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+
+def test_latency_is_added_to_every_call(sandbox, token):
+    graphql(sandbox, token, QUERY)  # warm up
+    with override_settings(SANDBOX_LATENCY_MS=300):
+        started = time.monotonic()
+        graphql(sandbox, token, QUERY)
+        elapsed = time.monotonic() - started
+    assert elapsed >= 0.3
+
+
+def test_the_request_log_page_lists_calls_and_filters_them(sandbox, token):
+    graphql(sandbox, token, QUERY)
+    graphql(sandbox, None, QUERY)
+
+    page = requests.get(f"{sandbox.base}/sandbox/requests/?service=clearfacts-graphql&status=401", timeout=10)
+
+    assert page.status_code == 200
+    assert page.text.count("<code>accountant</code>") == 1
+
+
+def test_the_index_page_lists_the_demo_users(sandbox):
+    page = requests.get(f"{sandbox.base}/sandbox/", timeout=10)
+
+    assert page.status_code == 200
+    for user in ClearfactsUser.objects.all():
+        assert user.username in page.text
+
+
+def test_the_seed_is_idempotent_and_prints_the_demo_logins_and_test_key(transactional_db, settings):
+    out = io.StringIO()
+    call_command("sandbox_seed", stdout=out)
+    counts = [model.objects.count() for model in (Company, Customer, Statistic, ClearfactsUser, OAuthClient)]
+    call_command("sandbox_seed", stdout=io.StringIO())
+
+    assert [model.objects.count() for model in (Company, Customer, Statistic, ClearfactsUser, OAuthClient)] == counts
+    assert counts[0] >= 6 and Customer.objects.filter(company__company_number="0441908244").count() > 100
+    assert Statistic.objects.dates("month", "month").count() == 24
+    text = out.getvalue()
+    assert ASSOCIATE in text and "clearfacts-demo" in text
+    assert settings.SANDBOX_CLEARVO_TEST_KEY in text
+    client = OAuthClient.objects.get(client_id=settings.OIDC_RP_CLIENT_ID)
+    assert client.check_client_secret(settings.OIDC_RP_CLIENT_SECRET)
+    assert f"{settings.SITE_URL}/accounts/oidc/callback/" in client.redirect_uri_list
+
+
+def test_seeded_company_numbers_are_valid_belgian_numbers(transactional_db):
+    from stdnum.be import vat
+
+    call_command("sandbox_seed", stdout=io.StringIO())
+    assert all(vat.is_valid(number) for number in Company.objects.values_list("company_number", flat=True))
+
+
+def test_without_the_sandbox_there_are_no_sandbox_urls_and_no_admin(tmp_path):
+    script = (
+        "from django.urls import resolve, Resolver404\n"
+        "from django.contrib import admin\n"
+        "from django.conf import settings\n"
+        "try:\n    resolve('/sandbox/'); print('mounted')\nexcept Resolver404:\n    print('absent')\n"
+        "print(any(m._meta.app_label.startswith('sandbox') for m in admin.site._registry))\n"
+        "print(any(app.startswith('sandbox') for app in settings.INSTALLED_APPS))\n"
+    )
+    env = {
+        "SANDBOX": "0", "VAR_DIR": str(tmp_path), "CLEARFACTS_OIDC_ISSUER": "https://login.clearfacts.be",
+        "CLEARFACTS_GRAPHQL_URL": "https://api.clearfacts.be/graphql", "CLEARVO_API_URL": "https://api.clearvo.io/v1",
+        "OIDC_RP_CLIENT_ID": "x", "OIDC_RP_CLIENT_SECRET": "y", "CLEARVO_API_KEY": "ck_live_z", "PATH": "/usr/bin:/bin",
+    }  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["absent", "False", "False"]
