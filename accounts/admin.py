@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Office, User
+from accounts.credentials import credential_invalidate
+from accounts.models import ClearfactsCredential, Membership, Office, User
 
 
 class MembershipInline(admin.StackedInline):
@@ -33,10 +34,14 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Office)
 class OfficeAdmin(admin.ModelAdmin):
-    list_display = ["name", "formatted_company_number", "email", "country_iso2", "synced_at"]
+    list_display = ["name", "company_number_display", "email", "country_iso2", "synced_at"]
     list_filter = ["country_iso2"]
     search_fields = ["name", "company_number", "email"]
     readonly_fields = ["synced_at", "created_at"]
+
+    @admin.display(description=_("company number"), ordering="company_number")
+    def company_number_display(self, office):
+        return office.formatted_company_number
 
 
 @admin.register(Membership)
@@ -46,3 +51,25 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "user__display_name", "office__name"]
     list_select_related = ["user", "office"]
     autocomplete_fields = ["user", "office"]
+
+
+@admin.register(ClearfactsCredential)
+class ClearfactsCredentialAdmin(admin.ModelAdmin):
+    """Status and scopes of the stored tokens; the tokens themselves are never shown."""
+
+    list_display = ["user", "status", "access_expires_at", "refreshed_at", "invalid_reason"]
+    list_filter = ["status"]
+    search_fields = ["user__username", "user__email", "user__display_name"]
+    list_select_related = ["user"]
+    fields = ["user", "status", "invalid_reason", "scopes", "issued_at", "access_expires_at", "refreshed_at"]
+    readonly_fields = fields
+    actions = ["invalidate"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Require a new sign-in (stops background work for these users)"))
+    def invalidate(self, request, queryset):
+        for credential in queryset.select_related("user"):
+            credential_invalidate(user=credential.user, reason=f"invalidated by {request.user}")
+        self.message_user(request, _("The selected users must sign in again."))

@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.companies import format_company_number, validate_company_number
+from portal.crypto import EncryptedTextField
 
 
 class User(AbstractUser):
@@ -96,3 +100,49 @@ class Membership(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role != self.Role.VIEWER
+
+
+class ClearfactsCredential(models.Model):
+    """The Clearfacts token the portal holds for a user, so background work can act for them.
+
+    Tokens are encrypted at rest and never logged. A long-lived token has no known expiry; a
+    one-hour token (offline_access) comes with a rotating refresh token. Invalid means Clearfacts
+    refused it: the user must sign in again, and background work for them stops.
+    """
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Sign-in needed")
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="clearfacts_credential", verbose_name=_("user")
+    )
+    access_token = EncryptedTextField(_("access token"))
+    access_expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True)
+    scopes = models.TextField(_("granted scopes"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALID)
+    invalid_reason = models.CharField(_("why it is invalid"), max_length=200, blank=True)
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+    refreshing_until = models.DateTimeField(
+        _("being refreshed until"), null=True, blank=True, help_text=_("A process holds the refresh until then.")
+    )
+
+    class Meta:
+        verbose_name = _("Clearfacts credential")
+        verbose_name_plural = _("Clearfacts credentials")
+
+    def __str__(self):
+        return f"{self.user} ({self.get_status_display()})"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == self.Status.VALID
+
+    def has_scope(self, scope: str) -> bool:
+        granted = set(self.scopes.split())
+        return scope in granted or (scope in ("archive_read", "archive_actions") and "archive" in granted)
+
+    def expires_within(self, margin: timedelta) -> bool:
+        return self.access_expires_at is not None and self.access_expires_at <= timezone.now() + margin

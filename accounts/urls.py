@@ -1,6 +1,4 @@
-from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from accounts import views
 
@@ -10,5 +8,8 @@ app_name = "accounts"
 urlpatterns = [
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
-    path("oidc/callback/", login_not_required(OIDCAuthenticationCallbackView.as_view()), name="oidc-callback"),
+    path("oidc/start/", views.ClearfactsSignInView.as_view(), name="oidc-start"),
+    path("oidc/callback/", views.ClearfactsCallbackView.as_view(), name="oidc-callback"),
+    path("sign-in-again/", views.reauthenticate, name="reauthenticate"),
+    path("refresh/", views.refresh, name="refresh"),
 ]

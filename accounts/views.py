@@ -1,18 +1,196 @@
+import logging
+
+from allauth.account.forms import LoginForm
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from accounts import credentials, provider
+from accounts.oidc import language_of
+from clearfacts_app import client
+from clearfacts_app.sync import sync_user
+
+logger = logging.getLogger(__name__)
+
+FAILURES = {
+    "provider_unreachable": (
+        _("Clearfacts could not be reached"),
+        _("We could not contact Clearfacts to sign you in. Please try again in a few minutes."),
+        503,
+    ),
+    "access_denied": (
+        _("Access was not granted"),
+        _(
+            "You declined to let the portal use your Clearfacts account. The portal needs it to show your "
+            "administrations; sign in again and choose Allow when you are ready."
+        ),
+        403,
+    ),
+    "state_mismatch": (
+        _("This sign-in has expired"),
+        _("The sign-in took too long, was already completed or was started in another window. Please start again."),
+        400,
+    ),
+    "code_rejected": (
+        _("Clearfacts did not accept this sign-in"),
+        _("The sign-in code had expired or was already used. Please sign in again."),
+        400,
+    ),
+    "invalid_token": (
+        _("The sign-in could not be verified"),
+        _(
+            "The answer from Clearfacts did not pass our security checks, so you were not signed in. Please try "
+            "again; if it keeps happening, contact support."
+        ),
+        400,
+    ),
+    "provider_error": (
+        _("Clearfacts reported a problem"),
+        _("Clearfacts could not complete the sign-in. Please try again."),
+        502,
+    ),
+    "failed": (_("Sign-in failed"), _("You could not be signed in. Please try again."), 400),
+}
+
+
+def sign_in_failed(request, reason: str, *, detail: str = ""):
+    """The friendly failure page; the log gets the reason and detail, never a token."""
+    logger.warning("Clearfacts sign-in failed: %s %s", reason, detail)
+    title, explanation, status = FAILURES.get(reason, FAILURES["failed"])
+    return render(
+        request,
+        "accounts/sign_in_failed.html",
+        {"title": title, "explanation": explanation, "reason": reason},
+        status=status,
+    )
+
+
+def _safe_next(request) -> str:
+    next_url = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        return next_url
+    return ""
 
 
 @login_not_required
+@require_GET
 def sign_in(request):
     if request.user.is_authenticated:
-        return redirect("portal:dashboard")
-    return render(request, "accounts/sign_in.html", {"next": request.GET.get("next", "")})
+        return redirect(_safe_next(request) or "portal:dashboard")
+    return render(request, "accounts/sign_in.html", {"next": _safe_next(request), "staff_form": LoginForm()})
+
+
+@method_decorator(login_not_required, name="dispatch")
+class ClearfactsSignInView(OIDCAuthenticationRequestView):
+    """Starts the code flow at the authorization endpoint of the discovery document."""
+
+    def __init__(self, **kwargs):
+        super(OIDCAuthenticationRequestView, self).__init__(**kwargs)  # the parent reads endpoint settings
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+
+    def get(self, request):
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = provider.configuration()["authorization_endpoint"]
+        except provider.SignInError as error:
+            return sign_in_failed(request, error.reason, detail=str(error))
+        return super().get(request)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
+    def get(self, request):
+        error = request.GET.get("error")
+        if error:
+            super().get(request)  # forgets the state, signs out
+            return sign_in_failed(
+                request, "access_denied" if error == "access_denied" else "provider_error", detail=error[:100]
+            )
+        state = request.GET.get("state")
+        if not request.GET.get("code") or state not in request.session.get("oidc_states", {}):
+            return sign_in_failed(request, "state_mismatch")
+        try:
+            return super().get(request)
+        except provider.SignInError as failure:
+            return sign_in_failed(request, failure.reason, detail=str(failure))
+
+    def login_failure(self):
+        return sign_in_failed(self.request, "failed", detail="no active user")
+
+    def login_success(self):
+        response = super().login_success()
+        _sync_with_messages(self.request, quiet=True)
+        language = language_of(self.user.locale)
+        if language:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite="Lax",
+                secure=self.request.is_secure(),
+            )
+        return response
+
+
+def _sync_with_messages(request, *, quiet: bool) -> None:
+    try:
+        result = sync_user(user=request.user)
+    except client.MissingScope as error:
+        messages.warning(
+            request,
+            _("Your Clearfacts sign-in does not allow reading %(what)s, so it could not be brought up to date.")
+            % {"what": error.details.get("scope", _("your office"))},
+        )
+    except client.NotAuthorized:
+        messages.error(request, _("Clearfacts refused your sign-in. Please sign in again."))
+    except client.ClearfactsError:
+        logger.warning("sync after sign-in failed for user %s", request.user.pk, exc_info=True)
+        messages.warning(
+            request, _("Clearfacts could not be reached, so your administrations may be out of date. Try again later.")
+        )
+    else:
+        if not quiet or result.withdrawn or result.granted:
+            messages.success(
+                request,
+                ngettext(
+                    "Up to date with Clearfacts: you have access to %(count)d administration.",
+                    "Up to date with Clearfacts: you have access to %(count)d administrations.",
+                    result.administrations,
+                )
+                % {"count": result.administrations},
+            )
+
+
+@require_POST
+def refresh(request):
+    """Repeats the sync with Clearfacts: office, administrations and grants."""
+    _sync_with_messages(request, quiet=False)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = "portal:dashboard"
+    return redirect(next_url)
+
+
+def reauthenticate(request):
+    """Clearfacts no longer accepts the stored token: ask for a new sign-in."""
+    credential = credentials.credential_for(request.user)
+    if credential is not None and credential.is_valid:
+        return redirect(_safe_next(request) or "portal:dashboard")
+    return render(request, "accounts/reauthenticate.html", {"next": _safe_next(request)}, status=401)
 
 
 @login_not_required
 @require_POST
 def sign_out(request):
+    """Ends the portal session and forgets the stored Clearfacts token."""
+    if request.user.is_authenticated:
+        credentials.credential_forget(user=request.user)
     logout(request)
     return redirect("accounts:sign-in")

@@ -83,7 +83,7 @@ def _field_encryption_keys() -> list[str]:
 FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -118,6 +118,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.tenancy.PortalLoginRequiredMiddleware",
+    "accounts.middleware.ClearfactsCredentialMiddleware",
     "portal.tenancy.AdministrationMiddleware",
 ]
 
@@ -173,6 +174,7 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "accounts.oidc.ClearfactsOIDCBackend",
     "accounts.staff.StaffAuthenticationBackend",
 ]
 LOGIN_URL = "accounts:sign-in"
@@ -187,6 +189,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Clearfacts sign-in (mozilla-django-oidc; endpoints come from the issuer's discovery document).
 OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_JWKS_REFETCH_INTERVAL = 10  # seconds between refetches of the JWKS for an unknown kid
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_TIMEOUT = EXTERNAL_TIMEOUT
@@ -230,6 +233,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
 }
 ACCOUNT_LOGIN_REDIRECT_URL = "admin:index"
+MFA_ADAPTER = "accounts.staff.StaffMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Clearfacts portal"
 
@@ -324,6 +328,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
+    "sync-clearfacts-access": {"task": "clearfacts_app.tasks.sync_all_user_access", "schedule": 60 * 60.0},
 }
 
 LOGGING = {
@@ -335,5 +340,7 @@ LOGGING = {
     "loggers": {
         name: {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO"), "propagate": False}
         for name in ("portal", "accounts", "clearfacts_app", "invoicing", "sandbox", "celery")
-    },
+    }
+    # These log request and response bodies (which can hold tokens or passwords) at DEBUG.
+    | {name: {"level": "WARNING"} for name in ("gql", "authlib", "urllib3", "mozilla_django_oidc")},
 }

@@ -17,6 +17,7 @@ portal_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("favicon.ico", views.favicon),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("allauth.urls")),
     path("administrations/", include("clearfacts_app.urls")),

@@ -3,8 +3,9 @@ import logging
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -37,6 +38,12 @@ def healthz(request):
         "worker_last_seen": cache.get(HEARTBEAT_KEY) if checks["database"] else None,
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that do not name an icon."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def server_error(request):

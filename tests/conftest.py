@@ -10,8 +10,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from tests.factories import make_administration, make_office, make_user
+
+pytest_plugins = ["tests.portal_site"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -64,6 +66,23 @@ def outsider(other_office, other_administration):
     return make_user(other_office, administrations=[other_administration], name="Marc Lambert")
 
 
+@pytest.fixture
+def admin_user(db):
+    """Platform staff with TOTP set up (replaces pytest-django's fixture of the same name)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    user = User.objects.create_superuser(username="admin@portal.test", email="admin@portal.test", password="x" * 20)
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """Signed in as staff through the staff backend; the staff sign-in itself is tested in tests/accounts."""
+    client.force_login(admin_user, backend="accounts.staff.StaffAuthenticationBackend")
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,10 +98,18 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# Set in this process for the tests' own sake (browser tests); never for the processes they start.
+TEST_ONLY_VARIABLES = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
+def child_environ() -> dict:
+    return {key: value for key, value in os.environ.items() if key not in TEST_ONLY_VARIABLES}
+
+
 @pytest.fixture
 def process_env(transactional_db):
     """Environment for a worker or server process that shares this test's database."""
-    env = dict(os.environ)
+    env = child_environ()
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         VAR_DIR=str(settings.VAR_DIR),

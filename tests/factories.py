@@ -2,7 +2,7 @@
 
 import itertools
 
-from accounts.models import Membership, Office, User
+from accounts.models import ClearfactsCredential, Membership, Office, User
 from clearfacts_app.models import Administration, AdministrationAccess
 
 _numbers = itertools.count(1000001)
@@ -39,6 +39,8 @@ def make_user(office, *, role=Membership.Role.MEMBER, administrations=(), name="
     )
     user.set_unusable_password()
     user.save()
+    # Signed in with Clearfacts: the portal holds a (long-lived) token for them.
+    ClearfactsCredential.objects.create(user=user, access_token=f"test-token-{username}", scopes="openid")
     if office is not None:
         Membership.objects.create(user=user, office=office, role=role)
     for administration in administrations:

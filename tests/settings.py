@@ -9,3 +9,6 @@ from portal.settings import *  # noqa: E402, F403
 
 # Password hashing strength is not under test; PBKDF2's deliberate slowness would dominate the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Live-server request threads must not keep connections open, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

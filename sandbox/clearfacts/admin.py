@@ -89,3 +89,8 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 for model in (models.AssociateGroup, models.Journal, models.Customer, models.ArchiveCategory, models.AppInfo):
     admin.site.register(model)
+
+
+@admin.register(models.Misbehaviour)
+class MisbehaviourAdmin(admin.ModelAdmin):
+    list_display = ["kind", "remaining", "created_at"]

@@ -460,3 +460,34 @@ class SigningKey(models.Model):
 
     def __str__(self):
         return self.kid
+
+
+class Misbehaviour(models.Model):
+    """The next `remaining` token (or userinfo) answers break the protocol in one chosen way.
+
+    For testing relying parties: a provider that can misbehave on demand, over real HTTP.
+    """
+
+    class Kind(models.TextChoices):
+        TAMPERED_SIGNATURE = "tampered_signature", "id_token with a tampered signature"
+        ALG_NONE = "alg_none", "unsigned id_token (alg: none)"
+        HS256_CLIENT_SECRET = "hs256_client_secret", "id_token signed HS256 with the client secret"
+        WRONG_AUDIENCE = "wrong_audience", "id_token for another client"
+        WRONG_ISSUER = "wrong_issuer", "id_token from another issuer"
+        EXPIRED = "expired", "expired id_token"
+        WRONG_NONCE = "wrong_nonce", "id_token with another nonce"
+        MISSING_SUB = "missing_sub", "id_token without sub"
+        MISSING_IAT = "missing_iat", "id_token without iat"
+        NO_KID = "no_kid", "id_token without kid"
+        UNKNOWN_KID = "unknown_kid", "id_token with a kid the JWKS does not have"
+        USERINFO_OTHER_SUB = "userinfo_other_sub", "userinfo about another subject"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    remaining = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.remaining}× {self.get_kind_display()}"

@@ -1,6 +1,10 @@
 """HTTP endpoints of the simulated Clearfacts OpenID Connect provider."""
 
+import base64
+import json
 import time
+import uuid
+from urllib.parse import unquote
 
 from authlib.oauth2 import OAuth2Error
 from django import forms
@@ -13,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox.clearfacts import bearer, keys, session
+from sandbox.clearfacts import bearer, keys, misbehave, session
 from sandbox.clearfacts.models import SCOPES, AccessToken, ClearfactsUser, Consent
 from sandbox.clearfacts.oauth import current_issuer, server, userinfo_claims
 from sandbox.instrument import sandbox_api
@@ -82,8 +86,27 @@ def jwks(request):
 @require_POST
 def token(request):
     current_issuer.set(issuer_url(request))
-    request.sandbox_caller = request.POST.get("client_id", "")[:100]
-    return server.create_token_response(request)
+    client_id, client_secret = _client_credentials(request)
+    request.sandbox_caller = client_id[:100]
+    response = server.create_token_response(request)
+    if response.status_code == 200 and (kind := misbehave.take(userinfo=False)):
+        body = json.loads(response.content)
+        if "id_token" in body:
+            body["id_token"] = misbehave.broken_id_token(body["id_token"], kind, client_secret=client_secret)
+            response.content = json.dumps(body)
+    return response
+
+
+def _client_credentials(request) -> tuple[str, str]:
+    """The client id and secret, from HTTP Basic auth or the form (for the log and misbehaviours)."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+            return unquote(client_id), unquote(secret)
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
 
 
 @_oidc_api("userinfo")
@@ -100,7 +123,10 @@ def userinfo(request):
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     request.sandbox_caller = access_token.user.username
-    return JsonResponse(userinfo_claims(access_token.user, access_token.scope))
+    claims = userinfo_claims(access_token.user, access_token.scope)
+    if misbehave.take(userinfo=True):
+        claims["sub"] = str(uuid.uuid4())
+    return JsonResponse(claims)
 
 
 @login_not_required

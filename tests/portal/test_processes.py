@@ -10,7 +10,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from tests.conftest import ROOT, VENV_BIN, free_port
+from tests.conftest import ROOT, VENV_BIN, child_environ, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -121,7 +121,7 @@ def embedded_env(tmp_path, port):
     """The environment of a new user: none of the service variables CI sets."""
     env = {
         key: value
-        for key, value in os.environ.items()
+        for key, value in child_environ().items()
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SANDBOX"}
     }
     return env | {"PORT": str(port), "VAR_DIR": str(tmp_path / "var"), "VENV": str(VENV_BIN.parent)}

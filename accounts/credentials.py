@@ -1,0 +1,129 @@
+"""The user's stored Clearfacts token: saving it, handing it out fresh, and giving it up.
+
+Whichever process needs a token refreshes it shortly before expiry. Refreshing takes a short
+lease on the credential (an atomic UPDATE), so when two workers need it at once one refreshes
+and the other waits for its result; the refresh token is used once (Clearfacts rotates it) and
+never again. No database lock is held while Clearfacts is called.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import provider
+from accounts.models import ClearfactsCredential, User
+
+logger = logging.getLogger(__name__)
+
+REFRESH_MARGIN = timedelta(minutes=2)
+LEASE = timedelta(seconds=30)
+WAIT_STEP = 0.2
+
+
+class CredentialUnavailable(Exception):
+    """There is no usable Clearfacts token for the user: they must sign in again."""
+
+
+class CredentialTemporarilyUnavailable(Exception):
+    """The token needs refreshing but that cannot happen now; retrying later may help."""
+
+
+def _token_fields(token_response: dict) -> dict:
+    expires_in = token_response.get("expires_in")
+    fields = {
+        "access_token": token_response["access_token"],
+        "access_expires_at": timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+        "status": ClearfactsCredential.Status.VALID,
+        "invalid_reason": "",
+    }
+    if token_response.get("scope") is not None:
+        fields["scopes"] = token_response["scope"]
+    if "refresh_token" in token_response:
+        fields["refresh_token"] = token_response["refresh_token"]
+    return fields
+
+
+def credential_store(*, user: User, token_response: dict) -> ClearfactsCredential:
+    """Keeps the tokens of a fresh sign-in (replacing any earlier ones)."""
+    fields = _token_fields(token_response) | {"issued_at": timezone.now(), "refreshed_at": None}
+    fields.setdefault("refresh_token", "")
+    fields["refreshing_until"] = None
+    credential, _ = ClearfactsCredential.objects.update_or_create(user=user, defaults=fields)
+    return credential
+
+
+def credential_forget(*, user: User) -> None:
+    ClearfactsCredential.objects.filter(user=user).delete()
+
+
+def credential_invalidate(*, user: User, reason: str) -> None:
+    """Clearfacts refused the token: pages ask for a new sign-in, background work stops."""
+    updated = ClearfactsCredential.objects.filter(user=user, status=ClearfactsCredential.Status.VALID).update(
+        status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200], refreshing_until=None
+    )
+    if updated:
+        logger.warning("Clearfacts credential of user %s is now invalid: %s", user.pk, reason)
+
+
+def credential_for(user: User) -> ClearfactsCredential | None:
+    return ClearfactsCredential.objects.filter(user=user).first()
+
+
+def access_token_for(user: User) -> str:
+    """A Clearfacts access token for `user`, refreshed first if it is about to expire."""
+    deadline = time.monotonic() + LEASE.total_seconds() + 5
+    while True:
+        credential = credential_for(user)
+        if credential is None or not credential.is_valid:
+            raise CredentialUnavailable(f"user {user.pk} has no valid Clearfacts token")
+        if not credential.expires_within(REFRESH_MARGIN):
+            return credential.access_token
+        if _claim_refresh(credential):
+            return _refresh(user)
+        if time.monotonic() > deadline:
+            raise CredentialTemporarilyUnavailable("another process is still refreshing the token")
+        time.sleep(WAIT_STEP)  # another process is refreshing: use its result
+
+
+def _claim_refresh(credential: ClearfactsCredential) -> bool:
+    now = timezone.now()
+    return bool(
+        ClearfactsCredential.objects.filter(pk=credential.pk, status=ClearfactsCredential.Status.VALID)
+        .filter(Q(refreshing_until__isnull=True) | Q(refreshing_until__lt=now))
+        .update(refreshing_until=now + LEASE)
+    )
+
+
+def _release(user: User, **fields) -> None:
+    ClearfactsCredential.objects.filter(user=user).update(refreshing_until=None, **fields)
+
+
+def _refresh(user: User) -> str:
+    """Refreshes the credential whose lease this process holds."""
+    credential = credential_for(user)  # read after claiming: another process may have just refreshed
+    if not credential.expires_within(REFRESH_MARGIN):
+        _release(user)
+        return credential.access_token
+    expired = credential.expires_within(timedelta(0))
+    if not credential.refresh_token:
+        if expired:
+            credential_invalidate(user=user, reason="the access token expired and there is no refresh token")
+            raise CredentialUnavailable("the access token expired and there is no refresh token")
+        _release(user)
+        return credential.access_token
+    try:
+        token_response = provider.refresh(credential.refresh_token)
+    except provider.RefreshRefused as refused:
+        credential_invalidate(user=user, reason=str(refused))
+        raise CredentialUnavailable(str(refused)) from refused
+    except provider.ProviderUnreachable as error:
+        _release(user)
+        if not expired:
+            return credential.access_token  # still valid for a moment; the next use refreshes
+        raise CredentialTemporarilyUnavailable(str(error)) from error
+    fields = _token_fields(token_response)
+    _release(user, refreshed_at=timezone.now(), **fields)
+    return fields["access_token"]

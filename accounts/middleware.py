@@ -1,0 +1,40 @@
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.credentials import credential_for
+
+# Pages a user whose token was refused can still reach.
+EXEMPT_VIEWS = {"accounts:sign-out", "accounts:reauthenticate", "accounts:oidc-start", "accounts:oidc-callback",
+                "set_language"}  # fmt: skip
+
+
+class ClearfactsCredentialMiddleware:
+    """A Clearfacts user whose stored token Clearfacts refused is asked to sign in again.
+
+    Staff and anonymous visitors pass; so do views that need no sign-in. HTMX requests get
+    HX-Redirect, so the browser navigates instead of swapping the page into a fragment.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or not user.is_clearfacts_user or not getattr(view_func, "login_required", True):
+            return None
+        if request.resolver_match and request.resolver_match.view_name in EXEMPT_VIEWS:
+            return None
+        credential = credential_for(user)
+        if credential is not None and credential.is_valid:
+            request.clearfacts_credential = credential
+            return None
+        if request.htmx:
+            next_url = request.htmx.current_url_abs_path or "/"
+            return HttpResponseClientRedirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': next_url})}")
+        return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': request.get_full_path()})}")

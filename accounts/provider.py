@@ -1,0 +1,209 @@
+"""Clearfacts as an OpenID Connect provider: discovery, keys, tokens and id_token verification.
+
+Endpoints come from `{CLEARFACTS_OIDC_ISSUER}/.well-known/openid-configuration`, fetched once,
+cached, and fetched again when an endpoint fails. Signing keys come from its JWKS; a `kid` not
+yet known triggers one refetch, so a key rotation at Clearfacts needs nothing from us.
+"""
+
+import logging
+import time
+
+import jwt
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from portal.http import ExternalSession
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 24 * 60 * 60
+CLOCK_SKEW = 60
+REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+
+
+class SignInError(Exception):
+    """Sign-in cannot go on. `reason` picks the message shown; the text is for the log only."""
+
+    reason = "failed"
+
+
+class ProviderUnreachable(SignInError):
+    reason = "provider_unreachable"
+
+
+class CodeRejected(SignInError):
+    """The token endpoint refused the code: expired, already used, or not ours."""
+
+    reason = "code_rejected"
+
+
+class InvalidToken(SignInError):
+    reason = "invalid_token"
+
+
+class RefreshRefused(Exception):
+    """Clearfacts refused the refresh token: the user must sign in again."""
+
+
+_session = ExternalSession(user_agent="clearfacts-portal-oidc")
+
+
+def _cache_key(name: str) -> str:
+    return f"oidc:{name}:{settings.CLEARFACTS_OIDC_ISSUER}"
+
+
+def _get_json(url: str) -> dict:
+    try:
+        response = _session.get(url)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise ProviderUnreachable(f"GET {url} failed: {error.__class__.__name__}") from error
+
+
+def configuration(*, refresh: bool = False) -> dict:
+    """The provider's discovery document, checked against the configured issuer."""
+    key = _cache_key("configuration")
+    document = None if refresh else cache.get(key)
+    if document is None:
+        issuer = settings.CLEARFACTS_OIDC_ISSUER
+        document = _get_json(f"{issuer}/.well-known/openid-configuration")
+        if document.get("issuer") != issuer or not all(document.get(name) for name in REQUIRED_ENDPOINTS):
+            raise ProviderUnreachable("the discovery document is not the configured issuer's")
+        cache.set(key, document, CACHE_SECONDS)
+    return document
+
+
+def _jwks(*, refresh: bool = False) -> jwt.PyJWKSet:
+    key = _cache_key("jwks")
+    keys = None if refresh else cache.get(key)
+    if keys is None:
+        keys = _get_json(configuration()["jwks_uri"])
+        cache.set(key, keys, CACHE_SECONDS)
+        cache.set(_cache_key("jwks-fetched"), time.time(), CACHE_SECONDS)
+    try:
+        return jwt.PyJWKSet.from_dict(keys)
+    except jwt.PyJWKSetError as error:
+        raise ProviderUnreachable("the provider's JWKS has no usable key") from error
+
+
+def signing_key(kid: str | None) -> jwt.PyJWK:
+    keys = _jwks()
+    if kid is None:
+        if len(keys.keys) == 1:
+            return keys.keys[0]
+        raise InvalidToken("id_token without kid while the JWKS has several keys")
+    for candidate in keys.keys:
+        if candidate.key_id == kid:
+            return candidate
+    last_fetch = cache.get(_cache_key("jwks-fetched")) or 0
+    # At most one refetch per interval, so forged kids cannot make us flood Clearfacts.
+    if time.time() - last_fetch >= settings.OIDC_JWKS_REFETCH_INTERVAL:
+        for candidate in _jwks(refresh=True).keys:
+            if candidate.key_id == kid:
+                return candidate
+    raise InvalidToken(f"id_token signed with unknown key {kid!r}")
+
+
+def verify_id_token(id_token: str, *, nonce: str | None) -> dict:
+    """The claims of an RS256 id_token signed by the provider, for this client, current, with our nonce."""
+    try:
+        header = jwt.get_unverified_header(id_token)
+    except jwt.DecodeError as error:
+        raise InvalidToken("malformed id_token") from error
+    if header.get("alg") != "RS256":
+        raise InvalidToken(f"id_token algorithm {header.get('alg')!r} refused")
+    key = signing_key(header.get("kid"))
+    try:
+        claims = jwt.decode(
+            id_token,
+            key=key,
+            algorithms=["RS256"],
+            audience=settings.OIDC_RP_CLIENT_ID,
+            issuer=settings.CLEARFACTS_OIDC_ISSUER,
+            leeway=CLOCK_SKEW,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(f"id_token refused: {error.__class__.__name__}: {error}") from error
+    if isinstance(claims["aud"], list) and len(claims["aud"]) > 1 and claims.get("azp") != settings.OIDC_RP_CLIENT_ID:
+        raise InvalidToken("id_token for several audiences without our azp")
+    if nonce is None or claims.get("nonce") != nonce:
+        raise InvalidToken("id_token nonce does not match the one we sent")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise InvalidToken("id_token without a subject")
+    return claims
+
+
+def _token_request(data: dict) -> requests.Response:
+    data = data | {"client_id": settings.OIDC_RP_CLIENT_ID, "client_secret": settings.OIDC_RP_CLIENT_SECRET}
+    for attempt in range(2):
+        try:
+            response = _session.post(configuration(refresh=bool(attempt))["token_endpoint"], data=data)
+        except requests.RequestException as error:
+            if attempt:
+                raise ProviderUnreachable(f"token endpoint failed: {error.__class__.__name__}") from error
+            continue
+        if response.status_code != 404 or attempt:
+            return response
+    raise AssertionError("unreachable")
+
+
+def _token_error(response: requests.Response) -> str:
+    try:
+        return response.json().get("error", "")
+    except ValueError:
+        return ""
+
+
+def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None) -> dict:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        data["code_verifier"] = code_verifier
+    response = _token_request(data)
+    if response.status_code >= 500:
+        raise ProviderUnreachable(f"token endpoint answered {response.status_code}")
+    if response.status_code != 200:
+        raise CodeRejected(f"token endpoint answered {response.status_code} {_token_error(response)}")
+    return _token_response(response)
+
+
+def refresh(refresh_token: str) -> dict:
+    """A new token pair for a refresh token; the one given is spent (rotation)."""
+    response = _token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+    if response.status_code >= 500:
+        raise ProviderUnreachable(f"token endpoint answered {response.status_code}")
+    if response.status_code != 200:
+        raise RefreshRefused(f"refresh refused: {response.status_code} {_token_error(response)}")
+    return _token_response(response)
+
+
+def _token_response(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise ProviderUnreachable("the token endpoint did not answer JSON") from error
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        raise ProviderUnreachable("the token response has no access token")
+    return body
+
+
+def userinfo(access_token: str) -> dict:
+    try:
+        response = _session.get(
+            configuration()["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"}
+        )
+    except requests.RequestException as error:
+        raise ProviderUnreachable(f"userinfo failed: {error.__class__.__name__}") from error
+    if response.status_code == 401:
+        raise InvalidToken("userinfo refused the access token just issued")
+    if response.status_code != 200:
+        raise ProviderUnreachable(f"userinfo answered {response.status_code}")
+    try:
+        claims = response.json()
+    except ValueError as error:
+        raise ProviderUnreachable("userinfo did not answer JSON") from error
+    if not isinstance(claims, dict):
+        raise ProviderUnreachable("userinfo did not answer an object")
+    return claims

@@ -1,0 +1,150 @@
+"""The portal's one Clearfacts GraphQL client (gql), acting for a user with their stored token.
+
+Operations live in graphql/operations/*.graphql and are validated against the contract's SDL
+(graphql/schema.graphql) when this module loads, so an operation that drifts from the contract
+fails at start-up and in the tests, not in production. Errors are typed and say whether a retry
+can help.
+"""
+
+import logging
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.requests import RequestsHTTPTransport
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, build_schema, parse, validate
+
+from accounts.credentials import (
+    CredentialTemporarilyUnavailable,
+    CredentialUnavailable,
+    access_token_for,
+    credential_invalidate,
+)
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_DIR = Path(__file__).resolve().parent / "graphql"
+
+
+class ClearfactsError(Exception):
+    """A Clearfacts call failed. `retryable` says whether trying again later can help."""
+
+    retryable = False
+
+    def __init__(self, message: str = "", *, code: str = "", details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = details or {}
+
+
+class Unavailable(ClearfactsError):
+    """Clearfacts could not be reached or failed (transport error, 5xx)."""
+
+    retryable = True
+
+
+class NotAuthorized(ClearfactsError):
+    """Clearfacts refused the user's token (or there is none): they must sign in again."""
+
+
+class MissingScope(ClearfactsError):
+    """The user's token lacks the scope this operation needs (`details["scope"]`)."""
+
+
+class NotFound(ClearfactsError):
+    """The object does not exist, or the user may not see it."""
+
+
+class Refused(ClearfactsError):
+    """Clearfacts refused the request itself (bad input, forbidden); `message` says why."""
+
+
+def _load_schema() -> GraphQLSchema:
+    return build_schema((GRAPHQL_DIR / "schema.graphql").read_text())
+
+
+def _load_operations(schema: GraphQLSchema) -> dict[str, DocumentNode]:
+    operations = {}
+    for path in sorted((GRAPHQL_DIR / "operations").glob("*.graphql")):
+        document = parse(path.read_text())
+        errors = validate(schema, document)
+        if errors:
+            raise ImproperlyConfigured(f"{path.name} does not match the Clearfacts schema: {errors[0].message}")
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                operations[definition.name.value] = document
+    return operations
+
+
+SCHEMA = _load_schema()
+OPERATIONS = _load_operations(SCHEMA)
+
+
+class _Transport(RequestsHTTPTransport):
+    def _prepare_result(self, response):
+        # HTTP 401 means the token, whatever the body says.
+        if response.status_code == 401:
+            raise TransportServerError("401 Unauthorized", 401)
+        return super()._prepare_result(response)
+
+
+_ERROR_TYPES = {
+    "MISSING_SCOPE": MissingScope,
+    "NOT_FOUND": NotFound,
+    "UNAVAILABLE": Unavailable,
+    "INTERNAL_SERVER_ERROR": Unavailable,
+}
+
+
+def execute(*, user, operation: str, variables: dict | None = None) -> dict:
+    """Runs one of the named operations for `user`; returns its `data` or raises a ClearfactsError."""
+    document = OPERATIONS[operation]
+    try:
+        token = access_token_for(user)
+    except CredentialUnavailable as error:
+        raise NotAuthorized(str(error)) from error
+    except CredentialTemporarilyUnavailable as error:
+        raise Unavailable(str(error)) from error
+
+    transport = _Transport(
+        url=settings.CLEARFACTS_GRAPHQL_URL,
+        headers={"Authorization": f"Bearer {token}", "User-Agent": "clearfacts-portal"},
+        timeout=settings.EXTERNAL_TIMEOUT,
+    )
+    request = GraphQLRequest(document, variable_values=variables, operation_name=operation)
+    try:
+        with Client(transport=transport, schema=SCHEMA) as session:
+            return session.execute(request)
+    except TransportQueryError as error:
+        raise _query_error(user, operation, error) from error
+    except TransportServerError as error:
+        if error.code == 401:
+            credential_invalidate(user=user, reason="Clearfacts refused the access token (HTTP 401)")
+            raise NotAuthorized("Clearfacts refused the access token") from error
+        if error.code is None or error.code >= 500:
+            raise Unavailable(f"Clearfacts answered HTTP {error.code}") from error
+        raise Refused(f"Clearfacts answered HTTP {error.code}") from error
+    except (TransportConnectionFailed, TransportProtocolError, TransportError, requests.RequestException) as error:
+        raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
+
+
+def _query_error(user, operation: str, error: TransportQueryError) -> ClearfactsError:
+    first = (error.errors or [{}])[0]
+    extensions = first.get("extensions") or {}
+    code = extensions.get("code", "")
+    message = first.get("message", "")
+    logger.info("Clearfacts %s answered %s: %s", operation, code or "an error", message)
+    if code == "UNAUTHENTICATED":
+        credential_invalidate(user=user, reason="Clearfacts refused the access token")
+        return NotAuthorized(message, code=code)
+    return _ERROR_TYPES.get(code, Refused)(message, code=code, details=extensions)

@@ -1,0 +1,97 @@
+"""Bringing the portal's mirror of a user's Clearfacts world up to date.
+
+Clearfacts decides: `accountant` gives the user's office (and so their membership), the
+`administrations` the user may see become AdministrationAccess grants, and access Clearfacts
+withdrew is withdrawn here. Remote calls happen before, never inside, the database transaction.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Office, User
+from clearfacts_app import client
+from clearfacts_app.models import Administration, AdministrationAccess
+from portal.companies import compact_company_number
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    office: Office | None
+    administrations: int = 0
+    granted: int = 0
+    withdrawn: int = 0
+
+
+def _address(node: dict | None) -> dict:
+    node = node or {}
+    country = node.get("country") or {}
+    return {
+        "street_address": node.get("streetAddress") or "",
+        "country_iso2": country.get("iso2") or "",
+        "country_name": country.get("name") or "",
+    }
+
+
+def _role_from_clearfacts(user: User, current: str | None) -> str:
+    """ADMIN associates administer the office here too; other roles are the portal's to set."""
+    try:
+        associates = client.execute(user=user, operation="Associates")["associates"]
+    except client.MissingScope:
+        return current or Membership.Role.MEMBER
+    is_admin = any(
+        (a.get("email") or "").casefold() == user.email.casefold() and a.get("type") == "ADMIN" for a in associates
+    )
+    if is_admin:
+        return Membership.Role.ADMIN
+    if current == Membership.Role.ADMIN or current is None:
+        return Membership.Role.MEMBER
+    return current
+
+
+def sync_user(*, user: User) -> SyncResult:
+    """Office, membership, administrations and grants of `user`, from Clearfacts.
+
+    Raises client.ClearfactsError (for example MissingScope when the token cannot read the
+    accountant) without changing anything.
+    """
+    accountant = client.execute(user=user, operation="Accountant")["accountant"]
+    administrations = client.execute(user=user, operation="Administrations")["administrations"]
+    current_role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
+    role = _role_from_clearfacts(user, current_role)
+    now = timezone.now()
+
+    with transaction.atomic():
+        office, _ = Office.objects.update_or_create(
+            company_number=compact_company_number(accountant["companyNumber"]),
+            defaults={"name": accountant["name"], "email": accountant.get("email") or "", "synced_at": now}
+            | _address(accountant.get("address")),
+        )
+        Membership.objects.update_or_create(user=user, defaults={"office": office, "role": role})
+
+        visible = []
+        for node in administrations:
+            administration, _ = Administration.objects.update_or_create(
+                office=office,
+                company_number=compact_company_number(node["companyNumber"]),
+                defaults={
+                    "name": node["name"],
+                    "account_manager": node.get("accountManager") or "",
+                    "emails": node.get("emails") or [],
+                    "synced_at": now,
+                }
+                | _address(node.get("address")),
+            )
+            visible.append(administration.pk)
+        withdrawn, _ = AdministrationAccess.objects.filter(user=user).exclude(administration__in=visible).delete()
+        existing = set(AdministrationAccess.objects.filter(user=user).values_list("administration_id", flat=True))
+        AdministrationAccess.objects.bulk_create(
+            AdministrationAccess(user=user, administration_id=pk) for pk in visible if pk not in existing
+        )
+    result = SyncResult(office, len(visible), len(set(visible) - existing), withdrawn)
+    logger.info("synced user %s: %s", user.pk, result)
+    return result
