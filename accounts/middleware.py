@@ -5,6 +5,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.credentials import credential_for
+from clearfacts_app.client import NotAuthorized
 
 # Pages a user whose token was refused can still reach.
 EXEMPT_VIEWS = {"accounts:sign-out", "accounts:reauthenticate", "accounts:oidc-start", "accounts:oidc-callback",
@@ -34,6 +35,16 @@ class ClearfactsCredentialMiddleware:
         if credential is not None and credential.is_valid:
             request.clearfacts_credential = credential
             return None
+        return self.sign_in_again(request)
+
+    def process_exception(self, request, exception):
+        """Clearfacts refused the token while the view was calling it (the credential is now invalid)."""
+        if isinstance(exception, NotAuthorized) and request.user.is_authenticated:
+            return self.sign_in_again(request)
+        return None
+
+    @staticmethod
+    def sign_in_again(request):
         if request.htmx:
             next_url = request.htmx.current_url_abs_path or "/"
             return HttpResponseClientRedirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': next_url})}")

@@ -73,9 +73,10 @@ def _load_schema() -> GraphQLSchema:
     return build_schema((GRAPHQL_DIR / "schema.graphql").read_text())
 
 
-def _load_operations(schema: GraphQLSchema) -> dict[str, DocumentNode]:
+def load_operations(schema: GraphQLSchema, directory: Path = GRAPHQL_DIR / "operations") -> dict[str, DocumentNode]:
+    """The named operations of every .graphql file in `directory`, each validated against `schema`."""
     operations = {}
-    for path in sorted((GRAPHQL_DIR / "operations").glob("*.graphql")):
+    for path in sorted(directory.glob("*.graphql")):
         document = parse(path.read_text())
         errors = validate(schema, document)
         if errors:
@@ -87,7 +88,7 @@ def _load_operations(schema: GraphQLSchema) -> dict[str, DocumentNode]:
 
 
 SCHEMA = _load_schema()
-OPERATIONS = _load_operations(SCHEMA)
+OPERATIONS = load_operations(SCHEMA)
 
 
 class _Transport(RequestsHTTPTransport):

@@ -1,13 +1,23 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import views
+from clearfacts_app import office_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
 register_converter(CompanyNumberConverter, "company")
 
-# /administrations/...
 urlpatterns = [
-    path("", views.administration_list, name="administration-list"),
-    path("<company:company_number>/", views.administration_detail, name="administration-detail"),
+    # /administrations/...
+    path("administrations/", views.administration_list, name="administration-list"),
+    path("administrations/<company:company_number>/", views.administration_detail, name="administration-detail"),
+    path("administrations/<company:company_number>/journals/", views.administration_journals, name="journals"),
+    path("administrations/<company:company_number>/customers/", views.administration_customers, name="customers"),
+    path("administrations/<company:company_number>/archive/", views.administration_archive, name="archive"),
+    path("administrations/<company:company_number>/statistics/", views.administration_statistics, name="statistics"),
+    path("administrations/<company:company_number>/app-info/", views.administration_app_info, name="app-info"),
+    # /office/...
+    path("office/", office_views.office, name="office"),
+    path("office/associates/", office_views.associate_list, name="associate-list"),
+    path("office/associates/add/", office_views.associate_add, name="associate-add"),
+    path("office/associates/<uuid:associate_ref>/edit/", office_views.associate_edit, name="associate-edit"),
 ]

@@ -6,6 +6,16 @@ from clearfacts_app.models import Administration
 SWITCHER_LIMIT = 20
 
 
+class GrantedScopes:
+    """`{% if "statistics" in clearfacts_scopes %}`: what the user's Clearfacts token allows."""
+
+    def __init__(self, credential):
+        self.credential = credential
+
+    def __contains__(self, scope: str) -> bool:
+        return self.credential is not None and self.credential.has_scope(scope)
+
+
 def navigation(request):
     """The administration switcher and sandbox badge; queries run only if a template uses them."""
     context = {"sandbox_enabled": settings.SANDBOX}
@@ -24,6 +34,7 @@ def navigation(request):
     match = request.resolver_match
     keeps_page = match is not None and set(match.kwargs) == {"company_number"}
     context.update(
+        clearfacts_scopes=GrantedScopes(getattr(request, "clearfacts_credential", None)),
         nav_administrations=visible[:SWITCHER_LIMIT],
         current_administration=SimpleLazyObject(current),
         switcher_view_name=match.view_name if keeps_page else "clearfacts_app:administration-detail",

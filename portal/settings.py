@@ -57,6 +57,8 @@ CLEARVO_API_URL = env_url("CLEARVO_API_URL", f"{_sandbox_url}/clearvo/v1" if SAN
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", SANDBOX_OIDC_CLIENT_ID if SANDBOX else "")
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", SANDBOX_OIDC_CLIENT_SECRET if SANDBOX else "")
 CLEARVO_API_KEY = env_str("CLEARVO_API_KEY", SANDBOX_CLEARVO_TEST_KEY if SANDBOX else "")
+# How long pages reuse what they read from Clearfacts (per user and question); refresh buttons skip it.
+CLEARFACTS_READ_CACHE_SECONDS = env_int("CLEARFACTS_READ_CACHE_SECONDS", 120)
 # Seconds to wait for Clearfacts and Clearvo: (connect, read).
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
 

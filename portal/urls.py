@@ -20,7 +20,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("allauth.urls")),
-    path("administrations/", include("clearfacts_app.urls")),
+    path("", include("clearfacts_app.urls")),
     path("admin/", admin.site.urls),
 ]
 

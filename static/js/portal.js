@@ -18,3 +18,29 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// The app info form's preview: the badge and icon as Clearfacts will show them. Styles are set
+// through the DOM (allowed by the CSP), never as inline style attributes.
+function updateBadgePreview(form) {
+  const value = (name) => (form.querySelector(`[name="${name}"]`) || {}).value || "";
+  const badge = document.querySelector("[data-preview-badge]");
+  const icon = document.querySelector("[data-preview-icon]");
+  if (!badge || !icon) {
+    return;
+  }
+  badge.textContent = value("badge_text") || badge.dataset.placeholder;
+  badge.style.color = value("badge_text_color");
+  badge.style.backgroundColor = value("badge_color") || "#6c757d";
+  icon.className = `bi fs-3 bi-${(value("icon_type") || "app").replace(/[^a-z0-9-]/g, "")}`;
+  icon.style.color = value("icon_color");
+}
+
+document.addEventListener("input", (event) => {
+  const form = event.target.closest("[data-badge-form]");
+  if (form) {
+    updateBadgePreview(form);
+  }
+});
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-badge-form]").forEach(updateBadgePreview);
+});

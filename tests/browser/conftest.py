@@ -45,3 +45,21 @@ def page(chromium, portal):
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
     yield page
     context.close()
+
+
+def sign_in_with_clearfacts(page, portal, username, *, language="en"):
+    """Signs in through the sandbox's login and consent pages, then picks the interface language."""
+    from sandbox.clearfacts.seed import DEMO_PASSWORD
+
+    page.goto(f"{portal.url}/accounts/sign-in/")
+    page.get_by_test_id("sign-in-with-clearfacts").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    if page.get_by_role("button", name="Allow").count():
+        page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{portal.url}/")
+    if language:
+        page.get_by_test_id("language-menu").click()
+        page.locator(f'button[name="language"][value="{language}"]').click()
+        page.wait_for_load_state()

@@ -3,7 +3,10 @@
 The walk discovers URL patterns and tenant-owned models by itself, so a URL added later is
 covered without editing this file. URL arguments follow one convention: `company_number`
 names an administration, `<model>_pk` (or `_id`) a tenant-owned object, `<model>_uuid` its
-`uuid` field. An argument outside the convention fails the test, saying which.
+`uuid` field, and `<thing>_ref` an object that lives only in Clearfacts (an associate, say), whose
+owner only Clearfacts knows: for those the walk checks that nothing leaks or crashes with an
+unknown id, and the pages' own tests check the 404 for another office's object against the
+sandbox. An argument outside the convention fails the test, saying which.
 """
 
 import re
@@ -20,6 +23,7 @@ from portal.tenancy import tenant_models
 # authentication).
 SKIPPED_PREFIXES = ("admin/", "staff/", "sandbox/")
 ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+REMOTE_REF = "00000000-0000-4000-8000-000000000000"  # no such object anywhere
 
 
 def walk(patterns, prefix=""):
@@ -56,6 +60,8 @@ class Objects:
     def value(self, argument):
         if argument == "company_number":
             return self.administration.company_number
+        if argument.endswith("_ref"):
+            return REMOTE_REF
         match = re.fullmatch(r"(?P<model>\w+?)_(?P<field>pk|id|uuid)", argument)
         model = match and model_named(match["model"])
         if model is None:
@@ -81,6 +87,10 @@ def assert_not_found(client, url):
     response = client.get(url)
     if response.status_code == 405:
         response = client.post(url)
+    if REMOTE_REF in url:
+        # Only Clearfacts can say whose it is (no sandbox answers here): no crash, nothing shown.
+        assert response.status_code != 500 and "<form" not in response.text.split("</nav>", 1)[-1], url
+        return
     assert response.status_code == 404, f"{url} answered {response.status_code}, not 404"
 
 

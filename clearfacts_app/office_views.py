@@ -1,0 +1,111 @@
+"""The user's accounting office: its details and its associates (employees) in Clearfacts."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clearfacts_app import client, selectors, services
+from clearfacts_app.forms import AssociateForm
+from clearfacts_app.views import has_scope, missing_scope_message, read_clearfacts
+
+
+@require_GET
+def office(request):
+    accountant, problem = read_clearfacts(
+        request, "accountant", lambda refresh: selectors.accountant(user=request.user, refresh=refresh)
+    )
+    return render(request, "clearfacts_app/office.html", {"accountant": accountant, "problem": problem})
+
+
+@require_GET
+def associate_list(request):
+    associates, problem = read_clearfacts(
+        request, "associate_read", lambda refresh: selectors.associates(user=request.user, refresh=refresh)
+    )
+    return render(
+        request,
+        "clearfacts_app/associate_list.html",
+        {"associates": associates, "problem": problem, "can_change": has_scope(request, "associate_actions")},
+    )
+
+
+def _groups_or_problem(request):
+    if not has_scope(request, "associate_actions"):
+        return None, missing_scope_message("associate_actions")
+    return read_clearfacts(
+        request, "associate_read", lambda refresh: selectors.associate_groups(user=request.user, refresh=refresh)
+    )
+
+
+def _apply_clearfacts_error(form: AssociateForm, error: client.ClearfactsError) -> None:
+    if isinstance(error, client.Unavailable):
+        form.add_error(None, _("Clearfacts could not be reached just now. Try again in a moment."))
+    else:
+        form.add_clearfacts_error(error.details.get("field"), error.message or _("Clearfacts refused the change."))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def associate_add(request):
+    groups, problem = _groups_or_problem(request)
+    if problem:
+        return render(request, "clearfacts_app/associate_form.html", {"problem": problem})
+    form = AssociateForm(request.POST or None, groups=groups)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            added = services.associate_add(
+                user=request.user,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                associate_type=data["associate_type"],
+                language=data["language"],
+                group_ids=data["groups"],
+                active=data["active"],
+            )
+        except (client.Refused, client.Unavailable, client.NotFound, client.MissingScope) as error:
+            _apply_clearfacts_error(form, error)
+        else:
+            # The generated password is shown in this one answer and kept nowhere.
+            return render(request, "clearfacts_app/associate_added.html", {"associate": added})
+    return render(request, "clearfacts_app/associate_form.html", {"form": form, "adding": True})
+
+
+@require_http_methods(["GET", "POST"])
+def associate_edit(request, associate_ref):
+    groups, problem = _groups_or_problem(request)
+    associates = None
+    if not problem:
+        associates, problem = read_clearfacts(
+            request, "associate_read", lambda refresh: selectors.associates(user=request.user, refresh=refresh)
+        )
+    if problem:
+        return render(request, "clearfacts_app/associate_form.html", {"problem": problem})
+    associate = next((a for a in associates if a["id"] == str(associate_ref)), None)
+    if associate is None:
+        raise Http404(_("No associate of your office has this id."))
+    initial = {
+        "first_name": associate["firstName"],
+        "last_name": associate["lastName"],
+        "email": associate["email"],
+        "associate_type": associate["type"] or "USER",
+        "language": associate["language"],
+        "groups": [group["id"] for group in associate["associateGroups"]],
+        "active": associate["active"],
+    }
+    form = AssociateForm(request.POST or None, initial=initial, groups=groups)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.associate_edit(user=request.user, associate_id=str(associate_ref), changes=form.as_clearfacts())
+        except client.NotFound as error:
+            raise Http404(_("No associate of your office has this id.")) from error
+        except (client.Refused, client.Unavailable, client.MissingScope) as error:
+            _apply_clearfacts_error(form, error)
+        else:
+            messages.success(request, _("Clearfacts saved the changes to %(name)s.") % {"name": associate["email"]})
+            return redirect("clearfacts_app:associate-list")
+    return render(request, "clearfacts_app/associate_form.html", {"form": form, "associate": associate})

@@ -1,0 +1,144 @@
+"""Reads from Clearfacts that pages need, cached per user and question for a short time.
+
+A page therefore makes at most one remote call per question, and repeating it within
+CLEARFACTS_READ_CACHE_SECONDS makes none; `refresh=True` (the pages' refresh buttons) asks again.
+Errors are never cached. What the portal mirrors (administrations) is read from the database.
+"""
+
+import calendar
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from clearfacts_app import client
+from clearfacts_app.models import Administration
+
+CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
+
+
+def cached_read(*, user, operation: str, variables: dict | None = None, refresh: bool = False) -> dict:
+    digest = hashlib.sha256(json.dumps(variables or {}, sort_keys=True).encode()).hexdigest()[:32]
+    key = f"clearfacts:{user.pk}:{operation}:{digest}"
+    if not refresh:
+        data = cache.get(key)
+        if data is not None:
+            return data
+    data = client.execute(user=user, operation=operation, variables=variables)
+    cache.set(key, data, settings.CLEARFACTS_READ_CACHE_SECONDS)
+    return data
+
+
+def accountant(*, user, refresh: bool = False) -> dict:
+    return cached_read(user=user, operation="Accountant", refresh=refresh)["accountant"]
+
+
+def associates(*, user, refresh: bool = False) -> list[dict]:
+    return cached_read(user=user, operation="Associates", refresh=refresh)["associates"]
+
+
+def associate_groups(*, user, refresh: bool = False) -> list[dict]:
+    return cached_read(user=user, operation="AssociateGroups", refresh=refresh)["associateGroups"]
+
+
+def forget_associates(*, user) -> None:
+    """After a change, the next page shows Clearfacts' new list."""
+    digest = hashlib.sha256(b"{}").hexdigest()[:32]
+    cache.delete(f"clearfacts:{user.pk}:Associates:{digest}")
+
+
+def journals(*, user, administration: Administration, refresh: bool = False) -> list[dict]:
+    variables = {"companyNumber": administration.company_number}
+    return cached_read(user=user, operation="Journals", variables=variables, refresh=refresh)["journals"]
+
+
+def archive_categories(*, user, administration: Administration, refresh: bool = False) -> dict:
+    variables = {"vatnumber": administration.company_number}
+    return cached_read(user=user, operation="ArchiveCategories", variables=variables, refresh=refresh)[
+        "archiveCategories"
+    ]
+
+
+def customers_chunk(*, user, administration: Administration, offset: int, refresh: bool = False) -> list[dict]:
+    """One of Clearfacts' pages of (at most) 100 customers."""
+    variables = {"companyNumber": administration.company_number, "offset": offset}
+    return cached_read(user=user, operation="Customers", variables=variables, refresh=refresh)["customers"]
+
+
+@dataclass
+class CustomerPage:
+    customers: list[dict]
+    number: int
+    has_next: bool
+    searched_all: bool = True
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def customers_page(
+    *, user, administration: Administration, number: int, query: str = "", per_page: int = 25, refresh=False
+) -> CustomerPage:
+    """A page of customers, searched by name, code, VAT number or city.
+
+    Clearfacts pages customers 100 at a time and cannot search; without a query one page here is
+    one of Clearfacts' pages, with a query the portal reads Clearfacts' pages in order (each one
+    cached) until it has this page's matches.
+    """
+    if not query:
+        chunk = customers_chunk(
+            user=user, administration=administration, offset=(number - 1) * CUSTOMERS_PER_REQUEST, refresh=refresh
+        )
+        return CustomerPage(chunk, number, has_next=len(chunk) == CUSTOMERS_PER_REQUEST)
+    needle = query.casefold()
+    wanted = number * per_page + 1  # one more than this page needs tells whether there is a next page
+    matches, offset = [], 0
+    while len(matches) < wanted:
+        chunk = customers_chunk(user=user, administration=administration, offset=offset, refresh=refresh)
+        matches += [
+            c for c in chunk if any(needle in (c.get(f) or "").casefold() for f in ("name", "id", "vatNumber", "city"))
+        ]
+        if len(chunk) < CUSTOMERS_PER_REQUEST:
+            break
+        offset += CUSTOMERS_PER_REQUEST
+    start = (number - 1) * per_page
+    return CustomerPage(matches[start : start + per_page], number, has_next=len(matches) > start + per_page)
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+@dataclass
+class MonthStatistic:
+    period: str  # "01/2025", as Clearfacts writes it
+    air: int
+    processing: int
+
+
+def statistics(
+    *, user, administration: Administration, start: datetime.date, end: datetime.date, refresh: bool = False
+) -> list[MonthStatistic]:
+    """AIR and processing counts per month from `start` to `end`, in one remote call."""
+    variables = {
+        "companyNumber": administration.company_number,
+        "startPeriod": month_start(start).isoformat(),
+        "endPeriod": month_end(end).isoformat(),
+    }
+    data = cached_read(user=user, operation="Statistics", variables=variables, refresh=refresh)
+
+    def by_period(kind):
+        items = data[kind][0]["items"] if data[kind] else []
+        return {item["period"]: item["value"] for item in items}
+
+    air, processing = by_period("air"), by_period("processing")
+    periods = sorted(set(air) | set(processing), key=lambda period: (period[3:], period[:2]))  # MM/YYYY
+    return [MonthStatistic(period, air.get(period, 0), processing.get(period, 0)) for period in periods]
