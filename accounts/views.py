@@ -16,6 +16,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 from accounts import credentials, provider
 from accounts.oidc import language_of
 from clearfacts_app import client
+from clearfacts_app.documents import documents_resume
 from clearfacts_app.sync import sync_user
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
     def login_success(self):
         response = super().login_success()
         _sync_with_messages(self.request, quiet=True)
+        documents_resume(user_id=self.user.pk)  # uploads that waited for this sign-in
         language = language_of(self.user.locale)
         if language:
             response.set_cookie(

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from clearfacts_app.models import Administration, AdministrationAccess
+from clearfacts_app.documents import document_retry
+from clearfacts_app.models import Administration, AdministrationAccess, Document
 
 
 class AdministrationAccessInline(admin.TabularInline):
@@ -36,3 +37,23 @@ class AdministrationAccessAdmin(admin.ModelAdmin):
     @admin.display(description=_("office"), ordering="administration__office__name")
     def office(self, access):
         return access.administration.office
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["filename", "administration", "destination", "status", "error", "uploaded_by", "attempts",
+                    "created_at"]  # fmt: skip
+    list_filter = ["status", "destination", "administration__office"]
+    search_fields = ["filename", "sha256", "clearfacts_uuid", "administration__name", "uploaded_by__email"]
+    list_select_related = ["administration", "uploaded_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Document._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected failed documents again"))
+    def retry(self, request, queryset):
+        requeued = sum(document_retry(document=document) for document in queryset)
+        self.message_user(request, _("%(count)d documents queued to be sent again.") % {"count": requeued})

@@ -6,6 +6,7 @@ fails at start-up and in the tests, not in production. Errors are typed and say 
 can help.
 """
 
+import json
 import logging
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from gql.transport.requests import RequestsHTTPTransport
-from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, build_schema, parse, validate
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, build_schema, parse, print_ast, validate
+from requests_toolbelt import MultipartEncoder
 
 from accounts.credentials import (
     CredentialTemporarilyUnavailable,
@@ -29,6 +31,7 @@ from accounts.credentials import (
     access_token_for,
     credential_invalidate,
 )
+from portal.http import ExternalSession
 
 logger = logging.getLogger(__name__)
 
@@ -107,16 +110,19 @@ _ERROR_TYPES = {
 }
 
 
-def execute(*, user, operation: str, variables: dict | None = None) -> dict:
-    """Runs one of the named operations for `user`; returns its `data` or raises a ClearfactsError."""
-    document = OPERATIONS[operation]
+def _token(user) -> str:
     try:
-        token = access_token_for(user)
+        return access_token_for(user)
     except CredentialUnavailable as error:
         raise NotAuthorized(str(error)) from error
     except CredentialTemporarilyUnavailable as error:
         raise Unavailable(str(error)) from error
 
+
+def execute(*, user, operation: str, variables: dict | None = None) -> dict:
+    """Runs one of the named operations for `user`; returns its `data` or raises a ClearfactsError."""
+    document = OPERATIONS[operation]
+    token = _token(user)
     transport = _Transport(
         url=settings.CLEARFACTS_GRAPHQL_URL,
         headers={"Authorization": f"Bearer {token}", "User-Agent": "clearfacts-portal"},
@@ -127,7 +133,7 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
         with Client(transport=transport, schema=SCHEMA) as session:
             return session.execute(request)
     except TransportQueryError as error:
-        raise _query_error(user, operation, error) from error
+        raise _query_error(user, operation, error.errors) from error
     except TransportServerError as error:
         if error.code == 401:
             credential_invalidate(user=user, reason="Clearfacts refused the access token (HTTP 401)")
@@ -139,8 +145,8 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
         raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
 
 
-def _query_error(user, operation: str, error: TransportQueryError) -> ClearfactsError:
-    first = (error.errors or [{}])[0]
+def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
+    first = (errors or [{}])[0]
     extensions = first.get("extensions") or {}
     code = extensions.get("code", "")
     message = first.get("message", "")
@@ -149,3 +155,58 @@ def _query_error(user, operation: str, error: TransportQueryError) -> Clearfacts
         credential_invalidate(user=user, reason="Clearfacts refused the access token")
         return NotAuthorized(message, code=code)
     return _ERROR_TYPES.get(code, Refused)(message, code=code, details=extensions)
+
+
+_upload_session = ExternalSession(user_agent="clearfacts-portal")
+UPLOAD_CHUNK = 1024 * 1024
+
+
+class _ChunkedReader:
+    """Hands the encoder's bytes to requests in 1 MB reads (http.client would read 8 KB at a time)."""
+
+    def __init__(self, encoder: MultipartEncoder):
+        self.encoder = encoder
+        self.len = encoder.len
+
+    def read(self, size=-1):
+        return self.encoder.read(UPLOAD_CHUNK if size is None or size < UPLOAD_CHUNK else size)
+
+
+def upload(*, user, operation: str, variables: dict, stream, filename: str, content_type: str) -> dict:
+    """Sends a file the way Clearfacts wants it: multipart fields `query`, `variables` and `file`.
+
+    The file is streamed from `stream` (never read into memory whole). Returns the mutation's
+    data, e.g. {"uuid": ..., "amountOfPages": ...}, or raises a ClearfactsError.
+    """
+    document = OPERATIONS[operation]
+    token = _token(user)
+    encoder = MultipartEncoder(
+        fields={
+            "query": print_ast(document),
+            "variables": json.dumps(variables),
+            "file": (filename, stream, content_type),
+        }
+    )
+    try:
+        response = _upload_session.post(
+            settings.CLEARFACTS_GRAPHQL_URL,
+            data=_ChunkedReader(encoder),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": encoder.content_type},
+        )
+    except requests.RequestException as error:
+        raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
+    if response.status_code == 401:
+        credential_invalidate(user=user, reason="Clearfacts refused the access token (HTTP 401)")
+        raise NotAuthorized("Clearfacts refused the access token")
+    if response.status_code >= 500:
+        raise Unavailable(f"Clearfacts answered HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise Refused(f"Clearfacts answered HTTP {response.status_code} without a GraphQL result") from None
+    if body.get("errors"):
+        raise _query_error(user, operation, body["errors"])
+    data = body.get("data") or {}
+    if len(data) != 1 or not isinstance(next(iter(data.values())), dict):
+        raise Refused("Clearfacts answered without the uploaded file")
+    return next(iter(data.values()))

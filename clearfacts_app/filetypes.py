@@ -75,8 +75,12 @@ def pdf_page_count(stream: BinaryIO) -> int:
         raise FileRefused("invalid_pdf", "The PDF file could not be read.") from None
 
 
-def inspect(stream: BinaryIO) -> tuple[FileKind, int]:
-    """The kind and page count of an upload, or FileRefused. Reads the stream; rewinds it."""
+def inspect(stream: BinaryIO, *, count_pages: bool = True) -> tuple[FileKind, int | None]:
+    """The kind and page count of an upload, or FileRefused. Reads the stream; rewinds it.
+
+    Without `count_pages` a PDF is recognised by its header only (its page count is Clearfacts'
+    business; reading it would cost time on large files).
+    """
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
     if not head:
@@ -86,7 +90,7 @@ def inspect(stream: BinaryIO) -> tuple[FileKind, int]:
         raise FileRefused("unsupported_file_type", "Only PDF, JPEG and XML (UBL) files are accepted.")
     try:
         if kind is FileKind.PDF:
-            return kind, pdf_page_count(stream)
+            return kind, pdf_page_count(stream) if count_pages else None
         if kind is FileKind.XML:
             check_xml(stream)
         return kind, 1

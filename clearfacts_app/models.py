@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Office
 from portal.companies import format_company_number, validate_company_number
+from portal.tenancy import TenantQuerySet
 
 
 class AdministrationQuerySet(models.QuerySet):
@@ -75,3 +76,83 @@ class AdministrationAccess(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.administration}"
+
+
+class Document(models.Model):
+    """A file a user uploaded for an administration, on its way to (or in) Clearfacts.
+
+    The row is written before anything is sent (the intent); a Celery task sends it and records
+    the outcome. `sending_until` is the lease of the task that is sending it: a lost task's
+    document is picked up again by the sweeper once the lease has run out.
+    """
+
+    class Destination(models.TextChoices):
+        INBOX = "inbox", _("Inbox")
+        ARCHIVE = "archive", _("Archive")
+
+    class InvoiceType(models.TextChoices):
+        PURCHASE = "PURCHASE", _("Purchase")
+        SALE = "SALE", _("Sale")
+
+    class ArchiveType(models.TextChoices):
+        VARIOUS = "VARIOUS", _("Various")
+        PERMANENT = "PERMANENT", _("Permanent")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Already sent: confirm")
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        NEEDS_SIGN_IN = "needs-sign-in", _("Needs sign-in")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    FINAL = {Status.SENT, Status.FAILED, Status.NEEDS_SIGN_IN, Status.CANCELLED, Status.HELD}
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="documents", verbose_name=_("administration")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="documents", verbose_name=_("uploaded by")
+    )
+    destination = models.CharField(_("destination"), max_length=10, choices=Destination.choices)
+    invoice_type = models.CharField(_("invoice type"), max_length=10, choices=InvoiceType.choices, blank=True)
+    archive_type = models.CharField(_("archive"), max_length=10, choices=ArchiveType.choices, blank=True)
+    archive_category_id = models.CharField(_("archive category id"), max_length=64, blank=True)
+    archive_category_name = models.CharField(_("archive category"), max_length=200, blank=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(_("file"), upload_to="documents/%Y/%m/", max_length=300)
+    content_type = models.CharField(_("type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    clearfacts_uuid = models.CharField(_("Clearfacts id"), max_length=64, blank=True)
+    amount_of_pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    sending_started_at = models.DateTimeField(_("last send started"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["administration", "sha256"])]
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def destination_label(self) -> str:
+        if self.destination == self.Destination.INBOX:
+            return f"{self.get_destination_display()} · {self.get_invoice_type_display()}"
+        return f"{self.get_archive_type_display()} · {self.archive_category_name}"

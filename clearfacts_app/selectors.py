@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Paginator
 
 from clearfacts_app import client
-from clearfacts_app.models import Administration
+from clearfacts_app.models import Administration, Document
 
 CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
 
@@ -48,6 +49,11 @@ def forget_associates(*, user) -> None:
     """After a change, the next page shows Clearfacts' new list."""
     digest = hashlib.sha256(b"{}").hexdigest()[:32]
     cache.delete(f"clearfacts:{user.pk}:Associates:{digest}")
+
+
+def document(*, user, uuid: str, refresh: bool = False) -> dict:
+    """What Clearfacts knows of an uploaded document (date, type, payment state, ...)."""
+    return cached_read(user=user, operation="Document", variables={"id": uuid}, refresh=refresh)["document"]
 
 
 def journals(*, user, administration: Administration, refresh: bool = False) -> list[dict]:
@@ -142,3 +148,25 @@ def statistics(
     air, processing = by_period("air"), by_period("processing")
     periods = sorted(set(air) | set(processing), key=lambda period: (period[3:], period[:2]))  # MM/YYYY
     return [MonthStatistic(period, air.get(period, 0), processing.get(period, 0)) for period in periods]
+
+
+DOCUMENTS_PER_PAGE = 25
+
+
+def document_page(documents, *, params) -> dict:
+    """A page of `documents`, filtered by the `status` and `destination` of the query string."""
+    status, destination = params.get("status", ""), params.get("destination", "")
+    if status in Document.Status.values:
+        documents = documents.filter(status=status)
+    if destination in Document.Destination.values:
+        documents = documents.filter(destination=destination)
+    page = Paginator(documents.select_related("administration", "uploaded_by"), DOCUMENTS_PER_PAGE).get_page(
+        params.get("page")
+    )
+    return {
+        "page": page,
+        "status": status,
+        "destination": destination,
+        "statuses": Document.Status.choices,
+        "destinations": Document.Destination.choices,
+    }

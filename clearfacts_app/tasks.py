@@ -1,9 +1,11 @@
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from accounts.models import ClearfactsCredential, User
-from clearfacts_app import client
+from clearfacts_app import client, documents
 from clearfacts_app.sync import sync_user
 
 logger = logging.getLogger(__name__)
@@ -36,3 +38,23 @@ def sync_all_user_access() -> int:
     for user_id in user_ids:
         sync_user_access.delay(user_id)
     return len(user_ids)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(client.Unavailable,),
+    retry_backoff=5,
+    retry_backoff_max=5 * 60,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_document(self, document_id: int) -> str:
+    """Uploads one document to Clearfacts; transport errors and 5xx are retried with backoff."""
+    return documents.document_send(document_id=document_id, last_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def sweep_documents(stale_after_seconds: int | None = None) -> int:
+    """Sends again documents whose task was lost, and resumes those waiting for a sign-in."""
+    seconds = settings.DOCUMENT_SWEEP_AFTER_SECONDS if stale_after_seconds is None else stale_after_seconds
+    return len(documents.documents_sweep(stale_after=timedelta(seconds=seconds)))

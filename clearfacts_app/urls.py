@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import office_views, views
+from clearfacts_app import document_views, office_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -15,6 +15,42 @@ urlpatterns = [
     path("administrations/<company:company_number>/archive/", views.administration_archive, name="archive"),
     path("administrations/<company:company_number>/statistics/", views.administration_statistics, name="statistics"),
     path("administrations/<company:company_number>/app-info/", views.administration_app_info, name="app-info"),
+    path("administrations/<company:company_number>/documents/", views.administration_documents, name="documents"),
+    path(
+        "administrations/<company:company_number>/documents/upload/",
+        document_views.document_upload,
+        name="document-upload",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/",
+        document_views.document_detail,
+        name="document-detail",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/status/",
+        document_views.document_status,
+        name="document-status",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/retry/",
+        document_views.document_action,
+        {"action": "retry"},
+        name="document-retry",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/send/",
+        document_views.document_action,
+        {"action": "send"},
+        name="document-send",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/cancel/",
+        document_views.document_action,
+        {"action": "cancel"},
+        name="document-cancel",
+    ),
+    # /documents/ (every administration the user may see)
+    path("documents/", document_views.document_list, name="document-list"),
     # /office/...
     path("office/", office_views.office, name="office"),
     path("office/associates/", office_views.associate_list, name="associate-list"),

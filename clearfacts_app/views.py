@@ -11,7 +11,7 @@ import logging
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +26,8 @@ from portal.companies import compact_company_number
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
-SORTS = {"name": "name", "-name": "-name", "number": "company_number", "-number": "-company_number"}
+SORTS = {"name": "name", "-name": "-name", "number": "company_number", "-number": "-company_number",
+         "documents": "document_count", "-documents": "-document_count"}  # fmt: skip
 DETAIL_TEMPLATE = "clearfacts_app/administration_detail.html"
 
 SCOPE_NAMES = {
@@ -83,11 +84,13 @@ def administration_list(request):
             matches |= Q(company_number__contains=number)
         administrations = administrations.filter(matches)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "name"
-    page = Paginator(administrations.order_by(SORTS[sort], "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    administrations = administrations.annotate(document_count=Count("documents")).order_by(SORTS[sort], "pk")
+    page = Paginator(administrations, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clearfacts_app/administration_list.html", {"page": page, "query": query, "sort": sort})
 
 
 TABS = [
+    ("documents", gettext_lazy("Documents")),
     ("journals", gettext_lazy("Journals")),
     ("customers", gettext_lazy("Customers")),
     ("archive", gettext_lazy("Archive categories")),
@@ -104,8 +107,14 @@ def _tab(request, tab: str | None, **context):
 @require_GET
 def administration_detail(request, company_number):
     # The administration was resolved and authorised by the tenancy middleware (404 otherwise).
-    # The page itself needs no remote call: its first tab loads on demand.
-    return _tab(request, None)
+    # The first tab (documents) is local; the others call Clearfacts and load when opened.
+    return administration_documents(request, company_number)
+
+
+@require_GET
+def administration_documents(request, company_number):
+    page = selectors.document_page(request.administration.documents.all(), params=request.GET)
+    return _tab(request, "documents", **page)
 
 
 @require_GET

@@ -44,6 +44,7 @@ SANDBOX = env_bool("SANDBOX", DEBUG)
 SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, maximum=1.0)
 SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0)
 SANDBOX_TIME_FACTOR = env_float("SANDBOX_TIME_FACTOR", 1.0, minimum=1.0)
+SANDBOX_BANDWIDTH_KBPS = env_int("SANDBOX_BANDWIDTH_KBPS", 0)  # 0: request bodies are read at full speed
 # Credentials the sandbox seed registers; only ever defaults while SANDBOX=1.
 SANDBOX_OIDC_CLIENT_ID = "clearfacts-portal"
 SANDBOX_OIDC_CLIENT_SECRET = "sandbox-client-secret-for-embedded-mode-only"  # noqa: S105
@@ -59,6 +60,9 @@ OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", SANDBOX_OIDC_CLIENT_SEC
 CLEARVO_API_KEY = env_str("CLEARVO_API_KEY", SANDBOX_CLEARVO_TEST_KEY if SANDBOX else "")
 # How long pages reuse what they read from Clearfacts (per user and question); refresh buttons skip it.
 CLEARFACTS_READ_CACHE_SECONDS = env_int("CLEARFACTS_READ_CACHE_SECONDS", 120)
+# Uploaded documents: the largest file accepted, and when the sweeper re-sends a forgotten one.
+DOCUMENT_MAX_UPLOAD_BYTES = env_int("DOCUMENT_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024
+DOCUMENT_SWEEP_AFTER_SECONDS = env_int("DOCUMENT_SWEEP_AFTER_SECONDS", 300, minimum=0)
 # Seconds to wait for Clearfacts and Clearvo: (connect, read).
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
 
@@ -311,6 +315,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "messages"),
         "data_folder_out": str(_broker_dir / "messages"),
         "control_folder": str(_broker_dir / "control"),
+        "polling_interval": 0.2,  # seconds between looks at the folder (kombu's default is 1)
     }
     CELERY_BROKER_FOLDERS = [_broker_dir / "messages", _broker_dir / "control"]
 else:
@@ -331,6 +336,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
     "sync-clearfacts-access": {"task": "clearfacts_app.tasks.sync_all_user_access", "schedule": 60 * 60.0},
+    "sweep-documents": {"task": "clearfacts_app.tasks.sweep_documents", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -32,6 +32,24 @@ def _planned_fault(service: str, operation: str) -> int | None:
         return plan.status
 
 
+class _ThrottledStream:
+    """A request body read no faster than `bytes_per_second` (a slow link, for demos and tests)."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, stream, bytes_per_second: int):
+        self.stream = stream
+        self.bytes_per_second = bytes_per_second
+
+    def read(self, size=-1):
+        data = self.stream.read(self.CHUNK if size is None or size < 0 else min(size, self.CHUNK))
+        time.sleep(len(data) / self.bytes_per_second)
+        return data
+
+    def readline(self, size=-1):
+        return self.stream.readline(size)
+
+
 def _operation_name(operation, request) -> str:
     if not callable(operation):
         return operation
@@ -59,6 +77,9 @@ def sandbox_api(service: str, *, operation="", fault_response):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             started = time.monotonic()
+            if settings.SANDBOX_BANDWIDTH_KBPS:
+                # Django keeps the body stream here; nothing has read it yet.
+                request._stream = _ThrottledStream(request._stream, settings.SANDBOX_BANDWIDTH_KBPS * 1024)
             request.sandbox_operation = _operation_name(operation, request)
             request.sandbox_caller = ""
             if settings.SANDBOX_LATENCY_MS:

@@ -1,5 +1,6 @@
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -131,7 +132,8 @@ class Process:
         )
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=15, timeout=20):
@@ -188,6 +190,72 @@ def celery_worker_process(process_env, start_process):
             pytest.fail(f"the Celery worker did not start:\n{worker.output()[-4000:]}")
         time.sleep(0.2)
     return worker
+
+
+def wait_until(predicate, *, timeout=30.0, interval=0.2, message="condition", process=None):
+    """Polls `predicate` until it is truthy; fails with the process's output when it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    output = f"\n{process.output()[-5000:]}" if process else ""
+    pytest.fail(f"timed out after {timeout} s waiting for {message}{output}")
+
+
+def worker_args(name: str) -> list[str]:
+    return [str(VENV_BIN / "celery"), "-A", "portal", "worker", "--loglevel=INFO", "--pool=solo",
+            "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"]  # fmt: skip
+
+
+def wait_for_worker(worker) -> None:
+    wait_until(lambda: "ready." in worker.output() or worker.popen.poll() is not None, timeout=60,
+               message="the worker to start", process=worker)  # fmt: skip
+    if worker.popen.poll() is not None:
+        pytest.fail(f"the Celery worker exited:\n{worker.output()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def live_worker(live_server, django_db_setup, tmp_path_factory):
+    """One real Celery worker for a test session, talking to the live server's sandbox."""
+    issuer = f"{live_server.url}/sandbox/clearfacts"
+    env = child_environ() | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "VAR_DIR": str(settings.VAR_DIR),
+        "DATABASE_URL": database_url(),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CLEARFACTS_OIDC_ISSUER": issuer,
+        "CLEARFACTS_GRAPHQL_URL": f"{issuer}/graphql",
+        "CLEARVO_API_URL": f"{live_server.url}/sandbox/clearvo/v1",
+    }
+    worker = Worker(env, tmp_path_factory.mktemp("worker"))
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+class Worker:
+    """A worker process that a test may kill (SIGKILL, as a crash) and start again."""
+
+    def __init__(self, env, log_dir: Path):
+        self.env, self.log_dir, self.generation, self.process = env, log_dir, 0, None
+
+    def start(self):
+        self.generation += 1
+        self.process = Process(worker_args(f"w{self.generation}"), self.env, self.log_dir / f"{self.generation}.log")
+        wait_for_worker(self.process)
+
+    def kill(self):
+        os.killpg(self.process.popen.pid, signal.SIGKILL)
+        self.process.popen.wait()
+        self.process.log.close()
+
+    def stop(self):
+        self.process.stop()
+
+    def output(self) -> str:
+        return self.process.output()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -51,3 +51,38 @@ def pdf(pages: int = 1) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def write_large_pdf(path, size: int) -> None:
+    """Writes a valid one-page PDF of about `size` bytes without holding it in memory.
+
+    The bulk is an uncompressed image-like stream object that no page refers to; PDF readers
+    still find every object through the cross-reference table at the end.
+    """
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    header = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    bulk = max(size - 1024, 0)
+    offsets = []
+    with open(path, "wb") as out:
+        out.write(header)
+        for number, body in enumerate(objects, start=1):
+            offsets.append(out.tell())
+            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+        offsets.append(out.tell())
+        out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % bulk)
+        remaining = bulk
+        while remaining:
+            piece = chunk[: min(len(chunk), remaining)]
+            out.write(piece)
+            remaining -= len(piece)
+        out.write(b"\nendstream\nendobj\n")
+        xref = out.tell()
+        out.write(b"xref\n0 5\n0000000000 65535 f \n")
+        for offset in offsets:
+            out.write(b"%010d 00000 n \n" % offset)
+        out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)

@@ -14,7 +14,9 @@ def test_browse_the_list_switch_administration_and_open_every_tab(page, portal):
     expect(page.get_by_test_id("administration-table").locator("tbody tr")).to_have_count(7)
     page.get_by_role("link", name="Bakkerij Maes BV").click()
     expect(page.get_by_role("heading", name="Bakkerij Maes BV")).to_be_visible()
-    expect(page.get_by_test_id("journals")).to_contain_text("ClearFacts Aankopen")  # the first tab, loaded on demand
+    expect(page.get_by_test_id("no-documents")).to_be_visible()  # the first tab: its documents
+    page.get_by_test_id("tab-journals").click()
+    expect(page.get_by_test_id("journals")).to_contain_text("ClearFacts Aankopen")  # loaded on demand
 
     # The switcher, from the navigation bar.
     page.get_by_test_id("administration-switcher").get_by_role("button").click()

@@ -31,9 +31,9 @@ def test_a_task_sent_here_is_run_by_a_worker_process(celery_worker_process):
 
     heartbeat.delay(marker)
 
+    # Only a worker process can have written this: tasks never run eagerly (see above).
     ran_at = wait_for(lambda: cache.get(f"{HEARTBEAT_KEY}:{marker}"))
-    assert ran_at, f"the worker did not run the task:\n{celery_worker_process.output()[-3000:]}"
-    assert "portal.tasks.heartbeat[" in celery_worker_process.output()
+    assert ran_at, f"no worker ran the task:\n{celery_worker_process.output()[-3000:]}"
 
 
 def test_the_app_is_configured_for_reliable_delivery():

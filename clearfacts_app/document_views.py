@@ -1,0 +1,196 @@
+"""Uploading documents into Clearfacts, following them, and acting on those that need it."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from clearfacts_app import documents, selectors
+from clearfacts_app.models import Document
+from clearfacts_app.uploads import Refusal, check_upload, parse_upload
+from clearfacts_app.views import has_scope, missing_scope_message, read_clearfacts
+
+LIST_TEMPLATE = "clearfacts_app/documents.html"
+UPLOAD_TEMPLATE = "clearfacts_app/document_upload.html"
+
+
+def _require_writer(request) -> None:
+    membership = getattr(request.user, "membership", None)
+    if membership is None or not membership.can_write:
+        raise PermissionDenied(_("Viewers can look at documents but not upload or change them."))
+
+
+class UploadForm(forms.Form):
+    destination = forms.ChoiceField(
+        label=gettext_lazy("Send to"), choices=Document.Destination.choices, widget=forms.RadioSelect,
+        initial=Document.Destination.INBOX,
+    )  # fmt: skip
+    invoice_type = forms.ChoiceField(
+        label=gettext_lazy("Invoice type"), choices=Document.InvoiceType.choices, required=False,
+        initial=Document.InvoiceType.PURCHASE,
+    )  # fmt: skip
+    archive_type = forms.ChoiceField(
+        label=gettext_lazy("Archive"), choices=Document.ArchiveType.choices, required=False,
+        initial=Document.ArchiveType.VARIOUS,
+    )  # fmt: skip
+    archive_category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
+
+    def __init__(self, *args, categories: dict | None, can_inbox: bool, can_archive: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = categories or {"various": [], "permanent": []}
+        self.can_inbox, self.can_archive = can_inbox, can_archive
+        self.fields["archive_category"].choices = [("", "—")] + [
+            (c["id"], f"{label} · {c['name']}")
+            for kind, label in (("various", _("Various")), ("permanent", _("Permanent")))
+            for c in self.categories[kind]
+        ]
+
+    def category(self) -> dict | None:
+        """The chosen category, if it belongs to the chosen archive."""
+        kind = "various" if self.cleaned_data.get("archive_type") == Document.ArchiveType.VARIOUS else "permanent"
+        chosen = self.cleaned_data.get("archive_category")
+        return next((c for c in self.categories[kind] if c["id"] == chosen), None)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("destination") == Document.Destination.INBOX:
+            if not self.can_inbox:
+                raise forms.ValidationError(missing_scope_message("upload_document"))
+            if not data.get("invoice_type"):
+                self.add_error("invoice_type", _("Choose purchase or sale."))
+        elif data.get("destination") == Document.Destination.ARCHIVE:
+            if not self.can_archive:
+                raise forms.ValidationError(missing_scope_message("archive_actions"))
+            if not data.get("archive_type"):
+                self.add_error("archive_type", _("Choose the various or the permanent archive."))
+            elif self.category() is None and "archive_category" not in self.errors:
+                self.add_error("archive_category", _("Choose a category of that archive."))
+        return data
+
+
+def _archive_categories(request):
+    if not has_scope(request, "archive_read"):
+        return None, missing_scope_message("archive_read")
+    return read_clearfacts(
+        request,
+        "archive_read",
+        lambda refresh: selectors.archive_categories(user=request.user, administration=request.administration),
+    )
+
+
+@csrf_exempt  # checked by _upload below, once our parser has read the files (uploads.parse_upload)
+@require_http_methods(["GET", "POST"])
+def document_upload(request, company_number):
+    refusals: list[Refusal] = []
+    if request.method == "POST":
+        _require_writer(request)
+        _post, _files, refusals = parse_upload(request)
+    return _upload(request, refusals)
+
+
+@csrf_protect
+def _upload(request, refusals: list[Refusal]):
+    categories, categories_problem = _archive_categories(request)
+    form = UploadForm(
+        request.POST or None,
+        categories=categories,
+        can_inbox=has_scope(request, "upload_document"),
+        can_archive=has_scope(request, "archive_actions") and categories is not None,
+    )
+    accepted: list[Document] = []
+    files = request.FILES.getlist("files") if request.method == "POST" else []
+    if request.method == "POST" and not files and not refusals:
+        form.add_error(None, _("Choose at least one file."))
+    if request.method == "POST" and form.is_valid():
+        for uploaded in files:
+            kind = check_upload(uploaded)
+            if isinstance(kind, Refusal):
+                refusals.append(kind)
+                continue
+            data = form.cleaned_data
+            accepted.append(
+                documents.document_create(
+                    user=request.user,
+                    administration=request.administration,
+                    uploaded=uploaded,
+                    kind=kind,
+                    destination=data["destination"],
+                    invoice_type=data["invoice_type"],
+                    archive_type=data["archive_type"],
+                    archive_category=form.category() if data["destination"] == Document.Destination.ARCHIVE else None,
+                )
+            )
+    context = {
+        "administration": request.administration,
+        "form": form,
+        "categories_problem": categories_problem,
+        "accepted": accepted,
+        "refusals": refusals,
+        "max_upload": settings.DOCUMENT_MAX_UPLOAD_BYTES,
+    }
+    if request.htmx and request.method == "POST":
+        return render(request, f"{UPLOAD_TEMPLATE}#results", context, status=200 if form.is_valid() else 400)
+    return render(request, UPLOAD_TEMPLATE, context)
+
+
+@require_GET
+def document_list(request):
+    """Documents of every administration the user may see."""
+    context = selectors.document_page(Document.objects.visible_to(request.user), params=request.GET)
+    return render(request, LIST_TEMPLATE, context)
+
+
+def _document(request, document_pk) -> Document:
+    return get_object_or_404(request.administration.documents.select_related("uploaded_by"), pk=document_pk)
+
+
+@require_GET
+def document_detail(request, company_number, document_pk):
+    document = _document(request, document_pk)
+    remote, problem = None, None
+    if document.status == Document.Status.SENT:
+        remote, problem = read_clearfacts(
+            request,
+            "upload_document",
+            lambda refresh: selectors.document(user=request.user, uuid=document.clearfacts_uuid, refresh=refresh),
+        )
+    return render(
+        request,
+        "clearfacts_app/document_detail.html",
+        {"administration": request.administration, "document": document, "remote": remote, "problem": problem},
+    )
+
+
+@require_GET
+def document_status(request, company_number, document_pk):
+    """One document's row; polled by the page until the status is final (then HTTP 286 stops it)."""
+    document = _document(request, document_pk)
+    html = render_to_string(f"{LIST_TEMPLATE}#document_row", {"document": document}, request=request)
+    return HttpResponseStopPolling(html) if document.is_final else HttpResponse(html)
+
+
+ACTIONS = {
+    "retry": (documents.document_retry, gettext_lazy("The document is queued to be sent again.")),
+    "send": (documents.document_send_anyway, gettext_lazy("The document is queued to be sent.")),
+    "cancel": (documents.document_cancel, gettext_lazy("The document was cancelled.")),
+}
+
+
+@require_POST
+def document_action(request, company_number, document_pk, action):
+    _require_writer(request)
+    document = _document(request, document_pk)
+    do, done = ACTIONS[action]
+    if do(document=document):
+        messages.success(request, done)
+    else:
+        messages.warning(request, _("This cannot be done in the document's current state."))
+    return redirect("clearfacts_app:document-detail", company_number=company_number, document_pk=document.pk)
