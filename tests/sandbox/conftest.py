@@ -6,10 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.conf import settings
+from django.test import override_settings
 
 from sandbox.clearfacts.bearer import create_personal_token
 from sandbox.clearfacts.models import ClearfactsUser, OAuthClient
 from sandbox.clearfacts.seed import DEMO_PASSWORD, seed
+from sandbox.clearvo.seed import seed as seed_clearvo
+from tests.sandbox.clearvo_support import Clearvo
 
 TEST_CLIENT_ID = "test-client"
 TEST_CLIENT_SECRET = "test-client-secret"
@@ -101,3 +105,11 @@ def graphql(sandbox: Sandbox, token: str | None, query: str, variables=None, **k
     return requests.post(
         sandbox.graphql_url, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30, **kwargs
     )
+
+
+@pytest.fixture
+def clearvo(live_server):
+    """The simulated Clearvo with its seeded keys, at the spec's speed and without faults."""
+    seed_clearvo()
+    with override_settings(SANDBOX_TIME_FACTOR=1.0, SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
+        yield Clearvo(f"{live_server.url}/sandbox/clearvo/v1", settings.SANDBOX_CLEARVO_TEST_KEY)

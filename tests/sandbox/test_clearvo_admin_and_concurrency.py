@@ -6,19 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.conf import settings
 from django.contrib import admin
-from django.test import override_settings
 from django.urls import reverse
 
 from sandbox.clearvo.models import ApiKey, IdempotencyRecord, InvoiceSubmission, key_hash
 from sandbox.clearvo.seed import seed
 from tests.sandbox.clearvo_support import Clearvo, invoice, italian_invoice
-
-
-@pytest.fixture
-def clearvo(live_server):
-    seed()
-    with override_settings(SANDBOX_TIME_FACTOR=1.0, SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield Clearvo(f"{live_server.url}/sandbox/clearvo/v1", settings.SANDBOX_CLEARVO_TEST_KEY)
 
 
 def test_concurrent_requests_with_one_key_make_one_invoice(clearvo):

@@ -6,10 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
 
 from sandbox.clearvo.models import InvoiceSubmission
-from sandbox.clearvo.seed import seed
 from sandbox.instrument import fail_next
 from tests.sandbox.clearvo_support import (
     ISO_Z,
@@ -27,13 +25,6 @@ from tests.sandbox.clearvo_support import (
 )
 
 SUBMISSION_FIELDS = {"ok", "country", "referenceId", "clearanceStatus", "terminal", "submittedAt", "nextPollAfter"}
-
-
-@pytest.fixture
-def clearvo(live_server):
-    seed()
-    with override_settings(SANDBOX_TIME_FACTOR=1.0, SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield Clearvo(f"{live_server.url}/sandbox/clearvo/v1", settings.SANDBOX_CLEARVO_TEST_KEY)
 
 
 @pytest.fixture

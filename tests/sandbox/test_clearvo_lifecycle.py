@@ -26,13 +26,6 @@ from tests.sandbox.clearvo_support import (
 KSEF_NUMBER = re.compile(r"1234563218-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}")
 
 
-@pytest.fixture
-def clearvo(live_server):
-    seed()
-    with override_settings(SANDBOX_TIME_FACTOR=1.0, SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield Clearvo(f"{live_server.url}/sandbox/clearvo/v1", settings.SANDBOX_CLEARVO_TEST_KEY)
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -6,11 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
 
 from sandbox.clearvo.keys import api_key_save
 from sandbox.clearvo.models import ApiKey, IdempotencyRecord, InvoiceSubmission
-from sandbox.clearvo.seed import seed
 from sandbox.models import RequestLog
 from tests.sandbox.clearvo_support import (
     DELETE,
@@ -22,13 +20,6 @@ from tests.sandbox.clearvo_support import (
 )
 
 OTHER_KEY = "ck_test_other_organisation_0001"
-
-
-@pytest.fixture
-def clearvo(live_server):
-    seed()
-    with override_settings(SANDBOX_TIME_FACTOR=1.0, SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield Clearvo(f"{live_server.url}/sandbox/clearvo/v1", settings.SANDBOX_CLEARVO_TEST_KEY)
 
 
 @pytest.fixture
