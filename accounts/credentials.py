@@ -3,13 +3,16 @@
 Whichever process needs a token refreshes it shortly before expiry. Refreshing takes a short
 lease on the credential (an atomic UPDATE), so when two workers need it at once one refreshes
 and the other waits for its result; the refresh token is used once (Clearfacts rotates it) and
-never again. No database lock is held while Clearfacts is called.
+never again. No database lock is held while Clearfacts is called. The lease outlasts the slowest
+refresh, and a refresh's outcome is only written while its lease still holds: a new sign-in or an
+invalidation in the meantime wins.
 """
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,7 +22,9 @@ from accounts.models import ClearfactsCredential, User
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=2)
-LEASE = timedelta(seconds=30)
+# A refresh is at most three provider calls (discovery, the grant, the grant again if it never arrived).
+LEASE = timedelta(seconds=3 * sum(settings.OIDC_TIMEOUT) + 5)
+WAIT = timedelta(seconds=35)
 WAIT_STEP = 0.2
 
 
@@ -39,7 +44,7 @@ def _token_fields(token_response: dict) -> dict:
         "status": ClearfactsCredential.Status.VALID,
         "invalid_reason": "",
     }
-    if token_response.get("scope") is not None:
+    if token_response.get("scope") is not None:  # absent: as requested (RFC 6749 §5.1), or as before
         fields["scopes"] = token_response["scope"]
     if "refresh_token" in token_response:
         fields["refresh_token"] = token_response["refresh_token"]
@@ -50,6 +55,7 @@ def credential_store(*, user: User, token_response: dict) -> ClearfactsCredentia
     """Keeps the tokens of a fresh sign-in (replacing any earlier ones)."""
     fields = _token_fields(token_response) | {"issued_at": timezone.now(), "refreshed_at": None}
     fields.setdefault("refresh_token", "")
+    fields.setdefault("scopes", settings.OIDC_RP_SCOPES)
     fields["refreshing_until"] = None
     credential, _ = ClearfactsCredential.objects.update_or_create(user=user, defaults=fields)
     return credential
@@ -59,13 +65,19 @@ def credential_forget(*, user: User) -> None:
     ClearfactsCredential.objects.filter(user=user).delete()
 
 
-def credential_invalidate(*, user: User, reason: str) -> None:
-    """Clearfacts refused the token: pages ask for a new sign-in, background work stops."""
-    updated = ClearfactsCredential.objects.filter(user=user, status=ClearfactsCredential.Status.VALID).update(
-        status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200], refreshing_until=None
-    )
+def credential_invalidate(*, user: User, reason: str, lease: datetime | None = None) -> bool:
+    """Clearfacts refused the token: pages ask for a new sign-in, background work stops.
+
+    With `lease`, only while that refresh lease still holds (a new sign-in clears it).
+    """
+    credentials = ClearfactsCredential.objects.filter(user=user, status=ClearfactsCredential.Status.VALID)
+    if lease is not None:
+        credentials = credentials.filter(refreshing_until=lease)
+    updated = credentials.update(status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200],
+                                 refreshing_until=None)  # fmt: skip
     if updated:
         logger.warning("Clearfacts credential of user %s is now invalid: %s", user.pk, reason)
+    return bool(updated)
 
 
 def credential_for(user: User) -> ClearfactsCredential | None:
@@ -74,56 +86,66 @@ def credential_for(user: User) -> ClearfactsCredential | None:
 
 def access_token_for(user: User) -> str:
     """A Clearfacts access token for `user`, refreshed first if it is about to expire."""
-    deadline = time.monotonic() + LEASE.total_seconds() + 5
+    deadline = time.monotonic() + WAIT.total_seconds()
     while True:
         credential = credential_for(user)
         if credential is None or not credential.is_valid:
             raise CredentialUnavailable(f"user {user.pk} has no valid Clearfacts token")
         if not credential.expires_within(REFRESH_MARGIN):
             return credential.access_token
-        if _claim_refresh(credential):
-            return _refresh(user)
+        if lease := _claim_refresh(credential):
+            if token := _refresh(user, lease):
+                return token
+            continue  # the credential changed during the refresh (a new sign-in): look again
         if time.monotonic() > deadline:
             raise CredentialTemporarilyUnavailable("another process is still refreshing the token")
         time.sleep(WAIT_STEP)  # another process is refreshing: use its result
 
 
-def _claim_refresh(credential: ClearfactsCredential) -> bool:
+def _claim_refresh(credential: ClearfactsCredential) -> datetime | None:
+    """Takes the refresh lease; returns it (the token of this claim) or None if another holds it."""
     now = timezone.now()
-    return bool(
+    lease = now + LEASE
+    claimed = (
         ClearfactsCredential.objects.filter(pk=credential.pk, status=ClearfactsCredential.Status.VALID)
         .filter(Q(refreshing_until__isnull=True) | Q(refreshing_until__lt=now))
-        .update(refreshing_until=now + LEASE)
+        .update(refreshing_until=lease)
     )
+    return lease if claimed else None
 
 
-def _release(user: User, **fields) -> None:
-    ClearfactsCredential.objects.filter(user=user).update(refreshing_until=None, **fields)
+def _release(user: User, lease: datetime, **fields) -> bool:
+    """Ends the lease, writing `fields`; False if the lease was lost meanwhile (nothing written)."""
+    return bool(ClearfactsCredential.objects.filter(user=user, refreshing_until=lease).update(
+        refreshing_until=None, **fields))  # fmt: skip
 
 
-def _refresh(user: User) -> str:
-    """Refreshes the credential whose lease this process holds."""
+def _refresh(user: User, lease: datetime) -> str | None:
+    """Refreshes the credential whose lease this process holds; None if the lease was lost."""
     credential = credential_for(user)  # read after claiming: another process may have just refreshed
     if not credential.expires_within(REFRESH_MARGIN):
-        _release(user)
+        _release(user, lease)
         return credential.access_token
     expired = credential.expires_within(timedelta(0))
     if not credential.refresh_token:
         if expired:
             credential_invalidate(user=user, reason="the access token expired and there is no refresh token")
             raise CredentialUnavailable("the access token expired and there is no refresh token")
-        _release(user)
+        _release(user, lease)
         return credential.access_token
     try:
         token_response = provider.refresh(credential.refresh_token)
     except provider.RefreshRefused as refused:
-        credential_invalidate(user=user, reason=str(refused))
+        if not credential_invalidate(user=user, reason=str(refused), lease=lease):
+            return None
         raise CredentialUnavailable(str(refused)) from refused
     except provider.ProviderUnreachable as error:
-        _release(user)
+        _release(user, lease)
         if not expired:
             return credential.access_token  # still valid for a moment; the next use refreshes
         raise CredentialTemporarilyUnavailable(str(error)) from error
     fields = _token_fields(token_response)
-    _release(user, refreshed_at=timezone.now(), **fields)
+    if not _release(user, lease, refreshed_at=timezone.now(), **fields):
+        logger.warning("Clearfacts credential of user %s changed during its refresh; the refresh is dropped", user.pk)
+        return None
     return fields["access_token"]

@@ -13,6 +13,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts import credentials, provider
@@ -57,10 +58,15 @@ class ClearfactsOIDCBackend(OIDCAuthenticationBackend):
 
     def get_or_create_user(self, access_token, id_token, payload):
         claims = self.get_userinfo(access_token, id_token, payload) | {"sub": payload["sub"]}
-        user = self.UserModel.objects.filter(
+        same_person = self.UserModel.objects.filter(
             oidc_issuer=settings.CLEARFACTS_OIDC_ISSUER, oidc_subject=payload["sub"]
-        ).first()
-        user = self.update_user(user, claims) if user else self.create_user(claims)
+        )
+        user = same_person.first()
+        try:
+            with transaction.atomic():
+                user = self.update_user(user, claims) if user else self.create_user(claims)
+        except IntegrityError:  # their sign-in in another tab created them a moment ago
+            user = self.update_user(same_person.get(), claims)
         credentials.credential_store(user=user, token_response=self._token_response)
         return user
 

@@ -12,6 +12,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from urllib3.exceptions import NewConnectionError
 
 from portal.http import ExternalSession
 
@@ -110,7 +111,7 @@ def verify_id_token(id_token: str, *, nonce: str | None) -> dict:
     """The claims of an RS256 id_token signed by the provider, for this client, current, with our nonce."""
     try:
         header = jwt.get_unverified_header(id_token)
-    except jwt.DecodeError as error:
+    except jwt.PyJWTError as error:  # DecodeError, or InvalidTokenError for a kid that is not a string
         raise InvalidToken("malformed id_token") from error
     if header.get("alg") != "RS256":
         raise InvalidToken(f"id_token algorithm {header.get('alg')!r} refused")
@@ -136,13 +137,26 @@ def verify_id_token(id_token: str, *, nonce: str | None) -> dict:
     return claims
 
 
+def _never_arrived(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached the provider, so sending it again is safe.
+
+    A grant (code or refresh token) is single-use: after a read timeout or a dropped connection the
+    provider may have spent it, and a second attempt would be refused.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0].reason if error.args and hasattr(error.args[0], "reason") else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 def _token_request(data: dict) -> requests.Response:
+    """POSTs a grant to the token endpoint; once more, with fresh discovery, if it never arrived."""
     data = data | {"client_id": settings.OIDC_RP_CLIENT_ID, "client_secret": settings.OIDC_RP_CLIENT_SECRET}
     for attempt in range(2):
         try:
             response = _session.post(configuration(refresh=bool(attempt))["token_endpoint"], data=data)
         except requests.RequestException as error:
-            if attempt:
+            if attempt or not _never_arrived(error):
                 raise ProviderUnreachable(f"token endpoint failed: {error.__class__.__name__}") from error
             continue
         if response.status_code != 404 or attempt:
@@ -172,7 +186,7 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None) ->
 def refresh(refresh_token: str) -> dict:
     """A new token pair for a refresh token; the one given is spent (rotation)."""
     response = _token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 429:
         raise ProviderUnreachable(f"token endpoint answered {response.status_code}")
     if response.status_code != 200:
         raise RefreshRefused(f"refresh refused: {response.status_code} {_token_error(response)}")

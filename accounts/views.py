@@ -110,7 +110,9 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         error = request.GET.get("error")
         if error:
-            super().get(request)  # forgets the state, signs out
+            # Only an answer to our own request ends it; a forged link signs no one out.
+            request.session.get("oidc_states", {}).pop(request.GET.get("state"), None)
+            request.session.modified = True
             return sign_in_failed(
                 request, "access_denied" if error == "access_denied" else "provider_error", detail=error[:100]
             )

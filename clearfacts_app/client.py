@@ -72,6 +72,11 @@ class Refused(ClearfactsError):
     """Clearfacts refused the request itself (bad input, forbidden); `message` says why."""
 
 
+class OutcomeUnknown(ClearfactsError):
+    """Clearfacts received the whole upload but its answer was lost or unusable: it may have
+    stored the file. Sending it again could make a second copy."""
+
+
 def _load_schema() -> GraphQLSchema:
     return build_schema((GRAPHQL_DIR / "schema.graphql").read_text())
 
@@ -162,21 +167,27 @@ UPLOAD_CHUNK = 1024 * 1024
 
 
 class _ChunkedReader:
-    """Hands the encoder's bytes to requests in 1 MB reads (http.client would read 8 KB at a time)."""
+    """Hands the encoder's bytes to requests in 1 MB reads (http.client would read 8 KB at a time),
+    and notes when the whole body has been handed over."""
 
     def __init__(self, encoder: MultipartEncoder):
         self.encoder = encoder
         self.len = encoder.len
+        self.finished = False
 
     def read(self, size=-1):
-        return self.encoder.read(UPLOAD_CHUNK if size is None or size < UPLOAD_CHUNK else size)
+        chunk = self.encoder.read(UPLOAD_CHUNK if size is None or size < UPLOAD_CHUNK else size)
+        self.finished = not chunk
+        return chunk
 
 
 def upload(*, user, operation: str, variables: dict, stream, filename: str, content_type: str) -> dict:
     """Sends a file the way Clearfacts wants it: multipart fields `query`, `variables` and `file`.
 
     The file is streamed from `stream` (never read into memory whole). Returns the mutation's
-    data, e.g. {"uuid": ..., "amountOfPages": ...}, or raises a ClearfactsError.
+    data, e.g. {"uuid": ..., "amountOfPages": ...}, or raises a ClearfactsError: Unavailable when
+    Clearfacts cannot have stored the file (so sending it again is safe), OutcomeUnknown when it
+    may have.
     """
     document = OPERATIONS[operation]
     token = _token(user)
@@ -187,26 +198,34 @@ def upload(*, user, operation: str, variables: dict, stream, filename: str, cont
             "file": (filename, stream, content_type),
         }
     )
+    body = _ChunkedReader(encoder)
     try:
         response = _upload_session.post(
             settings.CLEARFACTS_GRAPHQL_URL,
-            data=_ChunkedReader(encoder),
+            data=body,
             headers={"Authorization": f"Bearer {token}", "Content-Type": encoder.content_type},
+            timeout=(settings.EXTERNAL_TIMEOUT[0], settings.CLEARFACTS_UPLOAD_ANSWER_TIMEOUT),
         )
     except requests.RequestException as error:
-        raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
+        failure = error.__class__.__name__
+        if body.finished:
+            raise OutcomeUnknown(f"Clearfacts received the file but did not answer ({failure})") from error
+        raise Unavailable(f"Clearfacts could not be reached ({failure})") from error
     if response.status_code == 401:
         credential_invalidate(user=user, reason="Clearfacts refused the access token (HTTP 401)")
         raise NotAuthorized("Clearfacts refused the access token")
     if response.status_code >= 500:
         raise Unavailable(f"Clearfacts answered HTTP {response.status_code}")
     try:
-        body = response.json()
+        answer = response.json()
     except ValueError:
-        raise Refused(f"Clearfacts answered HTTP {response.status_code} without a GraphQL result") from None
-    if body.get("errors"):
-        raise _query_error(user, operation, body["errors"])
-    data = body.get("data") or {}
-    if len(data) != 1 or not isinstance(next(iter(data.values())), dict):
-        raise Refused("Clearfacts answered without the uploaded file")
-    return next(iter(data.values()))
+        answer = None
+    if isinstance(answer, dict) and answer.get("errors"):
+        raise _query_error(user, operation, answer["errors"])
+    data = (answer.get("data") if isinstance(answer, dict) else None) or {}
+    uploaded = next(iter(data.values())) if len(data) == 1 else None
+    if isinstance(uploaded, dict) and uploaded.get("uuid"):
+        return uploaded
+    if response.ok:
+        raise OutcomeUnknown("Clearfacts answered without the uploaded file's id")
+    raise Refused(f"Clearfacts answered HTTP {response.status_code} without a GraphQL result")

@@ -16,7 +16,13 @@ from django_htmx.http import HttpResponseStopPolling
 from clearfacts_app import documents, selectors
 from clearfacts_app.models import Document
 from clearfacts_app.uploads import Refusal, check_upload, parse_upload
-from clearfacts_app.views import has_scope, missing_scope_message, read_clearfacts
+from clearfacts_app.views import (
+    document_list_context,
+    has_scope,
+    missing_scope_message,
+    read_clearfacts,
+    wants_partial,
+)
 
 LIST_TEMPLATE = "clearfacts_app/documents.html"
 UPLOAD_TEMPLATE = "clearfacts_app/document_upload.html"
@@ -43,10 +49,10 @@ class UploadForm(forms.Form):
     )  # fmt: skip
     archive_category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
 
-    def __init__(self, *args, categories: dict | None, can_inbox: bool, can_archive: bool, **kwargs):
+    def __init__(self, *args, categories: dict | None, can_inbox: bool, archive_problem: str | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.categories = categories or {"various": [], "permanent": []}
-        self.can_inbox, self.can_archive = can_inbox, can_archive
+        self.can_inbox, self.archive_problem = can_inbox, archive_problem
         self.fields["archive_category"].choices = [("", "—")] + [
             (c["id"], f"{label} · {c['name']}")
             for kind, label in (("various", _("Various")), ("permanent", _("Permanent")))
@@ -67,8 +73,8 @@ class UploadForm(forms.Form):
             if not data.get("invoice_type"):
                 self.add_error("invoice_type", _("Choose purchase or sale."))
         elif data.get("destination") == Document.Destination.ARCHIVE:
-            if not self.can_archive:
-                raise forms.ValidationError(missing_scope_message("archive_actions"))
+            if self.archive_problem:
+                raise forms.ValidationError(self.archive_problem)
             if not data.get("archive_type"):
                 self.add_error("archive_type", _("Choose the various or the permanent archive."))
             elif self.category() is None and "archive_category" not in self.errors:
@@ -77,33 +83,43 @@ class UploadForm(forms.Form):
 
 
 def _archive_categories(request):
+    """The archive categories, and why the archive cannot be chosen (None when it can)."""
     if not has_scope(request, "archive_read"):
         return None, missing_scope_message("archive_read")
-    return read_clearfacts(
+    categories, problem = read_clearfacts(
         request,
         "archive_read",
         lambda refresh: selectors.archive_categories(user=request.user, administration=request.administration),
     )
+    if problem:
+        return None, " ".join([
+            _("The archive categories could not be loaded from Clearfacts."),
+            problem,
+            _("Uploading to the inbox still works; reload the page to try the archive again."),
+        ])  # fmt: skip
+    if not has_scope(request, "archive_actions"):
+        return categories, missing_scope_message("archive_actions")
+    return categories, None
 
 
 @csrf_exempt  # checked by _upload below, once our parser has read the files (uploads.parse_upload)
 @require_http_methods(["GET", "POST"])
 def document_upload(request, company_number):
+    _require_writer(request)
     refusals: list[Refusal] = []
     if request.method == "POST":
-        _require_writer(request)
         _post, _files, refusals = parse_upload(request)
     return _upload(request, refusals)
 
 
 @csrf_protect
 def _upload(request, refusals: list[Refusal]):
-    categories, categories_problem = _archive_categories(request)
+    categories, archive_problem = _archive_categories(request)
     form = UploadForm(
         request.POST or None,
         categories=categories,
         can_inbox=has_scope(request, "upload_document"),
-        can_archive=has_scope(request, "archive_actions") and categories is not None,
+        archive_problem=archive_problem,
     )
     accepted: list[Document] = []
     files = request.FILES.getlist("files") if request.method == "POST" else []
@@ -131,12 +147,12 @@ def _upload(request, refusals: list[Refusal]):
     context = {
         "administration": request.administration,
         "form": form,
-        "categories_problem": categories_problem,
+        "archive_problem": archive_problem,
         "accepted": accepted,
         "refusals": refusals,
         "max_upload": settings.DOCUMENT_MAX_UPLOAD_BYTES,
     }
-    if request.htmx and request.method == "POST":
+    if wants_partial(request) and request.method == "POST":
         return render(request, f"{UPLOAD_TEMPLATE}#results", context, status=200 if form.is_valid() else 400)
     return render(request, UPLOAD_TEMPLATE, context)
 
@@ -144,7 +160,7 @@ def _upload(request, refusals: list[Refusal]):
 @require_GET
 def document_list(request):
     """Documents of every administration the user may see."""
-    context = selectors.document_page(Document.objects.visible_to(request.user), params=request.GET)
+    context = document_list_context(Document.objects.visible_to(request.user), request.GET)
     return render(request, LIST_TEMPLATE, context)
 
 
@@ -173,7 +189,8 @@ def document_detail(request, company_number, document_pk):
 def document_status(request, company_number, document_pk):
     """One document's row; polled by the page until the status is final (then HTTP 286 stops it)."""
     document = _document(request, document_pk)
-    html = render_to_string(f"{LIST_TEMPLATE}#document_row", {"document": document}, request=request)
+    context = {"document": document, "show_administration": request.GET.get("with_administration") == "1"}
+    html = render_to_string(f"{LIST_TEMPLATE}#document_row", context, request=request)
     return HttpResponseStopPolling(html) if document.is_final else HttpResponse(html)
 
 

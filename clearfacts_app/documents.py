@@ -1,13 +1,15 @@
 """Documents: recorded first, sent by a Celery task after commit, retried, swept, never lost.
 
 Sending claims the document with a lease (`sending_until`): a task that dies mid-upload leaves
-it SENDING until the lease runs out, then the sweeper queues it again. A file already sent to the
-same administration is held until the user confirms.
+it SENDING until the lease runs out, then the sweeper queues it again (up to MAX_ATTEMPTS). A file
+already on its way to the same administration, and a file Clearfacts received without confirming
+it, are held until the user confirms: sending either again could make a second copy.
 """
 
 import logging
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -25,6 +27,9 @@ Status = Document.Status
 # Longer than a task may run (CELERY_TASK_TIME_LIMIT), so a live task never loses its claim.
 SEND_LEASE = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 SWEEP_BATCH = 500
+MAX_ATTEMPTS = 12  # more than the task's own retries: only crashed sends get this far
+# What the same file already uploaded to the administration is doing: it will (or did) arrive.
+ON_ITS_WAY = {Status.QUEUED, Status.SENDING, Status.SENT, Status.HELD, Status.NEEDS_SIGN_IN}
 
 
 def _send(document_id: int) -> None:
@@ -50,10 +55,13 @@ def document_create(
 ) -> Document:
     """Stores the uploaded file and records the document; its sending starts after commit.
 
-    The same file (SHA-256) already sent to this administration is held for confirmation.
+    The same file (SHA-256) already uploaded to this administration, and not given up on, is held
+    for confirmation.
     """
-    already_sent = administration.documents.filter(sha256=uploaded.sha256, status=Status.SENT).exists()
     with transaction.atomic():
+        # One upload at a time per administration, so two copies of a file cannot both pass the check.
+        Administration.objects.select_for_update().filter(pk=administration.pk).first()
+        duplicate = administration.documents.filter(sha256=uploaded.sha256, status__in=ON_ITS_WAY).exists()
         document = Document(
             administration=administration,
             uploaded_by=user,
@@ -66,11 +74,12 @@ def document_create(
             content_type=kind.value,
             size=uploaded.size,
             sha256=uploaded.sha256,
-            status=Status.HELD if already_sent else Status.QUEUED,
+            status=Status.HELD if duplicate else Status.QUEUED,
+            error=_("This exact file was already uploaded to this administration.") if duplicate else "",
         )
         document.file.save(f"{uploaded.sha256[:16]}.{kind.name.lower()}", uploaded, save=False)
         document.save()
-        if not already_sent:
+        if not duplicate:
             _dispatch(document.pk)
     return document
 
@@ -127,6 +136,9 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
                 filename=document.filename,
                 content_type=document.content_type,
             )
+    except FileNotFoundError:
+        _finish(document, Status.FAILED, error=_("The stored copy of this file is missing; upload it again."))
+        return Status.FAILED
     except client.NotAuthorized:
         _finish(document, Status.NEEDS_SIGN_IN, error=_("Clearfacts no longer accepts the sign-in of %(user)s.")
                 % {"user": document.uploaded_by})  # fmt: skip
@@ -138,6 +150,12 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
             return Status.FAILED
         _finish(document, Status.QUEUED, error=str(error))
         raise
+    except (client.OutcomeUnknown, SoftTimeLimitExceeded) as error:
+        logger.warning("document %s: outcome of the upload unknown (%s)", document.pk, error or "time limit")
+        _finish(document, Status.HELD, error=_(
+            "Clearfacts may have received this file but did not confirm it. Check the administration in "
+            "Clearfacts: send it again only if it is not there."))  # fmt: skip
+        return Status.HELD
     except client.ClearfactsError as error:
         _finish(document, Status.FAILED, error=error.message or str(error))
         return Status.FAILED
@@ -188,9 +206,11 @@ def documents_resume(*, user_id: int) -> int:
         waiting = list(
             Document.objects.filter(uploaded_by_id=user_id, status=Status.NEEDS_SIGN_IN).values_list("pk", flat=True)
         )
-        Document.objects.filter(pk__in=waiting).update(status=Status.QUEUED, error="", updated_at=timezone.now())
+        Document.objects.filter(pk__in=waiting, status=Status.NEEDS_SIGN_IN).update(
+            status=Status.QUEUED, error="", updated_at=timezone.now()
+        )
         for pk in waiting:
-            _dispatch(pk)
+            _dispatch(pk)  # one cancelled meanwhile is not claimable: its task does nothing
     return len(waiting)
 
 
@@ -198,15 +218,22 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     """Queues again what a lost task left behind; returns the documents dispatched.
 
     Queued documents untouched for `stale_after` (their task was lost) and documents whose
-    sending lease ran out (their worker died). Documents waiting for a sign-in resume once the
-    user has a valid credential again.
+    sending lease ran out (their worker died), until MAX_ATTEMPTS. Each is touched when dispatched,
+    so a slow broker does not get the same document every minute. Documents waiting for a sign-in
+    resume once the user has a valid credential again.
     """
     now = timezone.now()
-    stale = list(
-        Document.objects.filter(
-            Q(status=Status.QUEUED, updated_at__lt=now - stale_after) | Q(status=Status.SENDING, sending_until__lt=now)
-        ).values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
+    crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
+    given_up = crashed.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=Status.FAILED, sending_until=None, updated_at=now,
+        error=_("Sending stopped unexpectedly %(count)d times; try again later.") % {"count": MAX_ATTEMPTS},
+    )  # fmt: skip
+    crashed_ids = list(crashed.values_list("pk", flat=True)[:SWEEP_BATCH])
+    crashed.filter(pk__in=crashed_ids).update(status=Status.QUEUED, sending_until=None, updated_at=now)
+    lost = Document.objects.filter(status=Status.QUEUED, updated_at__lt=now - stale_after)
+    lost_ids = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
+    lost.filter(pk__in=lost_ids).update(updated_at=now)
+    stale = crashed_ids + lost_ids
     for pk in stale:
         _send(pk)
     signed_in_again = Document.objects.filter(
@@ -216,6 +243,6 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     ).values_list("uploaded_by_id", flat=True)
     for user_id in set(signed_in_again[:SWEEP_BATCH]):
         documents_resume(user_id=user_id)
-    if stale:
-        logger.info("sweeper queued %d documents again", len(stale))
+    if stale or given_up:
+        logger.info("sweeper queued %d documents again and gave up on %d", len(stale), given_up)
     return stale

@@ -18,6 +18,7 @@ UBL_ROOTS = {
     "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote",
 }
 SNIFF_BYTES = 1024
+MAX_XML_DEPTH = 64  # UBL nests about ten levels deep
 
 
 class FileKind(enum.StrEnum):
@@ -47,25 +48,39 @@ def sniff(head: bytes) -> FileKind | None:
     return None
 
 
-def check_xml(stream: BinaryIO) -> str:
-    """Parses the whole document safely; returns its root element or refuses the file."""
+def check_xml(stream: BinaryIO, *, whole: bool = True) -> str:
+    """The root element of a safe UBL document, or FileRefused.
+
+    With `whole` the entire document must be well-formed; memory stays flat (finished subtrees are
+    dropped) and nesting is capped. Without it, parsing stops at the root element: the cheap check
+    for the web request, where Clearfacts validates the rest.
+    """
     root = None
+    depth = 0
     try:
         for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
             if root is None:
-                root = element.tag
-            if event == "end":
-                element.clear()  # keeps memory flat for large files
+                root = element
+                if not whole:
+                    break
+            if event == "start":
+                depth += 1
+                if depth > MAX_XML_DEPTH:
+                    raise FileRefused("invalid_xml", "The XML file is nested too deeply.")
+            else:
+                depth -= 1
+                if depth == 1:
+                    root.clear()
     except DefusedXmlException:
         raise FileRefused("unsafe_xml", "XML files may not contain a DTD or entity declarations.") from None
-    except SyntaxError:  # ElementTree.ParseError
+    except (SyntaxError, ValueError, LookupError):  # ParseError; unknown or unusable declared encodings
         raise FileRefused("invalid_xml", "The XML file is not well-formed.") from None
-    if root not in UBL_ROOTS:
+    if root is None or root.tag not in UBL_ROOTS:
         raise FileRefused(
             "unsupported_xml",
             "XML files must be a UBL invoice or credit note (Peppol BIS Billing 3.0, UBL.BE or E-FFF).",
         )
-    return root
+    return root.tag
 
 
 def pdf_page_count(stream: BinaryIO) -> int:
@@ -75,11 +90,12 @@ def pdf_page_count(stream: BinaryIO) -> int:
         raise FileRefused("invalid_pdf", "The PDF file could not be read.") from None
 
 
-def inspect(stream: BinaryIO, *, count_pages: bool = True) -> tuple[FileKind, int | None]:
+def inspect(stream: BinaryIO, *, thorough: bool = True) -> tuple[FileKind, int | None]:
     """The kind and page count of an upload, or FileRefused. Reads the stream; rewinds it.
 
-    Without `count_pages` a PDF is recognised by its header only (its page count is Clearfacts'
-    business; reading it would cost time on large files).
+    Without `thorough` a PDF is recognised by its header and an XML file by its root element: what
+    the portal checks in the web request. The rest (page count, the whole XML) is Clearfacts'
+    business, and reading it would cost time and memory on large files.
     """
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
@@ -90,9 +106,9 @@ def inspect(stream: BinaryIO, *, count_pages: bool = True) -> tuple[FileKind, in
         raise FileRefused("unsupported_file_type", "Only PDF, JPEG and XML (UBL) files are accepted.")
     try:
         if kind is FileKind.PDF:
-            return kind, pdf_page_count(stream) if count_pages else None
+            return kind, pdf_page_count(stream) if thorough else None
         if kind is FileKind.XML:
-            check_xml(stream)
+            check_xml(stream, whole=thorough)
         return kind, 1
     finally:
         stream.seek(0)

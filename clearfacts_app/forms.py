@@ -53,7 +53,16 @@ class CustomerSearchForm(forms.Form):
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
 
 
-class AssociateForm(forms.Form):
+class ClearfactsErrorsMixin:
+    """Shows an error Clearfacts reports for one of its fields on the matching field of the form."""
+
+    CLEARFACTS_FIELDS: dict[str, str] = {}
+
+    def add_clearfacts_error(self, field: str | None, message: str) -> None:
+        self.add_error(self.CLEARFACTS_FIELDS.get(field or ""), message)
+
+
+class AssociateForm(ClearfactsErrorsMixin, forms.Form):
     """An associate (employee) of the office in Clearfacts, for addAssociate and editAssociate."""
 
     first_name = forms.CharField(label=_("First name"), max_length=100)
@@ -86,12 +95,11 @@ class AssociateForm(forms.Form):
             "associateGroups": [{"id": group_id} for group_id in data["groups"]],
         }
 
-    def add_clearfacts_error(self, field: str | None, message: str) -> None:
-        self.add_error(self.CLEARFACTS_FIELDS.get(field or ""), message)
 
-
-class AppInfoForm(forms.Form):
+class AppInfoForm(ClearfactsErrorsMixin, forms.Form):
     """What Clearfacts shows for the app connected to the integration (updateAppInfo)."""
+
+    CLEARFACTS_FIELDS = {"imageUrl": "image_url", "emailaddress": "email"}
 
     image_url = forms.URLField(label=_("Image URL"), required=False, max_length=500, assume_scheme="https")
     email = forms.EmailField(label=_("Contact e-mail"), required=False)

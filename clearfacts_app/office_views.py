@@ -1,6 +1,7 @@
 """The user's accounting office: its details and its associates (employees) in Clearfacts."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AssociateForm
-from clearfacts_app.views import has_scope, missing_scope_message, read_clearfacts
+from clearfacts_app.views import has_scope, is_office_admin, missing_scope_message, read_clearfacts
 
 
 @require_GET
@@ -28,8 +29,17 @@ def associate_list(request):
     return render(
         request,
         "clearfacts_app/associate_list.html",
-        {"associates": associates, "problem": problem, "can_change": has_scope(request, "associate_actions")},
+        {
+            "associates": associates,
+            "problem": problem,
+            "can_change": is_office_admin(request.user) and has_scope(request, "associate_actions"),
+        },
     )
+
+
+def _require_office_admin(request) -> None:
+    if not is_office_admin(request.user):
+        raise PermissionDenied(_("Only office administrators can add or change associates."))
 
 
 def _groups_or_problem(request):
@@ -50,6 +60,7 @@ def _apply_clearfacts_error(form: AssociateForm, error: client.ClearfactsError) 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def associate_add(request):
+    _require_office_admin(request)
     groups, problem = _groups_or_problem(request)
     if problem:
         return render(request, "clearfacts_app/associate_form.html", {"problem": problem})
@@ -77,6 +88,7 @@ def associate_add(request):
 
 @require_http_methods(["GET", "POST"])
 def associate_edit(request, associate_ref):
+    _require_office_admin(request)
     groups, problem = _groups_or_problem(request)
     associates = None
     if not problem:

@@ -19,6 +19,7 @@ from clearfacts_app import client
 from clearfacts_app.models import Administration, Document
 
 CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
+SEARCH_MAX_CHUNKS = 10  # a search reads at most the first 1000 customers
 
 
 def cached_read(*, user, operation: str, variables: dict | None = None, refresh: bool = False) -> dict:
@@ -80,6 +81,7 @@ class CustomerPage:
     number: int
     has_next: bool
     searched_all: bool = True
+    searched: int = 0  # customers a search read
 
     @property
     def has_previous(self) -> bool:
@@ -93,7 +95,8 @@ def customers_page(
 
     Clearfacts pages customers 100 at a time and cannot search; without a query one page here is
     one of Clearfacts' pages, with a query the portal reads Clearfacts' pages in order (each one
-    cached) until it has this page's matches.
+    cached) until it has this page's matches, but no more than SEARCH_MAX_CHUNKS of them
+    (`searched_all` is then False).
     """
     if not query:
         chunk = customers_chunk(
@@ -102,9 +105,13 @@ def customers_page(
         return CustomerPage(chunk, number, has_next=len(chunk) == CUSTOMERS_PER_REQUEST)
     needle = query.casefold()
     wanted = number * per_page + 1  # one more than this page needs tells whether there is a next page
-    matches, offset = [], 0
+    matches, offset, searched, searched_all = [], 0, 0, True
     while len(matches) < wanted:
+        if offset == SEARCH_MAX_CHUNKS * CUSTOMERS_PER_REQUEST:
+            searched_all = False
+            break
         chunk = customers_chunk(user=user, administration=administration, offset=offset, refresh=refresh)
+        searched += len(chunk)
         matches += [
             c for c in chunk if any(needle in (c.get(f) or "").casefold() for f in ("name", "id", "vatNumber", "city"))
         ]
@@ -112,7 +119,8 @@ def customers_page(
             break
         offset += CUSTOMERS_PER_REQUEST
     start = (number - 1) * per_page
-    return CustomerPage(matches[start : start + per_page], number, has_next=len(matches) > start + per_page)
+    has_next = len(matches) > start + per_page
+    return CustomerPage(matches[start : start + per_page], number, has_next, searched_all, searched)
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -135,15 +143,17 @@ def statistics(
 ) -> list[MonthStatistic]:
     """AIR and processing counts per month from `start` to `end`, in one remote call."""
     variables = {
-        "companyNumber": administration.company_number,
+        # Unlike the other queries, statistics name a company by its VAT number: BE0123456789.
+        "companyNumber": f"BE{administration.company_number}",
         "startPeriod": month_start(start).isoformat(),
         "endPeriod": month_end(end).isoformat(),
     }
     data = cached_read(user=user, operation="Statistics", variables=variables, refresh=refresh)
 
     def by_period(kind):
-        items = data[kind][0]["items"] if data[kind] else []
-        return {item["period"]: item["value"] for item in items}
+        # One entry per administration; take this one's, not merely the first.
+        entry = next((e for e in data[kind] if e.get("companyNumber") == variables["companyNumber"]), None)
+        return {item["period"]: item["value"] for item in (entry["items"] if entry else [])}
 
     air, processing = by_period("air"), by_period("processing")
     periods = sorted(set(air) | set(processing), key=lambda period: (period[3:], period[:2]))  # MM/YYYY

@@ -31,11 +31,12 @@ def associate_edit(*, user, associate_id: str, changes: dict) -> dict:
 
 def app_info_update(*, user, administration: Administration, image_url: str, email: str, badge: dict,
                     icon: dict) -> dict:  # fmt: skip
+    """updateAppInfo. Blank values are sent as null: Clearfacts then keeps what it has."""
     variables = {
         "vatnumber": administration.company_number,
         "imageUrl": image_url or None,
         "emailaddress": email or None,
-        "badge": badge,
-        "icon": icon,
+        "badge": {name: value or None for name, value in badge.items()},
+        "icon": {name: value or None for name, value in icon.items()},
     }
     return client.execute(user=user, operation="UpdateAppInfo", variables=variables)["updateAppInfo"]

@@ -38,10 +38,17 @@ def _address(node: dict | None) -> dict:
 
 
 def _role_from_clearfacts(user: User, current: str | None) -> str:
-    """ADMIN associates administer the office here too; other roles are the portal's to set."""
+    """ADMIN associates administer the office here too; other roles are the portal's to set.
+
+    When Clearfacts does not answer the question (a client user is FORBIDDEN the associates, the
+    scope is missing, Clearfacts is down) the current role stays; a refused token still raises.
+    """
     try:
         associates = client.execute(user=user, operation="Associates")["associates"]
-    except client.MissingScope:
+    except client.NotAuthorized:
+        raise
+    except client.ClearfactsError as error:
+        logger.info("kept the role of user %s: associates not readable (%s)", user.pk, error.code or error)
         return current or Membership.Role.MEMBER
     is_admin = any(
         (a.get("email") or "").casefold() == user.email.casefold() and a.get("type") == "ADMIN" for a in associates

@@ -12,7 +12,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import QueryDict
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import Membership
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AppInfoForm, CustomerSearchForm, StatisticsPeriodForm
-from clearfacts_app.models import Administration
+from clearfacts_app.models import Administration, Document
 from portal.companies import compact_company_number
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,11 @@ def missing_scope_message(scope: str) -> str:
 def has_scope(request, scope: str) -> bool:
     credential = getattr(request, "clearfacts_credential", None)
     return credential is not None and credential.has_scope(scope)
+
+
+def is_office_admin(user) -> bool:
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.role == Membership.Role.ADMIN
 
 
 def read_clearfacts(request, scope: str, read):
@@ -98,10 +105,18 @@ TABS = [
 ]
 
 
+def wants_partial(request) -> bool:
+    """An HTMX request for a part of the page; restoring history after "back" needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _tab(request, tab: str | None, **context):
-    template = f"{DETAIL_TEMPLATE}#tabs" if request.htmx else DETAIL_TEMPLATE
+    template = f"{DETAIL_TEMPLATE}#tabs" if wants_partial(request) else DETAIL_TEMPLATE
     context |= {"administration": request.administration, "tab": tab, "tab_labels": TABS}
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The same URL answers the page or its tabs: browser caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_GET
@@ -111,10 +126,19 @@ def administration_detail(request, company_number):
     return administration_documents(request, company_number)
 
 
+def document_list_context(documents, params) -> dict:
+    """A page of `documents` and its `filters`, which keep only known values (links are built from them)."""
+    filters = QueryDict(mutable=True)
+    for name, choices in (("status", Document.Status.values), ("destination", Document.Destination.values)):
+        if params.get(name) in choices:
+            filters[name] = params[name]
+    page = selectors.document_page(documents, params=filters.dict() | {"page": params.get("page")})
+    return page | {"filters": filters}
+
+
 @require_GET
 def administration_documents(request, company_number):
-    page = selectors.document_page(request.administration.documents.all(), params=request.GET)
-    return _tab(request, "documents", **page)
+    return _tab(request, "documents", **document_list_context(request.administration.documents.all(), request.GET))
 
 
 @require_GET
@@ -187,8 +211,7 @@ def administration_statistics(request, company_number):
 @require_http_methods(["GET", "POST"])
 def administration_app_info(request, company_number):
     """updateAppInfo for this administration; for office administrators only."""
-    membership = getattr(request.user, "membership", None)
-    if membership is None or membership.role != Membership.Role.ADMIN:
+    if not is_office_admin(request.user):
         raise PermissionDenied(_("Only office administrators can change the app info."))
     form = AppInfoForm(request.POST or None)
     saved = None
@@ -206,8 +229,7 @@ def administration_app_info(request, company_number):
         except client.Unavailable:
             form.add_error(None, _("Clearfacts could not be reached just now. Try again in a moment."))
         except (client.Refused, client.MissingScope, client.NotFound) as error:
-            form.add_error(error.details.get("field") if error.details.get("field") in form.fields else None,
-                           error.message or _("Clearfacts refused the change."))  # fmt: skip
+            form.add_clearfacts_error(error.details.get("field"), error.message or _("Clearfacts refused the change."))
         else:
             messages.success(request, _("Clearfacts saved the app info."))
     return render(

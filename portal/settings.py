@@ -60,11 +60,14 @@ OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", SANDBOX_OIDC_CLIENT_SEC
 CLEARVO_API_KEY = env_str("CLEARVO_API_KEY", SANDBOX_CLEARVO_TEST_KEY if SANDBOX else "")
 # How long pages reuse what they read from Clearfacts (per user and question); refresh buttons skip it.
 CLEARFACTS_READ_CACHE_SECONDS = env_int("CLEARFACTS_READ_CACHE_SECONDS", 120)
-# Uploaded documents: the largest file accepted, and when the sweeper re-sends a forgotten one.
+# Uploaded documents: the largest file and batch accepted, and when the sweeper re-sends a forgotten one.
 DOCUMENT_MAX_UPLOAD_BYTES = env_int("DOCUMENT_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024
+DOCUMENT_MAX_BATCH_BYTES = env_int("DOCUMENT_MAX_BATCH_MB", 1000, minimum=1) * 1024 * 1024
 DOCUMENT_SWEEP_AFTER_SECONDS = env_int("DOCUMENT_SWEEP_AFTER_SECONDS", 300, minimum=0)
 # Seconds to wait for Clearfacts and Clearvo: (connect, read).
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
+# Clearfacts may take a while to answer once it has a large file: seconds to wait for that answer.
+CLEARFACTS_UPLOAD_ANSWER_TIMEOUT = env_float("CLEARFACTS_UPLOAD_ANSWER_TIMEOUT", 120.0)
 
 
 def _field_encryption_keys() -> list[str]:

@@ -61,7 +61,7 @@ class AccessTokenAdmin(admin.ModelAdmin):
 
 @admin.register(models.OAuthClient)
 class OAuthClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "client_id", "created_at"]
+    list_display = ["name", "client_id", "connected_app", "created_at"]
     exclude = ["client_secret_hash"]
 
 

@@ -37,6 +37,7 @@ from sandbox.clearfacts.models import (
 SCHEMA_FILE = Path(settings.BASE_DIR) / "clearfacts_app" / "graphql" / "schema.graphql"
 CUSTOMERS_PAGE = 100
 LANGUAGE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
+VAT_NUMBER = re.compile(r"BE[0-9]{10}")
 
 
 @dataclass
@@ -114,6 +115,7 @@ def accountant(root, info):
 
 def associates(root, info):
     context = require_scope(info, "associate_read")
+    _require_associate(context)  # the office's staff list is not for its clients' users
     users = ClearfactsUser.objects.filter(accountant=context.user.accountant, kind=ClearfactsUser.Kind.ASSOCIATE)
     return [_associate(user) for user in users.prefetch_related("associate_groups")]
 
@@ -209,7 +211,12 @@ def company_statistics(root, info, type, startPeriod, endPeriod, companyNumber=N
         raise error("BAD_USER_INPUT", "endPeriod must not be before startPeriod.")
     if invoiceType not in (None, "SALE", "PURCHASE"):
         raise error("BAD_USER_INPUT", "invoiceType must be SALE or PURCHASE.")
-    companies = [visible_company(context, companyNumber)] if companyNumber else list(context.user.visible_companies())
+    if companyNumber is None:
+        companies = list(context.user.visible_companies())
+    elif VAT_NUMBER.fullmatch(companyNumber):
+        companies = [visible_company(context, companyNumber)]
+    else:  # statistics name companies as they answer them, BE0123456789; nothing else is one
+        raise error("NOT_FOUND", "Administration not found.")
     months = _months(start, end)
     rows = Statistic.objects.filter(company__in=companies, kind=kind, month__range=(months[0], months[-1]))
     if kind == Statistic.Kind.PROCESSING and invoiceType:
@@ -378,6 +385,9 @@ def upload_archive_file(root, info, vatnumber, filename, type, category):
 
 def update_app_info(root, info, vatnumber, imageUrl=None, emailaddress=None, badge=None, icon=None):
     context: Context = info.context
+    oauth_client = context.token.client
+    if oauth_client is not None and not oauth_client.connected_app:
+        raise error("FORBIDDEN", "No app is connected to this integration; ask Clearfacts support to connect one.")
     _require_associate(context, admin=True)
     company = visible_company(context, vatnumber)
     if emailaddress:

@@ -14,6 +14,7 @@ from sandbox.clearfacts.models import Misbehaviour
 
 Kind = Misbehaviour.Kind
 USERINFO_KINDS = {Kind.USERINFO_OTHER_SUB}
+SLOW_ANSWER_SECONDS = 2
 
 
 def plan(kind: str, *, count: int = 1) -> Misbehaviour:
@@ -47,6 +48,20 @@ def _signed(claims: dict, *, kid: str | None = "active") -> str:
     if kid is not None:
         header["kid"] = key.kid if kid == "active" else kid
     return jwt.encode(header, claims, key, algorithms=["RS256"])
+
+
+def broken_token_response(response, kind: str, *, client_secret: str):
+    """The token endpoint's answer, broken in the planned way (the tokens themselves stay issued)."""
+    if kind == Kind.SLOW_ANSWER:
+        time.sleep(SLOW_ANSWER_SECONDS)
+        return response
+    body = json.loads(response.content)
+    if kind == Kind.NO_SCOPE:
+        body.pop("scope", None)
+    elif "id_token" in body:
+        body["id_token"] = broken_id_token(body["id_token"], kind, client_secret=client_secret)
+    response.content = json.dumps(body)
+    return response
 
 
 def broken_id_token(id_token: str, kind: str, *, client_secret: str) -> str:

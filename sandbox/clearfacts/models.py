@@ -279,6 +279,9 @@ class OAuthClient(models.Model, ClientMixin):
     client_secret_hash = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     redirect_uris = models.TextField(help_text="One URI per line.")
+    connected_app = models.BooleanField(
+        default=False, help_text="Clearfacts support connected an app to this integration (updateAppInfo works)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -481,6 +484,8 @@ class Misbehaviour(models.Model):
         NO_KID = "no_kid", "id_token without kid"
         UNKNOWN_KID = "unknown_kid", "id_token with a kid the JWKS does not have"
         USERINFO_OTHER_SUB = "userinfo_other_sub", "userinfo about another subject"
+        NO_SCOPE = "no_scope", "token answer without scope"
+        SLOW_ANSWER = "slow_answer", "token answer delayed after the tokens are issued"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     remaining = models.PositiveIntegerField(default=1)

@@ -1,7 +1,6 @@
 """HTTP endpoints of the simulated Clearfacts OpenID Connect provider."""
 
 import base64
-import json
 import time
 import uuid
 from urllib.parse import unquote
@@ -90,10 +89,7 @@ def token(request):
     request.sandbox_caller = client_id[:100]
     response = server.create_token_response(request)
     if response.status_code == 200 and (kind := misbehave.take(userinfo=False)):
-        body = json.loads(response.content)
-        if "id_token" in body:
-            body["id_token"] = misbehave.broken_id_token(body["id_token"], kind, client_secret=client_secret)
-            response.content = json.dumps(body)
+        response = misbehave.broken_token_response(response, kind, client_secret=client_secret)
     return response
 
 

@@ -143,7 +143,7 @@ def _portal_client() -> OAuthClient:
     client = _upsert(
         OAuthClient,
         {"client_id": settings.OIDC_RP_CLIENT_ID},
-        {"name": "Clearfacts portal", "redirect_uris": "\n".join(redirect_uris)},
+        {"name": "Clearfacts portal", "redirect_uris": "\n".join(redirect_uris), "connected_app": True},
     )
     client.set_secret(settings.OIDC_RP_CLIENT_SECRET)
     client.save(update_fields=["client_secret_hash"])

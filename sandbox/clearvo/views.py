@@ -67,9 +67,13 @@ def _idempotency_key(request: HttpRequest) -> tuple[str, list[Violation]]:
     if not raw:
         return "", [Violation("x-idempotency-key", "is required")]
     try:
-        return str(uuid.UUID(raw)), []
+        key = uuid.UUID(raw)
     except ValueError:
-        return "", [Violation("x-idempotency-key", "must be a UUID")]
+        key = None
+    # The spec asks for "a UUID v4": its version digit 4, written the usual 8-4-4-4-12 way.
+    if key is None or key.version != 4 or str(key) != raw.lower():
+        return "", [Violation("x-idempotency-key", "must be a UUID v4")]
+    return str(key), []
 
 
 # /sandbox/clearvo/v1/invoices

@@ -27,6 +27,15 @@ function uploadOne(form, file, results) {
   }
   data.append("files", file, file.name);
 
+  const fail = (text) => {
+    progress.remove();
+    const failed = document.createElement("span");
+    failed.className = "text-danger small";
+    failed.dataset.testid = "upload-failed";
+    failed.textContent = text;
+    item.append(failed);
+  };
+
   return new Promise((resolve) => {
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
@@ -41,16 +50,18 @@ function uploadOne(form, file, results) {
       const answer = document.createElement("template");
       answer.innerHTML = request.responseText;
       const rows = Array.from(answer.content.children);
-      item.replaceWith(...rows);
-      rows.forEach((row) => htmx.process(row));
+      // The page answers status rows (200), or the form's problems as rows (400). Anything else,
+      // a 403 or a proxy's 413 say, is a whole page: say the upload was refused instead.
+      if ([200, 400].includes(request.status) && rows.length && rows.every((row) => row.tagName === "LI")) {
+        item.replaceWith(...rows);
+        rows.forEach((row) => htmx.process(row));
+      } else {
+        fail(`${results.dataset.refusedText} (HTTP ${request.status})`);
+      }
       resolve();
     });
     request.addEventListener("error", () => {
-      progress.remove();
-      const failed = document.createElement("span");
-      failed.className = "text-danger small";
-      failed.textContent = results.dataset.failedText;
-      item.append(failed);
+      fail(results.dataset.failedText);
       resolve();
     });
     request.send(data);

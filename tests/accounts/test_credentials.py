@@ -5,18 +5,27 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.credentials import CredentialTemporarilyUnavailable, CredentialUnavailable, access_token_for
+from accounts import provider
+from accounts.credentials import (
+    CredentialTemporarilyUnavailable,
+    CredentialUnavailable,
+    access_token_for,
+    credential_invalidate,
+)
 from accounts.models import ClearfactsCredential, User
 from clearfacts_app import client
 from clearfacts_app.models import AdministrationAccess
 from clearfacts_app.tasks import sync_user_access
-from sandbox.clearfacts.models import AccessToken, ClearfactsUser
+from sandbox.clearfacts import misbehave
+from sandbox.clearfacts.models import AccessToken, ClearfactsUser, Misbehaviour
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
+from tests.conftest import wait_until
 from tests.portal_site import sign_in
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
@@ -122,6 +131,79 @@ def test_an_unreachable_provider_with_an_expired_token_is_a_temporary_failure(us
         access_token_for(user)
     assert ClearfactsCredential.objects.get().is_valid, "a retry may still succeed"
     assert access_token_for(user) != ""
+
+
+def test_a_refresh_whose_answer_times_out_is_not_sent_again(user):
+    """Clearfacts rotated the refresh token but its answer was lost: sending the spent one again
+    would be refused and sign the user out."""
+    token = ClearfactsCredential.objects.get().access_token
+    expire_soon(seconds=60)
+    misbehave.plan(misbehave.Kind.SLOW_ANSWER)
+
+    with override_settings(EXTERNAL_TIMEOUT=(5, 0.5)):
+        assert access_token_for(user) == token, "the current token is still good for a minute"
+
+    wait_until(lambda: RequestLog.objects.filter(operation="token").count() == 2, message="the slow refresh to end")
+    assert RequestLog.objects.filter(operation="token").count() == 2, "the sign-in and one refresh, not two"
+    assert ClearfactsCredential.objects.get().is_valid
+
+
+def test_a_token_answer_without_scope_grants_the_scopes_asked_for_and_keeps_them_on_refresh(portal):
+    misbehave.plan(misbehave.Kind.NO_SCOPE, count=2)
+    sign_in(portal, SOFIE)
+    user = User.objects.get()
+    assert ClearfactsCredential.objects.get().scopes == settings.OIDC_RP_SCOPES
+    ClearfactsCredential.objects.update(scopes="openid read_administrations")
+    expire_soon()
+
+    access_token_for(user)
+
+    assert ClearfactsCredential.objects.get().scopes == "openid read_administrations"
+    assert not Misbehaviour.objects.filter(remaining__gt=0).exists(), "both answers came without scope"
+
+
+def test_a_busy_token_endpoint_is_a_temporary_failure_not_a_sign_out(user):
+    expire_soon(seconds=-1)
+    fail_next("clearfacts-oidc", operation="token", status=429)
+
+    with pytest.raises(CredentialTemporarilyUnavailable):
+        access_token_for(user)
+    assert ClearfactsCredential.objects.get().is_valid
+
+
+def during_the_refresh(monkeypatch, action):
+    """Runs `action` after the refresh lease is taken, before Clearfacts answers the refresh."""
+    real_refresh = provider.refresh
+
+    def refresh(refresh_token):
+        action()
+        return real_refresh(refresh_token)
+
+    monkeypatch.setattr(provider, "refresh", refresh)
+
+
+def test_a_refusal_that_arrives_after_a_new_sign_in_leaves_the_new_credential_alone(user, portal, monkeypatch):
+    AccessToken.objects.update(refresh_revoked_at=timezone.now())
+    expire_soon(seconds=-1)
+    during_the_refresh(monkeypatch, lambda: sign_in(portal, SOFIE))
+
+    token = access_token_for(user)
+
+    credential = ClearfactsCredential.objects.get()
+    assert credential.is_valid and token == credential.access_token
+    assert credential.access_expires_at > timezone.now() + timedelta(minutes=55)
+
+
+def test_a_refresh_that_ends_after_an_invalidation_does_not_revive_the_credential(user, monkeypatch):
+    expire_soon(seconds=-1)
+    during_the_refresh(monkeypatch, lambda: credential_invalidate(user=user, reason="invalidated by staff"))
+
+    with pytest.raises(CredentialUnavailable):
+        access_token_for(user)
+
+    credential = ClearfactsCredential.objects.get()
+    assert credential.status == ClearfactsCredential.Status.INVALID
+    assert credential.invalid_reason == "invalidated by staff"
 
 
 @pytest.mark.slow

@@ -263,6 +263,15 @@ def test_consent_denied_gets_a_friendly_page(portal):
     assert not signed_in_user(browser, portal)
 
 
+def test_a_forged_error_callback_does_not_sign_the_user_out(portal):
+    browser, _ = sign_in(portal, SOFIE)
+
+    response = browser.get(f"{portal.url}/accounts/oidc/callback/?error=access_denied", timeout=30)
+
+    assert failure_reason(response) == "access_denied"
+    assert signed_in_user(browser, portal)
+
+
 def test_a_callback_with_an_unknown_state_is_refused(portal):
     browser, callback = authorization_redirect(portal, SOFIE)
     forged = callback.replace("state=", "state=forged")

@@ -53,3 +53,26 @@ def test_the_copy_button_copies_a_purchase_inbox_address(page, portal):
 
     expect(page.get_by_test_id("purchase-inbox").get_by_role("button").first).to_contain_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == "aankoop-0652381715@vandenberghe.clearfacts.be"
+
+
+def test_back_to_a_tab_after_leaving_the_page_shows_the_whole_page(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE)
+    page.goto(f"{portal.url}/administrations/0652381715/")
+    page.get_by_test_id("tab-journals").click()
+    expect(page.get_by_test_id("journals")).to_be_visible()
+
+    page.get_by_role("link", name="Documents", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Documents", exact=True)).to_be_visible()
+    page.go_back()
+
+    expect(page).to_have_url(re.compile(r"/administrations/0652381715/journals/$"))
+    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bakkerij Maes BV")).to_be_visible()
+    expect(page.get_by_role("tab", name="Journals")).to_have_attribute("aria-selected", "true")
+    page.go_back()  # htmx restores the first tab from the server
+
+    expect(page).to_have_url(re.compile(r"/administrations/0652381715/$"))
+    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bakkerij Maes BV")).to_be_visible()
+    expect(page.get_by_role("tab", name="Documents")).to_have_attribute("aria-selected", "true")
+    assert page.console_errors == []

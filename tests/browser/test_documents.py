@@ -1,5 +1,7 @@
+from django.test import override_settings
 from playwright.sync_api import expect
 
+from accounts.models import Membership
 from clearfacts_app.models import Document
 from sandbox.clearfacts import models as sandbox
 from tests import samples
@@ -56,3 +58,61 @@ def test_a_refused_file_is_explained_next_to_the_accepted_one(page, portal, live
         "Sent", timeout=30_000
     )
     assert page.console_errors == []
+
+
+def test_a_slow_send_is_followed_on_the_upload_page_until_it_is_sent(page, portal, live_worker, tmp_path):
+    big = tmp_path / "jaarrekening.pdf"
+    samples.write_large_pdf(big, 1024 * 1024)
+    sign_in_with_clearfacts(page, portal, AN)
+    page.goto(f"{portal.url}/administrations/0652381715/documents/upload/")
+
+    # The sandbox reads uploads at 128 KB/s: the send takes about 8 seconds, several polls.
+    with override_settings(SANDBOX_BANDWIDTH_KBPS=128):
+        page.locator("#id_files").set_input_files(str(big))
+        page.get_by_role("button", name="Upload", exact=True).click()
+        status = page.locator('[data-filename="jaarrekening.pdf"] [data-testid="document-status"]')
+        expect(status).to_have_text("Sending", timeout=15_000)
+        expect(status).to_have_text("Sent", timeout=60_000)
+    assert page.console_errors == []
+
+
+def test_an_upload_refused_because_the_user_became_a_viewer_says_so(page, portal, live_worker, tmp_path):
+    invoice = tmp_path / "factuur.pdf"
+    invoice.write_bytes(samples.pdf())
+    sign_in_with_clearfacts(page, portal, AN)
+    page.goto(f"{portal.url}/administrations/0652381715/documents/upload/")
+    Membership.objects.filter(user__email=AN).update(role=Membership.Role.VIEWER)
+
+    page.locator("#id_files").set_input_files(str(invoice))
+    page.get_by_role("button", name="Upload", exact=True).click()
+
+    expect(page.get_by_test_id("upload-failed")).to_contain_text("did not accept this upload")
+    expect(page.get_by_test_id("upload-failed")).to_contain_text("(HTTP 403)")
+    assert not Document.objects.exists()
+
+
+def test_a_bad_request_is_explained_and_the_forms_problems_are_listed(page, portal, live_worker, tmp_path):
+    invoice = tmp_path / "factuur.pdf"
+    invoice.write_bytes(samples.pdf())
+    sign_in_with_clearfacts(page, portal, AN)
+    page.goto(f"{portal.url}/administrations/0652381715/documents/upload/")
+
+    page.locator("#destination-archive").check()  # and no category: the form's own 400
+    page.locator("#id_files").set_input_files(str(invoice))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_test_id("upload-problem")).to_contain_text("Choose a category of that archive.")
+
+    # A 400 that is not the form's answer: more fields than Django parses.
+    page.eval_on_selector(
+        "[data-uploader]",
+        """form => { for (let n = 0; n < 1001; n++) {
+            const field = document.createElement("input");
+            Object.assign(field, {type: "hidden", name: `extra${n}`, value: "x"});
+            form.append(field);
+        } }""",
+    )
+    page.locator("#destination-inbox").check()
+    page.locator("#id_files").set_input_files(str(invoice))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_test_id("upload-failed")).to_contain_text("(HTTP 400)")
+    assert not Document.objects.exists()

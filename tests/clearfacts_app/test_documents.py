@@ -124,6 +124,8 @@ def test_a_category_of_the_other_archive_is_refused_before_anything_is_stored(br
         ("page.xml", samples.HTML_PAGE, "this file is none of them"),
         ("order.xml", samples.NOT_AN_INVOICE_XML, "must be a UBL invoice or credit note"),
         ("bomb.xml", samples.ENTITY_EXPANSION_XML, "may not contain a DTD"),
+        ("odd.xml", samples.UBL_INVOICE.replace(b"UTF-8", b"x-foo"), "not well-formed"),
+        ("utf7.xml", samples.UBL_INVOICE.replace(b"UTF-8", b"utf-7"), "not well-formed"),
         ("../../etc/invoice.pdf", samples.pdf(), "may not contain folders"),
         ("c:\\users\\an\\invoice.pdf", samples.pdf(), "may not contain folders"),
     ],
@@ -229,7 +231,7 @@ def test_the_same_file_again_is_held_until_the_user_confirms(browser):
     second = Document.objects.exclude(pk=first.pk).get()
     assert second.status == Document.Status.HELD
     detail = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{second.pk}/", timeout=30)
-    assert "already sent to this administration" in detail.text
+    assert "already uploaded to this administration" in detail.text
     browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{second.pk}/send/",
                  data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
     ends(second, Document.Status.SENT, browser)

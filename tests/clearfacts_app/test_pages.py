@@ -9,6 +9,10 @@ import requests
 from django.conf import settings
 from django.test import override_settings
 
+from accounts.models import Membership, User
+from clearfacts_app import client, selectors, services
+from clearfacts_app.forms import AppInfoForm
+from clearfacts_app.models import Administration
 from sandbox.clearfacts.models import AppInfo, ClearfactsUser
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
@@ -16,6 +20,7 @@ from tests.portal_site import sign_in
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
 AN = "an.maes@bakkerij-maes.be"
+PIETER = "pieter.declercq@vandenberghe-partners.be"
 MARC = "marc.lambert@fiduciaire-lambert.be"
 BAKKERIJ = "0652381715"
 BROUWERIJ = "0441908244"
@@ -143,6 +148,33 @@ def test_a_tab_opened_directly_renders_the_whole_page(sofie):
     assert 'data-testid="tab-journals" aria-selected="true"' in page.text
 
 
+def test_a_history_restore_gets_the_whole_page_and_tab_answers_vary_on_hx_request(sofie):
+    tab = get(sofie, f"/administrations/{BAKKERIJ}/journals/", headers=HTMX)
+    restored = get(sofie, f"/administrations/{BAKKERIJ}/journals/",
+                   headers=HTMX | {"HX-History-Restore-Request": "true"})  # fmt: skip
+
+    assert "<!doctype html>" not in tab.text and "HX-Request" in tab.headers["Vary"]
+    assert "<!doctype html>" in restored.text and "Main navigation" in restored.text
+    assert "ClearFacts Aankopen" in restored.text and "HX-Request" in restored.headers["Vary"]
+
+
+def test_tabs_and_sortable_headers_say_their_state_to_assistive_technology(sofie):
+    detail = get(sofie, f"/administrations/{BAKKERIJ}/journals/").text
+    listed = get(sofie, "/administrations/", params={"sort": "-name"}).text
+
+    tabs = re.findall(r'<a class="nav-link[^"]*" role="tab"[^>]*>', detail)
+    assert [re.search(r'aria-selected="(\w+)"', tab)[1] for tab in tabs] == ["false", "true", "false", "false", "false"]
+    assert 'role="tabpanel" aria-labelledby="tab-journals"' in detail and 'id="tab-journals"' in detail
+    journals = detail.split('data-testid="journals"', 1)[1]
+    assert '<span class="visually-hidden">yes</span>' in journals and "aria-label" not in journals.split("</table>")[0]
+    headers = re.findall(r'<th scope="col"[^>]*aria-sort="(\w+)">\s*<a[^>]*>([^<]+)', listed)
+    assert [(label.strip(), sort) for sort, label in headers] == [
+        ("Name", "descending"),
+        ("Company number", "none"),
+        ("Documents", "none"),
+    ]
+
+
 def test_customers_are_paged_over_clearfacts_100_per_request(sofie):
     first = get(sofie, f"/administrations/{BROUWERIJ}/customers/", headers=HTMX)
     second = get(sofie, f"/administrations/{BROUWERIJ}/customers/?page=2", headers=HTMX)
@@ -164,6 +196,19 @@ def test_customer_search_finds_matches_across_clearfacts_chunks(sofie):
     assert "K0141" in found.text, "a match from Clearfacts' second chunk"
     assert 'data-testid="customers-next"' not in found.text
     assert RequestLog.objects.filter(operation="customers").count() == 2, "both chunks, each read once"
+    assert "Searched the first" not in found.text, "every customer was searched"
+
+
+def test_a_search_reads_a_limited_number_of_chunks_and_says_so(sofie, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_MAX_CHUNKS", 1)
+
+    found = get(sofie, f"/administrations/{BROUWERIJ}/customers/", params={"q": "taverne"}, headers=HTMX)
+
+    matches = rows(found.text, "customers")
+    assert matches and all("Taverne" in match for match in matches) and "K0141" not in found.text
+    limited = found.text.split('data-testid="customers-search-limited"', 1)[1].split("</div>", 1)[0]
+    assert "Searched the first 100 customers; refine your search" in limited
+    assert RequestLog.objects.filter(operation="customers").count() == 1
 
 
 def test_customer_search_results_are_paged(sofie):
@@ -329,6 +374,34 @@ def test_editing_an_associate_saves_it_in_clearfacts(manager):
     assert "Piet De Clercq" in response.text
 
 
+def test_an_office_administrator_gets_the_add_and_edit_buttons(manager):
+    page = get(manager, "/office/associates/")
+
+    assert 'href="/office/associates/add/"' in page.text
+    assert page.text.count("/edit/") == len(rows(page.text, "associates")) == 2
+
+
+@pytest.mark.parametrize("role", [Membership.Role.MEMBER, Membership.Role.VIEWER])
+def test_only_office_administrators_may_add_or_edit_associates(portal, role):
+    with override_settings(OIDC_RP_SCOPES=settings.OIDC_RP_SCOPES + " associate_actions"):
+        colleague = in_english(sign_in(portal, PIETER)[0], portal)
+    Membership.objects.filter(user__email=PIETER).update(role=role)
+    sofie = ClearfactsUser.objects.get(username=SOFIE)
+    calls = graphql_calls()
+
+    listed = get(colleague, "/office/associates/")
+    edit = f"/office/associates/{sofie.subject}/edit/"
+
+    assert len(rows(listed.text, "associates")) == 2, "the list itself is for everyone"
+    assert "/office/associates/add/" not in listed.text and "/edit/" not in listed.text
+    assert get(colleague, "/office/associates/add/").status_code == 403
+    assert post(colleague, "/office/associates/add/", ASSOCIATE).status_code == 403
+    assert get(colleague, edit).status_code == 403
+    assert post(colleague, edit, ASSOCIATE | {"first_name": "Sofietje", "email": SOFIE}).status_code == 403
+    assert graphql_calls() == calls + 1, "only the list asked Clearfacts"
+    assert not ClearfactsUser.objects.filter(first_name__in=["Nina", "Sofietje"]).exists()
+
+
 def test_another_offices_associate_is_404(manager):
     marc = ClearfactsUser.objects.get(username=MARC)
 
@@ -368,6 +441,38 @@ def test_bad_app_info_is_refused_per_field_and_not_sent(sofie, data, field):
 
     assert f'data-field-error="{field}"' in response.text
     assert graphql_calls() == calls and not AppInfo.objects.exists()
+
+
+def test_blank_app_info_fields_leave_what_clearfacts_has(sofie):
+    post(sofie, f"/administrations/{BAKKERIJ}/app-info/", {
+        "badge_text": "NEW", "badge_color": "red", "icon_type": "trophy", "icon_color": "yellow"})  # fmt: skip
+
+    response = post(sofie, f"/administrations/{BAKKERIJ}/app-info/", {"email": "support@example.be"})
+
+    assert 'data-testid="app-info-saved"' in response.text
+    info = AppInfo.objects.get(company__company_number=BAKKERIJ)
+    assert (info.email, info.badge_text, info.badge_color, info.icon_type, info.icon_color) == (
+        "support@example.be",
+        "NEW",
+        "red",
+        "trophy",
+        "yellow",
+    ), "blank fields are sent as null, not as empty strings that erase them"
+
+
+def test_clearfacts_refusing_the_e_mail_address_is_shown_on_the_e_mail_field(sofie):
+    # The form already checks addresses as Clearfacts does, so the portal's own check is skipped here.
+    user = User.objects.get(email=SOFIE)
+    administration = Administration.objects.get(company_number=BAKKERIJ)
+    with pytest.raises(client.Refused) as refused:
+        services.app_info_update(user=user, administration=administration, image_url="", email="not an address",
+                                 badge={}, icon={})  # fmt: skip
+    form = AppInfoForm({"email": "support@example.be"})
+    form.is_valid()
+
+    form.add_clearfacts_error(refused.value.details.get("field"), refused.value.message)
+
+    assert form.errors["email"] == ["emailaddress is not a valid e-mail address."]
 
 
 def test_an_empty_app_info_form_is_refused(sofie):

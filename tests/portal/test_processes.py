@@ -21,10 +21,10 @@ def wait_for_health(base_url, process, timeout):
         if process.popen.poll() is not None:
             pytest.fail(f"the process exited with {process.popen.returncode}:\n{process.output()[-6000:]}")
         try:
-            response = requests.get(f"{base_url}/healthz", timeout=2)
+            response = requests.get(f"{base_url}/healthz", timeout=5)
             if response.status_code == 200:
                 return response
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a cold worker still importing
             pass
         time.sleep(0.5)
     pytest.fail(f"/healthz did not answer 200 within {timeout} s:\n{process.output()[-6000:]}")

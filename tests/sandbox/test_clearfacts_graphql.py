@@ -9,8 +9,18 @@ import uuid
 
 import pytest
 import requests
+from authlib.common.security import generate_token
+from django.conf import settings
 
-from sandbox.clearfacts.models import AccessToken, AssociateGroup, ClearfactsUser, Document
+from sandbox.clearfacts.models import (
+    AccessToken,
+    AppInfo,
+    AssociateGroup,
+    ClearfactsUser,
+    Document,
+    OAuthClient,
+    token_hash,
+)
 from sandbox.models import RequestLog
 from tests import samples
 from tests.sandbox.conftest import (
@@ -20,6 +30,7 @@ from tests.sandbox.conftest import (
     BROUWERIJ,
     CLIENT_AN,
     OTHER_OFFICE,
+    TEST_CLIENT_ID,
     graphql,
     personal_token,
 )
@@ -281,16 +292,28 @@ def test_processing_statistics_filter_by_company_invoice_type_and_worklist(sandb
 
     total = values(companyNumber=f"BE{BAKKERIJ}")
     sale, purchase = (
-        values(companyNumber=BAKKERIJ, invoiceType="SALE"),
-        values(companyNumber=BAKKERIJ, invoiceType="PURCHASE"),
+        values(companyNumber=f"BE{BAKKERIJ}", invoiceType="SALE"),
+        values(companyNumber=f"BE{BAKKERIJ}", invoiceType="PURCHASE"),
     )
     assert len(total) == 6 and total == [s + p for s, p in zip(sale, purchase, strict=True)]
-    on_worklist = values(companyNumber=BAKKERIJ, worklist=True)
+    on_worklist = values(companyNumber=f"BE{BAKKERIJ}", worklist=True)
     assert all(w < t for w, t in zip(on_worklist, total, strict=True))
 
 
-def test_mutation_update_app_info(sandbox, token):
-    query = """mutation update ($vatnumber: String!, $imageUrl: String, $emailAddress: String, $badgeText: String,
+@pytest.mark.parametrize("number", [BAKKERIJ, f"be{BAKKERIJ}", f"BE {BAKKERIJ}", "BE0652.381.715", f"NL{BAKKERIJ}"])
+def test_statistics_name_a_company_only_by_its_be_prefixed_vat_number(sandbox, token, number):
+    query = """query ($number: String) { getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01",
+        endPeriod: "2025-01-31", companyNumber: $number) { companyNumber } }"""
+
+    refused = graphql(sandbox, token, query, {"number": number})
+    accepted = data(graphql(sandbox, token, query, {"number": f"BE{BAKKERIJ}"}))
+
+    assert refused.json()["data"] is None
+    assert error_code(refused) == "NOT_FOUND"
+    assert accepted == {"getCompanyStatistics": [{"companyNumber": f"BE{BAKKERIJ}"}]}
+
+
+UPDATE_APP_INFO = """mutation update ($vatnumber: String!, $imageUrl: String, $emailAddress: String, $badgeText: String,
             $badgeTextColor: String, $badgeColor: String, $iconType: String, $iconColor: String) {
         updateAppInfo (vatnumber: $vatnumber, imageUrl: $imageUrl, emailaddress: $emailAddress,
                 badge: { text: $badgeText, textColor: $badgeTextColor, color: $badgeColor },
@@ -298,10 +321,13 @@ def test_mutation_update_app_info(sandbox, token):
             vatnumber, imageUrl, emailaddress, icon { type, color }, badge { text, textColor, color }
         }
     }"""
+
+
+def test_mutation_update_app_info(sandbox, token):  # a personal access token: no integration to check
     variables = {"vatnumber": BAKKERIJ, "imageUrl": "XXX", "emailAddress": "test@clearfacts.be", "badgeText": "NEW",
                  "badgeTextColor": "#d5a855", "badgeColor": "red", "iconType": "trophy", "iconColor": "yellow"}  # fmt: skip
 
-    assert data(multipart(sandbox, token, query, variables)) == {
+    assert data(multipart(sandbox, token, UPDATE_APP_INFO, variables)) == {
         "updateAppInfo": {
             "vatnumber": BAKKERIJ,
             "imageUrl": "XXX",
@@ -368,7 +394,7 @@ def test_another_offices_administration_is_not_found(sandbox, token):
     for operation in (
         f'{{ administration(companyNumber: "{BOULANGERIE}") {{ name }} }}',
         f'{{ customers(companyNumber: "{BOULANGERIE}") {{ id }} }}',
-        f'{{ getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01", endPeriod: "2025-02-01", companyNumber: "{BOULANGERIE}") {{ companyNumber }} }}',
+        f'{{ getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01", endPeriod: "2025-02-01", companyNumber: "BE{BOULANGERIE}") {{ companyNumber }} }}',
     ):
         response = graphql(sandbox, token, operation)
         assert error_code(response) == "NOT_FOUND", operation
@@ -401,6 +427,52 @@ def test_only_office_administrators_update_app_info(sandbox):
     query = f'mutation {{ updateAppInfo(vatnumber: "{BAKKERIJ}", badge: {{text: "NEW"}}) {{ vatnumber }} }}'
 
     assert error_code(graphql(sandbox, token, query)) == "FORBIDDEN"
+
+
+def oidc_token(username: str, client_id: str, *scopes: str) -> str:
+    """A token as the token endpoint issues it to `client_id` (the inner 80 characters)."""
+    raw = generate_token(80)
+    AccessToken.objects.create(
+        kind=AccessToken.Kind.OIDC,
+        client=OAuthClient.objects.get(client_id=client_id),
+        user=ClearfactsUser.objects.get(username=username),
+        token_hash=token_hash(raw),
+        token_prefix=raw[:6],
+        scope=" ".join(scopes),
+    )
+    return raw
+
+
+def test_update_app_info_is_forbidden_to_an_integration_without_a_connected_app(sandbox):
+    unconnected = oidc_token(ASSOCIATE, TEST_CLIENT_ID, *ALL_SCOPES)
+    variables = {"vatnumber": BAKKERIJ, "badgeText": "NEW"}
+
+    response = graphql(sandbox, unconnected, UPDATE_APP_INFO, variables)
+
+    assert response.json()["data"] == {"updateAppInfo": None}
+    assert error_code(response) == "FORBIDDEN"
+    assert not AppInfo.objects.exists()
+    OAuthClient.objects.filter(client_id=TEST_CLIENT_ID).update(connected_app=True)
+    assert data(graphql(sandbox, unconnected, UPDATE_APP_INFO, variables))["updateAppInfo"]["badge"]["text"] == "NEW"
+
+
+def test_the_seed_connects_an_app_to_the_portals_integration_only(sandbox):
+    assert OAuthClient.objects.get(client_id=settings.OIDC_RP_CLIENT_ID).connected_app
+    assert not OAuthClient.objects.get(client_id=TEST_CLIENT_ID).connected_app
+
+    portal = oidc_token(ASSOCIATE, settings.OIDC_RP_CLIENT_ID, *ALL_SCOPES)
+    assert data(graphql(sandbox, portal, UPDATE_APP_INFO, {"vatnumber": BAKKERIJ, "badgeText": "NEW"}))
+
+
+def test_a_client_may_not_list_the_associates_of_the_office(sandbox):
+    token = personal_token(CLIENT_AN, *ALL_SCOPES)
+
+    response = graphql(sandbox, token, "{ associates { email } }")
+
+    assert response.json()["data"] is None  # associates is non-null in the schema
+    assert error_code(response) == "FORBIDDEN"
+    assert response.json()["errors"][0]["path"] == ["associates"]
+    assert data(graphql(sandbox, token, "{ accountant { name } }"))  # the client still reads its accountant
 
 
 def test_a_client_cannot_add_associates(sandbox):

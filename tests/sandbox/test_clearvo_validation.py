@@ -293,18 +293,45 @@ def test_a_400_is_answered_before_the_422_rules_run(clearvo):
 
 # --- idempotency --------------------------------------------------------------------------------
 
+VERSION_1 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"  # a valid UUID, but of version 1 (time and MAC address)
+
 
 @pytest.mark.parametrize(
-    ("key", "message"), [(None, "is required"), ("invoice-42", "must be a UUID"), ("", "is required")]
+    ("key", "message"),
+    [
+        (None, "is required"),
+        ("", "is required"),
+        ("invoice-42", "must be a UUID v4"),
+        (VERSION_1, "must be a UUID v4"),
+        ("63e7eab9-3d79-56c5-83af-168112bc0154", "must be a UUID v4"),  # version 5
+        ("a3f9c2d1-e847-4b6a-1c12-d3f0e1a2b7c8", "must be a UUID v4"),  # version 4, but not the RFC 4122 variant
+        ("a3f9c2d1e8474b6a9c12d3f0e1a2b7c8", "must be a UUID v4"),  # the spec's key without its hyphens
+        ("{a3f9c2d1-e847-4b6a-9c12-d3f0e1a2b7c8}", "must be a UUID v4"),
+    ],
 )
-def test_post_needs_a_uuid_idempotency_key(clearvo, key, message):
+def test_post_needs_a_uuid_v4_idempotency_key(clearvo, key, message):
     headers = clearvo.headers() | ({"x-idempotency-key": key} if key is not None else {})
 
     response = clearvo.session.post(f"{clearvo.base_url}/invoices", json=IT, headers=headers, timeout=10)
 
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert violations(response) == [("x-idempotency-key", message)]
     assert not InvoiceSubmission.objects.exists()
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_malformed_key_is_a_400_even_on_a_body_the_422_rules_would_refuse(clearvo):
+    credit_note_without_original = changed(IT, "documentType", "credit_note")
+    headers = clearvo.headers() | {"x-idempotency-key": VERSION_1}
+
+    response = clearvo.session.post(
+        f"{clearvo.base_url}/invoices", json=credit_note_without_original, headers=headers, timeout=10
+    )
+
+    assert response.status_code == 400
+    assert violations(response) == [("x-idempotency-key", "must be a UUID v4")]
+    assert clearvo.post(credit_note_without_original).status_code == 422  # with a UUID v4 key
 
 
 def test_the_same_key_and_payload_replay_the_cached_response(clearvo):
