@@ -22,8 +22,9 @@ from accounts.models import ClearfactsCredential, User
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=2)
-# A refresh is at most three provider calls (discovery, the grant, the grant again if it never arrived).
-LEASE = timedelta(seconds=3 * sum(settings.OIDC_TIMEOUT) + 5)
+# Far longer than a refresh (at most three provider calls: discovery, the grant, the grant again if it
+# never arrived), so no one else spends the refresh token while this one is on its way.
+LEASE = timedelta(minutes=5)
 WAIT = timedelta(seconds=35)
 WAIT_STEP = 0.2
 
@@ -96,10 +97,11 @@ def access_token_for(user: User) -> str:
         if lease := _claim_refresh(credential):
             if token := _refresh(user, lease):
                 return token
-            continue  # the credential changed during the refresh (a new sign-in): look again
+            # The credential changed during the refresh (a new sign-in): look again.
+        elif time.monotonic() <= deadline:
+            time.sleep(WAIT_STEP)  # another process is refreshing: use its result
         if time.monotonic() > deadline:
-            raise CredentialTemporarilyUnavailable("another process is still refreshing the token")
-        time.sleep(WAIT_STEP)  # another process is refreshing: use its result
+            raise CredentialTemporarilyUnavailable("the token could not be refreshed in time")
 
 
 def _claim_refresh(credential: ClearfactsCredential) -> datetime | None:

@@ -8,6 +8,7 @@ can help.
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -164,30 +165,36 @@ def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
 
 _upload_session = ExternalSession(user_agent="clearfacts-portal")
 UPLOAD_CHUNK = 1024 * 1024
+# urllib3 sends a request body under the *connect* timeout, each 1 MB chunk within it: a slow
+# uplink needs far more than the usual 5 s (60 s is 17 KB/s at least).
+UPLOAD_SEND_TIMEOUT = 60
 
 
 class _ChunkedReader:
     """Hands the encoder's bytes to requests in 1 MB reads (http.client would read 8 KB at a time),
-    and notes when the whole body has been handed over."""
+    tells `progress` after each one, and notes when the whole body has been handed over."""
 
-    def __init__(self, encoder: MultipartEncoder):
+    def __init__(self, encoder: MultipartEncoder, progress: Callable[[bool], None] | None):
         self.encoder = encoder
         self.len = encoder.len
+        self.progress = progress
         self.finished = False
 
     def read(self, size=-1):
         chunk = self.encoder.read(UPLOAD_CHUNK if size is None or size < UPLOAD_CHUNK else size)
         self.finished = not chunk
+        if self.progress:
+            self.progress(self.finished)
         return chunk
 
 
-def upload(*, user, operation: str, variables: dict, stream, filename: str, content_type: str) -> dict:
+def upload(*, user, operation: str, variables: dict, stream, filename: str, content_type: str, progress=None) -> dict:
     """Sends a file the way Clearfacts wants it: multipart fields `query`, `variables` and `file`.
 
-    The file is streamed from `stream` (never read into memory whole). Returns the mutation's
-    data, e.g. {"uuid": ..., "amountOfPages": ...}, or raises a ClearfactsError: Unavailable when
-    Clearfacts cannot have stored the file (so sending it again is safe), OutcomeUnknown when it
-    may have.
+    The file is streamed from `stream` (never read into memory whole); `progress(finished)` is
+    called as it goes out. Returns the mutation's data, e.g. {"uuid": ..., "amountOfPages": ...},
+    or raises a ClearfactsError: Unavailable when Clearfacts cannot have stored the file (so
+    sending it again is safe), OutcomeUnknown when it may have.
     """
     document = OPERATIONS[operation]
     token = _token(user)
@@ -198,13 +205,13 @@ def upload(*, user, operation: str, variables: dict, stream, filename: str, cont
             "file": (filename, stream, content_type),
         }
     )
-    body = _ChunkedReader(encoder)
+    body = _ChunkedReader(encoder, progress)
     try:
         response = _upload_session.post(
             settings.CLEARFACTS_GRAPHQL_URL,
             data=body,
             headers={"Authorization": f"Bearer {token}", "Content-Type": encoder.content_type},
-            timeout=(settings.EXTERNAL_TIMEOUT[0], settings.CLEARFACTS_UPLOAD_ANSWER_TIMEOUT),
+            timeout=(UPLOAD_SEND_TIMEOUT, settings.CLEARFACTS_UPLOAD_ANSWER_TIMEOUT),
         )
     except requests.RequestException as error:
         failure = error.__class__.__name__
@@ -214,7 +221,10 @@ def upload(*, user, operation: str, variables: dict, stream, filename: str, cont
     if response.status_code == 401:
         credential_invalidate(user=user, reason="Clearfacts refused the access token (HTTP 401)")
         raise NotAuthorized("Clearfacts refused the access token")
-    if response.status_code >= 500:
+    if response.status_code == 504 and body.finished:
+        # A gateway gave up waiting; Clearfacts behind it may have gone on and stored the file.
+        raise OutcomeUnknown("a gateway in front of Clearfacts timed out (HTTP 504)")
+    if response.status_code >= 500 or response.status_code == 429:
         raise Unavailable(f"Clearfacts answered HTTP {response.status_code}")
     try:
         answer = response.json()

@@ -1,18 +1,21 @@
 """Documents: recorded first, sent by a Celery task after commit, retried, swept, never lost.
 
-Sending claims the document with a lease (`sending_until`): a task that dies mid-upload leaves
-it SENDING until the lease runs out, then the sweeper queues it again (up to MAX_ATTEMPTS). A file
-already on its way to the same administration, and a file Clearfacts received without confirming
-it, are held until the user confirms: sending either again could make a second copy.
+Sending claims the document with a lease (`sending_until`), renewed while the file goes out. A
+task that dies mid-file leaves it SENDING until the lease runs out; the sweeper then queues it
+again (up to MAX_CRASHES times). Whenever Clearfacts may have the file without our knowing (the
+whole file went out, then no usable answer, or the task died waiting for it) the document is held
+for the user, as is a file already on its way to the same administration: sending either again
+could make a second copy, and Clearfacts offers no way to ask.
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,12 +27,21 @@ from clearfacts_app.models import Administration, Document
 logger = logging.getLogger(__name__)
 
 Status = Document.Status
-# Longer than a task may run (CELERY_TASK_TIME_LIMIT), so a live task never loses its claim.
-SEND_LEASE = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+# Longer than any stretch of a send that does not renew it: getting a token (a refresh included),
+# connecting, one chunk going out, waiting for Clearfacts' answer.
+SEND_LEASE = timedelta(minutes=5)
+LEASE_RENEWAL_SECONDS = 30
 SWEEP_BATCH = 500
-MAX_ATTEMPTS = 12  # more than the task's own retries: only crashed sends get this far
+MAX_CRASHES = 3
 # What the same file already uploaded to the administration is doing: it will (or did) arrive.
 ON_ITS_WAY = {Status.QUEUED, Status.SENDING, Status.SENT, Status.HELD, Status.NEEDS_SIGN_IN}
+
+
+def _outcome_unknown() -> str:
+    return _(
+        "Clearfacts may have received this file but did not confirm it. Check the administration in "
+        "Clearfacts: send it again only if it is not there."
+    )
 
 
 def _send(document_id: int) -> None:
@@ -86,20 +98,37 @@ def document_create(
 
 def _claim(document_id: int) -> Document | None:
     now = timezone.now()
-    claimed = (
-        Document.objects.filter(pk=document_id)
-        .filter(Q(status=Status.QUEUED) | Q(status=Status.SENDING, sending_until__lt=now))
-        .update(
-            status=Status.SENDING,
-            sending_until=now + SEND_LEASE,
-            sending_started_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
+    claimed = Document.objects.filter(pk=document_id, status=Status.QUEUED).update(
+        status=Status.SENDING,
+        sending_until=now + SEND_LEASE,
+        sending_started_at=now,
+        handed_over_at=None,
+        attempts=F("attempts") + 1,
+        updated_at=now,
     )
     if not claimed:
         return None
     return Document.objects.select_related("administration", "uploaded_by").get(pk=document_id)
+
+
+class _SendLease:
+    """Renews the claim while the file goes out, and records when all of it has (the `progress`
+    of client.upload)."""
+
+    def __init__(self, document: Document):
+        self.claim = Document.objects.filter(
+            pk=document.pk, status=Status.SENDING, sending_started_at=document.sending_started_at
+        )
+        self.renewed = time.monotonic()
+        self.handed_over = False
+
+    def __call__(self, finished: bool) -> None:
+        if finished and not self.handed_over:
+            self.handed_over = True
+            self.claim.update(handed_over_at=timezone.now(), sending_until=timezone.now() + SEND_LEASE)
+        elif time.monotonic() - self.renewed >= LEASE_RENEWAL_SECONDS:
+            self.renewed = time.monotonic()
+            self.claim.update(sending_until=timezone.now() + SEND_LEASE)
 
 
 def _finish(document: Document, status: str, **fields) -> None:
@@ -126,6 +155,7 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
         operation = "UploadArchiveFile"
         variables = {"vatnumber": administration.company_number, "filename": document.filename,
                      "type": document.archive_type, "category": document.archive_category_id}  # fmt: skip
+    lease = _SendLease(document)
     try:
         with document.file.open("rb") as stream:
             uploaded = client.upload(
@@ -135,6 +165,7 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
                 stream=stream,
                 filename=document.filename,
                 content_type=document.content_type,
+                progress=lease,
             )
     except FileNotFoundError:
         _finish(document, Status.FAILED, error=_("The stored copy of this file is missing; upload it again."))
@@ -150,12 +181,17 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
             return Status.FAILED
         _finish(document, Status.QUEUED, error=str(error))
         raise
-    except (client.OutcomeUnknown, SoftTimeLimitExceeded) as error:
-        logger.warning("document %s: outcome of the upload unknown (%s)", document.pk, error or "time limit")
-        _finish(document, Status.HELD, error=_(
-            "Clearfacts may have received this file but did not confirm it. Check the administration in "
-            "Clearfacts: send it again only if it is not there."))  # fmt: skip
+    except client.OutcomeUnknown as error:
+        logger.warning("document %s: outcome of the upload unknown (%s)", document.pk, error)
+        _finish(document, Status.HELD, error=_outcome_unknown())
         return Status.HELD
+    except SoftTimeLimitExceeded:
+        if lease.handed_over:
+            _finish(document, Status.HELD, error=_outcome_unknown())
+            return Status.HELD
+        _finish(document, Status.FAILED, error=_("Sending took longer than %(minutes)d minutes; try again later.")
+                % {"minutes": settings.DOCUMENT_SEND_TIME_LIMIT // 60})  # fmt: skip
+        return Status.FAILED
     except client.ClearfactsError as error:
         _finish(document, Status.FAILED, error=error.message or str(error))
         return Status.FAILED
@@ -175,7 +211,7 @@ def document_requeue(*, document: Document, allowed_from: set[str]) -> bool:
     """Queues a document again (retry, or send a held one anyway); False if its status forbids it."""
     with transaction.atomic():
         updated = Document.objects.filter(pk=document.pk, status__in=allowed_from).update(
-            status=Status.QUEUED, error="", updated_at=timezone.now()
+            status=Status.QUEUED, error="", crashes=0, updated_at=timezone.now()
         )
         if updated:
             _dispatch(document.pk)
@@ -215,21 +251,27 @@ def documents_resume(*, user_id: int) -> int:
 
 
 def documents_sweep(*, stale_after: timedelta) -> list[int]:
-    """Queues again what a lost task left behind; returns the documents dispatched.
+    """Sends again what a lost task left behind; returns the documents dispatched.
 
-    Queued documents untouched for `stale_after` (their task was lost) and documents whose
-    sending lease ran out (their worker died), until MAX_ATTEMPTS. Each is touched when dispatched,
-    so a slow broker does not get the same document every minute. Documents waiting for a sign-in
-    resume once the user has a valid credential again.
+    Queued documents untouched for `stale_after` (their task was lost), touched when dispatched so
+    that a slow broker does not get them every minute. Documents whose sending lease ran out (their
+    worker died): queued again if the file had not fully gone out (up to MAX_CRASHES times), held
+    for the user if it had. Documents waiting for a sign-in resume once the user has a valid
+    credential again.
     """
     now = timezone.now()
     crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
-    given_up = crashed.filter(attempts__gte=MAX_ATTEMPTS).update(
+    held = crashed.filter(handed_over_at__isnull=False).update(
+        status=Status.HELD, sending_until=None, updated_at=now, error=_outcome_unknown()
+    )
+    given_up = crashed.filter(crashes__gte=MAX_CRASHES - 1).update(
         status=Status.FAILED, sending_until=None, updated_at=now,
-        error=_("Sending stopped unexpectedly %(count)d times; try again later.") % {"count": MAX_ATTEMPTS},
+        error=_("Sending was interrupted %(count)d times; try again later.") % {"count": MAX_CRASHES},
     )  # fmt: skip
     crashed_ids = list(crashed.values_list("pk", flat=True)[:SWEEP_BATCH])
-    crashed.filter(pk__in=crashed_ids).update(status=Status.QUEUED, sending_until=None, updated_at=now)
+    crashed.filter(pk__in=crashed_ids).update(
+        status=Status.QUEUED, sending_until=None, crashes=F("crashes") + 1, updated_at=now
+    )
     lost = Document.objects.filter(status=Status.QUEUED, updated_at__lt=now - stale_after)
     lost_ids = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
     lost.filter(pk__in=lost_ids).update(updated_at=now)
@@ -243,6 +285,6 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     ).values_list("uploaded_by_id", flat=True)
     for user_id in set(signed_in_again[:SWEEP_BATCH]):
         documents_resume(user_id=user_id)
-    if stale or given_up:
-        logger.info("sweeper queued %d documents again and gave up on %d", len(stale), given_up)
+    if stale or held or given_up:
+        logger.info("sweeper: %d documents queued again, %d held, %d given up", len(stale), held, given_up)
     return stale

@@ -6,6 +6,7 @@ E-FFF); it is parsed without DTDs or entities, so it cannot expand or reach out.
 """
 
 import enum
+import io
 from typing import BinaryIO
 
 from defusedxml import DefusedXmlException
@@ -19,6 +20,8 @@ UBL_ROOTS = {
 }
 SNIFF_BYTES = 1024
 MAX_XML_DEPTH = 64  # UBL nests about ten levels deep
+ROOT_WITHIN = 64 * 1024
+UNSUPPORTED_XML = "XML files must be a UBL invoice or credit note (Peppol BIS Billing 3.0, UBL.BE or E-FFF)."
 
 
 class FileKind(enum.StrEnum):
@@ -51,35 +54,36 @@ def sniff(head: bytes) -> FileKind | None:
 def check_xml(stream: BinaryIO, *, whole: bool = True) -> str:
     """The root element of a safe UBL document, or FileRefused.
 
-    With `whole` the entire document must be well-formed; memory stays flat (finished subtrees are
-    dropped) and nesting is capped. Without it, parsing stops at the root element: the cheap check
-    for the web request, where Clearfacts validates the rest.
+    With `whole` the entire document must be well-formed; memory stays flat (each finished element
+    is dropped) and nesting is capped. Without it only the first ROOT_WITHIN bytes are read, where a
+    UBL root element sits: the cheap check for the web request, where Clearfacts checks the rest.
     """
+    if not whole:
+        stream = io.BytesIO(stream.read(ROOT_WITHIN))
     root = None
-    depth = 0
+    open_elements = []
     try:
         for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
-            if root is None:
-                root = element
-                if not whole:
-                    break
             if event == "start":
-                depth += 1
-                if depth > MAX_XML_DEPTH:
+                if root is None:
+                    root = element
+                    if not whole:
+                        break
+                open_elements.append(element)
+                if len(open_elements) > MAX_XML_DEPTH:
                     raise FileRefused("invalid_xml", "The XML file is nested too deeply.")
             else:
-                depth -= 1
-                if depth == 1:
-                    root.clear()
+                open_elements.pop()
+                if open_elements:
+                    open_elements[-1].remove(element)
     except DefusedXmlException:
         raise FileRefused("unsafe_xml", "XML files may not contain a DTD or entity declarations.") from None
     except (SyntaxError, ValueError, LookupError):  # ParseError; unknown or unusable declared encodings
+        if root is None and not whole and stream.getbuffer().nbytes == ROOT_WITHIN:
+            raise FileRefused("unsupported_xml", UNSUPPORTED_XML) from None  # no root element near the start
         raise FileRefused("invalid_xml", "The XML file is not well-formed.") from None
     if root is None or root.tag not in UBL_ROOTS:
-        raise FileRefused(
-            "unsupported_xml",
-            "XML files must be a UBL invoice or credit note (Peppol BIS Billing 3.0, UBL.BE or E-FFF).",
-        )
+        raise FileRefused("unsupported_xml", UNSUPPORTED_XML)
     return root.tag
 
 

@@ -82,8 +82,9 @@ class Document(models.Model):
     """A file a user uploaded for an administration, on its way to (or in) Clearfacts.
 
     The row is written before anything is sent (the intent); a Celery task sends it and records
-    the outcome. `sending_until` is the lease of the task that is sending it: a lost task's
-    document is picked up again by the sweeper once the lease has run out.
+    the outcome. `sending_until` is the lease of the task that is sending it, renewed while the
+    file goes out: a lost task's document is picked up again by the sweeper once the lease has run
+    out, and held for the user instead if the whole file had gone out (`handed_over_at`).
     """
 
     class Destination(models.TextChoices):
@@ -99,7 +100,7 @@ class Document(models.Model):
         PERMANENT = "PERMANENT", _("Permanent")
 
     class Status(models.TextChoices):
-        HELD = "held", _("Already sent: confirm")
+        HELD = "held", _("Held: confirm")
         QUEUED = "queued", _("Queued")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
@@ -131,6 +132,12 @@ class Document(models.Model):
     clearfacts_uuid = models.CharField(_("Clearfacts id"), max_length=64, blank=True)
     amount_of_pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)
     sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    handed_over_at = models.DateTimeField(
+        _("whole file sent"), null=True, blank=True, help_text=_("The last send got the whole file out (at this time).")
+    )
+    crashes = models.PositiveSmallIntegerField(
+        _("interrupted sends"), default=0, help_text=_("Sends interrupted mid-file and started again by the sweeper.")
+    )
     sending_started_at = models.DateTimeField(_("last send started"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)

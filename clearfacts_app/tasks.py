@@ -42,6 +42,8 @@ def sync_all_user_access() -> int:
 
 @shared_task(
     bind=True,
+    soft_time_limit=settings.DOCUMENT_SEND_TIME_LIMIT,
+    time_limit=settings.DOCUMENT_SEND_TIME_LIMIT + 60,
     autoretry_for=(client.Unavailable,),
     retry_backoff=5,
     retry_backoff_max=5 * 60,

@@ -23,6 +23,7 @@ REASONS = {
         "Upload them in another batch."
     ),
     "path_in_name": _("The file name may not contain folders."),
+    "unusable_name": _("The file needs a name made of ordinary characters."),
     "empty_file": _("The file is empty."),
     "unsupported_file_type": _("Only PDF, JPEG and XML invoices are accepted; this file is none of them."),
     "unsafe_xml": _("XML files may not contain a DTD or entity declarations."),
@@ -94,7 +95,10 @@ class UploadParser(MultiPartParser):
         if "/" in given or "\\" in given:
             self.refusals.append(Refusal(given, "path_in_name"))
             return None  # Django then skips the part
-        return super().sanitize_file_name(file_name)  # drops unprintable characters
+        clean = super().sanitize_file_name(file_name)  # drops unprintable characters
+        if clean is None and given.strip():
+            self.refusals.append(Refusal(given, "unusable_name"))
+        return clean
 
 
 def parse_upload(request):

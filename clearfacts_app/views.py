@@ -115,7 +115,7 @@ def _tab(request, tab: str | None, **context):
     context |= {"administration": request.administration, "tab": tab, "tab_labels": TABS}
     response = render(request, template, context)
     # The same URL answers the page or its tabs: browser caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
     return response
 
 

@@ -64,6 +64,8 @@ CLEARFACTS_READ_CACHE_SECONDS = env_int("CLEARFACTS_READ_CACHE_SECONDS", 120)
 DOCUMENT_MAX_UPLOAD_BYTES = env_int("DOCUMENT_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024
 DOCUMENT_MAX_BATCH_BYTES = env_int("DOCUMENT_MAX_BATCH_MB", 1000, minimum=1) * 1024 * 1024
 DOCUMENT_SWEEP_AFTER_SECONDS = env_int("DOCUMENT_SWEEP_AFTER_SECONDS", 300, minimum=0)
+# How long one send may take (a large file on a slow uplink), beyond the tasks' usual limits.
+DOCUMENT_SEND_TIME_LIMIT = env_int("DOCUMENT_SEND_TIME_LIMIT_SECONDS", 30 * 60, minimum=60)
 # Seconds to wait for Clearfacts and Clearvo: (connect, read).
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
 # Clearfacts may take a while to answer once it has a large file: seconds to wait for that answer.

@@ -47,6 +47,12 @@ function uploadOne(form, file, results) {
       }
     });
     request.addEventListener("load", () => {
+      const redirect = request.getResponseHeader("HX-Redirect");
+      if (redirect) {
+        window.location.assign(redirect); // signed out meanwhile: to the sign-in page
+        resolve();
+        return;
+      }
       const answer = document.createElement("template");
       answer.innerHTML = request.responseText;
       const rows = Array.from(answer.content.children);

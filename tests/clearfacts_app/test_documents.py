@@ -128,6 +128,7 @@ def test_a_category_of_the_other_archive_is_refused_before_anything_is_stored(br
         ("utf7.xml", samples.UBL_INVOICE.replace(b"UTF-8", b"utf-7"), "not well-formed"),
         ("../../etc/invoice.pdf", samples.pdf(), "may not contain folders"),
         ("c:\\users\\an\\invoice.pdf", samples.pdf(), "may not contain folders"),
+        ("..", samples.pdf(), "needs a name made of ordinary characters"),
     ],
 )
 def test_a_refused_file_gets_its_reason_and_the_rest_of_the_batch_goes_through(browser, name, content, message):

@@ -38,6 +38,45 @@ def test_a_wide_invoice_is_checked_whole_in_flat_memory():
     assert peak < 1_000_000, f"{peak} bytes to check an 800 KB file"
 
 
+def test_a_wrapped_wide_invoice_is_checked_whole_in_flat_memory_too():
+    content = INVOICE_OPEN + b"<w><x>" + b"<a/>" * 200_000 + b"</x></w></Invoice>"
+
+    tracemalloc.start()
+    try:
+        inspect(io.BytesIO(content))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 1_000_000, f"{peak} bytes to check an 800 KB file"
+
+
+class CountingStream(io.BytesIO):
+    def __init__(self, content):
+        super().__init__(content)
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize(
+    "before_the_root",
+    [b"<!--" + b"x" * 5_000_000 + b"-->", b"<?pi " + b"x" * 5_000_000 + b"?>"],
+    ids=["comment", "processing instruction"],
+)
+def test_the_portal_looks_for_the_root_element_only_near_the_start(before_the_root):
+    stream = CountingStream(b'<?xml version="1.0"?>' + before_the_root + INVOICE_OPEN[21:] + b"</Invoice>")
+
+    with pytest.raises(FileRefused) as refused:
+        inspect(stream, thorough=False)
+
+    assert refused.value.code == "unsupported_xml"
+    assert stream.bytes_read <= 70_000, "a huge token before the root is not read whole"
+
+
 def test_a_deeply_nested_invoice_is_refused_by_the_whole_check():
     content = INVOICE_OPEN + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</Invoice>"
 
