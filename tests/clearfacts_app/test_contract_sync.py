@@ -24,10 +24,16 @@ def test_a_client_user_signs_in_as_a_member_with_their_administration(portal):
     assert "could not be reached" not in response.text and "refused" not in response.text
 
 
-def test_a_client_users_role_set_in_the_portal_survives_the_sync(portal):
-    sign_in(portal, AN)
+def signed_in_as_viewer(portal, username) -> User:
+    """Signed in, then made a viewer in the portal (a role Clearfacts knows nothing of)."""
+    sign_in(portal, username)
     user = User.objects.get()
     Membership.objects.filter(user=user).update(role=Membership.Role.VIEWER)
+    return user
+
+
+def test_a_client_users_role_set_in_the_portal_survives_the_sync(portal):
+    user = signed_in_as_viewer(portal, AN)
 
     result = sync_user(user=user)
 
@@ -36,9 +42,7 @@ def test_a_client_users_role_set_in_the_portal_survives_the_sync(portal):
 
 
 def test_associates_clearfacts_cannot_answer_keep_the_role(portal):
-    sign_in(portal, SOFIE)
-    user = User.objects.get()
-    Membership.objects.filter(user=user).update(role=Membership.Role.VIEWER)
+    user = signed_in_as_viewer(portal, SOFIE)
     fail_next(Service.CLEARFACTS_GRAPHQL, operation="associates", status=503)
 
     sync_user(user=user)
@@ -47,9 +51,7 @@ def test_associates_clearfacts_cannot_answer_keep_the_role(portal):
 
 
 def test_a_refused_token_on_the_associates_query_still_stops_the_sync(portal):
-    sign_in(portal, SOFIE)
-    user = User.objects.get()
-    Membership.objects.filter(user=user).update(role=Membership.Role.VIEWER)
+    user = signed_in_as_viewer(portal, SOFIE)
     fail_next(Service.CLEARFACTS_GRAPHQL, operation="associates", status=401)
 
     with pytest.raises(client.NotAuthorized):
