@@ -1,4 +1,3 @@
-import time
 import uuid
 
 import pytest
@@ -7,18 +6,9 @@ from django.core.cache import cache
 
 from portal.celery import app
 from portal.tasks import HEARTBEAT_KEY, heartbeat
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
 
 
 def test_tasks_are_not_run_eagerly():
@@ -32,8 +22,8 @@ def test_a_task_sent_here_is_run_by_a_worker_process(celery_worker_process):
     heartbeat.delay(marker)
 
     # Only a worker process can have written this: tasks never run eagerly (see above).
-    ran_at = wait_for(lambda: cache.get(f"{HEARTBEAT_KEY}:{marker}"))
-    assert ran_at, f"no worker ran the task:\n{celery_worker_process.output()[-3000:]}"
+    wait_until(lambda: cache.get(f"{HEARTBEAT_KEY}:{marker}"), message="a worker to run the task",
+               process=celery_worker_process)  # fmt: skip
 
 
 def test_the_app_is_configured_for_reliable_delivery():

@@ -10,7 +10,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from tests.conftest import ROOT, VENV_BIN, child_environ, free_port
+from tests.conftest import ROOT, VENV_BIN, child_environ, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -145,10 +145,8 @@ def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_p
         cwd=ROOT,
         check=True,
     )
-    deadline = time.monotonic() + 30
-    while requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["worker_last_seen"] is None:
-        assert time.monotonic() < deadline, f"the worker did not run the task:\n{stack.output()[-6000:]}"
-        time.sleep(0.5)
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["worker_last_seen"],
+               timeout=30, interval=0.5, message="make run's worker to run the task", process=stack)  # fmt: skip
     output = stack.output()
     assert "worker" in output and "beat" in output and "Starting development server" in output
 
