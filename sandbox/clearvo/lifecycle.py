@@ -2,7 +2,8 @@
 
 Nothing runs in the background: whoever reads an invoice first advances it (`invoice_advance`),
 and each transition is written once, stamped with the time it was scheduled for. Every duration
-is divided by SANDBOX_TIME_FACTOR, so a demo can play a 5-minute cadence out in seconds.
+is divided by the time factor (SANDBOX_TIME_FACTOR, or the Sandbox settings), so a demo can play
+a 5-minute cadence out in seconds.
 """
 
 import math
@@ -10,10 +11,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox import live_settings
 from sandbox.clearvo.models import ApiKey, ClearanceStatus, InvoiceEvent, InvoiceSubmission, Scenario
 
 MC_WINDOW = timedelta(days=10)
@@ -122,7 +123,7 @@ AUTHORITIES = {
 
 
 def scaled(duration: timedelta) -> timedelta:
-    return duration / float(settings.SANDBOX_TIME_FACTOR)
+    return duration / float(live_settings.current().time_factor)
 
 
 def whole_seconds(moment: datetime) -> datetime:
