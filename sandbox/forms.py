@@ -25,4 +25,4 @@ class SandboxSettingsForm(forms.ModelForm):
             if name in self.fields:
                 attrs = self.fields[name].widget.attrs
                 attrs.update({"class": "form-control is-invalid", "aria-invalid": "true"})
-                attrs["aria-describedby"] = f"id_{name}-error"
+                attrs["aria-describedby"] = f"id_{name}-error id_{name}_helptext"
