@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 
-from sandbox.models import FaultPlan, RequestLog
+from sandbox.models import FaultPlan, RequestLog, SandboxSettings
 
 
 @admin.register(RequestLog)
@@ -19,3 +21,25 @@ class RequestLogAdmin(admin.ModelAdmin):
 class FaultPlanAdmin(admin.ModelAdmin):
     list_display = ["service", "operation", "status", "remaining", "created_at"]
     list_filter = ["service"]
+
+
+@admin.register(SandboxSettings)
+class SandboxSettingsAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it (creating it, all fields empty, the first time)."""
+
+    fields = ["fault_rate", "latency_ms", "time_factor", "bandwidth_kbps", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = SandboxSettings.load()
+        if row._state.adding:
+            row.save()
+        return redirect("admin:sandbox_sandboxsettings_change", row.pk)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

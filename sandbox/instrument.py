@@ -5,11 +5,11 @@ import logging
 import random
 import time
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox import live_settings
 from sandbox.models import FaultPlan, RequestLog
 
 logger = logging.getLogger(__name__)
@@ -76,31 +76,32 @@ def sandbox_api(service: str, *, operation="", fault_response):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            started = time.monotonic()
-            if settings.SANDBOX_BANDWIDTH_KBPS:
-                # Django keeps the body stream here; nothing has read it yet.
-                request._stream = _ThrottledStream(request._stream, settings.SANDBOX_BANDWIDTH_KBPS * 1024)
-            request.sandbox_operation = _operation_name(operation, request)
-            request.sandbox_caller = ""
-            if settings.SANDBOX_LATENCY_MS:
-                time.sleep(settings.SANDBOX_LATENCY_MS / 1000)
-            status = _planned_fault(service, request.sandbox_operation)
-            if status is None and settings.SANDBOX_FAULT_RATE and random.random() < settings.SANDBOX_FAULT_RATE:
-                status = random.choice([500, 502, 503])
-            response = view(request, *args, **kwargs) if status is None else fault_response(status)
-            RequestLog.objects.create(
-                service=service,
-                operation=request.sandbox_operation[:200],
-                method=request.method,
-                path=request.get_full_path()[:500],
-                status=response.status_code,
-                idempotency_key=request.headers.get("x-idempotency-key", "")[:100],
-                entity_id=request.headers.get("x-taxually-entity-id", "")[:200],
-                caller=request.sandbox_caller[:200],
-                fault_injected=status is not None,
-                duration_ms=int((time.monotonic() - started) * 1000),
-            )
-            return response
+            with live_settings.pinned() as knobs:
+                started = time.monotonic()
+                if knobs.bandwidth_kbps:
+                    # Django keeps the body stream here; nothing has read it yet.
+                    request._stream = _ThrottledStream(request._stream, knobs.bandwidth_kbps * 1024)
+                request.sandbox_operation = _operation_name(operation, request)
+                request.sandbox_caller = ""
+                if knobs.latency_ms:
+                    time.sleep(knobs.latency_ms / 1000)
+                status = _planned_fault(service, request.sandbox_operation)
+                if status is None and knobs.fault_rate and random.random() < knobs.fault_rate:
+                    status = random.choice([500, 502, 503])
+                response = view(request, *args, **kwargs) if status is None else fault_response(status)
+                RequestLog.objects.create(
+                    service=service,
+                    operation=request.sandbox_operation[:200],
+                    method=request.method,
+                    path=request.get_full_path()[:500],
+                    status=response.status_code,
+                    idempotency_key=request.headers.get("x-idempotency-key", "")[:100],
+                    entity_id=request.headers.get("x-taxually-entity-id", "")[:200],
+                    caller=request.sandbox_caller[:200],
+                    fault_injected=status is not None,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+                return response
 
         return csrf_exempt(login_not_required(wrapped))
 

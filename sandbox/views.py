@@ -1,19 +1,30 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
-from sandbox.models import RequestLog, Service
+from sandbox import live_settings
+from sandbox.forms import SandboxSettingsForm
+from sandbox.models import RequestLog, SandboxSettings, Service
 
 
 @login_not_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def index(request):
+    """The demo users, the endpoints, and the knobs (time, faults, latency, bandwidth) to change live."""
     from sandbox.clearfacts.models import ClearfactsUser
     from sandbox.clearfacts.seed import DEMO_PASSWORD
 
+    form = SandboxSettingsForm(request.POST or None, instance=SandboxSettings.load())
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Sandbox settings saved; the next API call uses them.")
+        return redirect(f"{reverse('sandbox:index')}#settings")
     users = ClearfactsUser.objects.select_related("accountant").order_by("accountant__name", "username")
-    return render(request, "sandbox/index.html", {"users": users, "demo_password": DEMO_PASSWORD})
+    context = {"users": users, "demo_password": DEMO_PASSWORD, "settings_form": form, "knobs": live_settings.read()}
+    return render(request, "sandbox/index.html", context)
 
 
 @login_not_required

@@ -2,7 +2,8 @@
 
 Nothing runs in the background: whoever reads an invoice first advances it (`invoice_advance`),
 and each transition is written once, stamped with the time it was scheduled for. Every duration
-is divided by SANDBOX_TIME_FACTOR, so a demo can play a 5-minute cadence out in seconds.
+is divided by the time factor (SANDBOX_TIME_FACTOR, or the Sandbox settings), so a demo can play
+a 5-minute cadence out in seconds.
 """
 
 import math
@@ -10,16 +11,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox import live_settings
 from sandbox.clearvo.models import ApiKey, ClearanceStatus, InvoiceEvent, InvoiceSubmission, Scenario
 
 MC_WINDOW = timedelta(days=10)
 UNDELIVERED_CADENCE = timedelta(hours=1)
-# A poll this much (as a share of the cadence) before nextPollAfter is still tolerated.
+# A poll this much (as a share of the cadence) before nextPollAfter counts as on time.
 POLL_TOLERANCE = 0.1
+# Polls of one invoice before its nextPollAfter that are answered with its status (the spec's
+# loop makes one, right after the POST); any more before that time are abusive and get 429.
+EARLY_POLL_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ AUTHORITIES = {
 
 
 def scaled(duration: timedelta) -> timedelta:
-    return duration / float(settings.SANDBOX_TIME_FACTOR)
+    return duration / float(live_settings.current().time_factor)
 
 
 def whole_seconds(moment: datetime) -> datetime:
@@ -248,20 +252,31 @@ class Poll:
 
 
 def invoice_poll(*, api_key: ApiKey, reference_id: str, country: str) -> Poll:
-    """One GET /invoices/status: advances the lifecycle, then rate limits or records nextPollAfter."""
+    """One GET /invoices/status: advances the lifecycle, then answers it or rate limits.
+
+    A poll on time (at nextPollAfter, less the tolerance) gets a new nextPollAfter. An early one
+    gets the current status with the nextPollAfter already given, as the spec's polling loop
+    expects; only more than EARLY_POLL_LIMIT of them before that time are answered 429.
+    """
     now = timezone.now()
     with transaction.atomic():
         invoice = api_key.invoices.select_for_update().filter(reference_id=reference_id, country=country).first()
         if invoice is None:
             return Poll()
         invoice_advance(invoice=invoice, now=now)
-        if not invoice.terminal and invoice.next_poll_after is not None:
-            earliest = invoice.next_poll_after - cadence(invoice) * POLL_TOLERANCE
-            if now < earliest:
+        if invoice.terminal:
+            if invoice.next_poll_after is not None:
+                invoice.next_poll_after = None
+                invoice.save(update_fields=["next_poll_after"])
+            return Poll(invoice=invoice)
+        if invoice.next_poll_after is not None and now < invoice.next_poll_after - cadence(invoice) * POLL_TOLERANCE:
+            invoice.early_polls += 1
+            invoice.save(update_fields=["early_polls"])
+            if invoice.early_polls > EARLY_POLL_LIMIT:
                 wait = (invoice.next_poll_after - now).total_seconds()
                 return Poll(invoice=invoice, retry_after=max(1, math.ceil(wait)))
-        next_poll_after = None if invoice.terminal else whole_seconds(now + cadence(invoice))
-        if next_poll_after != invoice.next_poll_after:
-            invoice.next_poll_after = next_poll_after
-            invoice.save(update_fields=["next_poll_after"])
+            return Poll(invoice=invoice)
+        invoice.next_poll_after = whole_seconds(now + cadence(invoice))
+        invoice.early_polls = 0
+        invoice.save(update_fields=["next_poll_after", "early_polls"])
     return Poll(invoice=invoice)

@@ -95,6 +95,9 @@ class InvoiceSubmission(models.Model):
     next_poll_after = models.DateTimeField(
         _("next poll after"), null=True, blank=True, help_text=_("The last nextPollAfter returned to the client.")
     )
+    early_polls = models.PositiveIntegerField(
+        _("early polls"), default=0, help_text=_("Polls before that nextPollAfter; too many are answered 429.")
+    )
     cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
     rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
     error = models.JSONField(_("error"), null=True, blank=True)

@@ -43,8 +43,10 @@ def conflict_body() -> dict:
     )
 
 
-def rate_limited_body(retry_after: int) -> dict:
-    return error_body("RATE_LIMITED", f"Polled before nextPollAfter; retry after {retry_after} s")
+def rate_limited_body(invoice: InvoiceSubmission, retry_after: int) -> dict:
+    """The 429 for polling too often; it still names nextPollAfter, so a polling loop waits for it."""
+    body = error_body("RATE_LIMITED", f"Polled too often before nextPollAfter; retry after {retry_after} s")
+    return body | {"nextPollAfter": iso(invoice.next_poll_after)}
 
 
 def validation_error_body(violations: Iterable[Violation], message: str = "Request body validation failed") -> dict:

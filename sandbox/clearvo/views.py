@@ -133,7 +133,9 @@ def invoice_status(request: HttpRequest) -> JsonResponse:
         return JsonResponse(not_found_body(), status=404)
     if poll.retry_after is not None:
         return JsonResponse(
-            rate_limited_body(poll.retry_after), status=429, headers={"Retry-After": str(poll.retry_after)}
+            rate_limited_body(poll.invoice, poll.retry_after),
+            status=429,
+            headers={"Retry-After": str(poll.retry_after)},
         )
     return JsonResponse(status_body(poll.invoice))
 

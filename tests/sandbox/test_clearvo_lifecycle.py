@@ -1,5 +1,6 @@
 """Clearance lifecycles per country, scenarios, duplicates, nextPollAfter and 429, faults, the seed."""
 
+import math
 import re
 import time
 import uuid
@@ -9,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from sandbox.clearvo.lifecycle import EARLY_POLL_LIMIT
 from sandbox.clearvo.models import ApiKey, IdempotencyRecord, InvoiceEvent, InvoiceSubmission
 from sandbox.clearvo.seed import seed
 from sandbox.instrument import fail_next
@@ -306,33 +308,93 @@ def test_another_supplier_or_a_rejected_original_is_not_a_duplicate(clearvo):
 # --- nextPollAfter and 429 ----------------------------------------------------------------------
 
 
-def test_polling_right_after_submission_is_429_with_retry_after(clearvo):
+def wait_for_clearance(clearvo: Clearvo, reference_id: str, country: str) -> tuple[dict, int]:
+    """The spec's polling loop (waitForClearance), line by line; returns (the last body, polls made).
+
+    As in JavaScript, a missing nextPollAfter makes the wait NaN, and NaN > 0 is false.
+    """
+    max_polls = 48
+    polls = 0
+    while polls < max_polls:
+        polls += 1
+        data = clearvo.status(reference_id, country).json()
+        if data.get("terminal"):
+            return data, polls
+        next_poll_after = data.get("nextPollAfter")
+        wait = (parse_iso(next_poll_after) - now()).total_seconds() if next_poll_after else math.nan
+        if wait > 0:
+            time.sleep(wait)
+    raise AssertionError("Max polls reached — check Italy UNDELIVERED / mcDeadline")
+
+
+def test_the_specs_polling_loop_right_after_the_post_waits_for_next_poll_after(clearvo):
+    with override_settings(SANDBOX_TIME_FACTOR=300.0):  # decision after 0.8 s, cadence 1 s
+        submitted = clearvo.submit(italian_invoice())
+        started = time.monotonic()
+        body, polls = wait_for_clearance(clearvo, submitted["referenceId"], "IT")
+
+    assert body["clearanceStatus"] == "ACCEPTED"
+    assert polls <= 4  # right after the POST, then about once a (scaled) cadence
+    assert time.monotonic() - started < 5
+    assert RequestLog.objects.filter(operation="GET /invoices/status").count() == polls
+    assert not RequestLog.objects.filter(status=429).exists()
+
+
+def test_polling_right_after_submission_answers_the_status_and_the_same_next_poll_after(clearvo):
     submitted = clearvo.submit(italian_invoice())
 
-    response = clearvo.status(submitted["referenceId"], "IT")
+    body = clearvo.poll(submitted["referenceId"], "IT")
 
-    assert response.status_code == 429
-    retry_after = int(response.headers["Retry-After"])
+    assert (body["clearanceStatus"], body["terminal"]) == ("PENDING", False)
+    assert body["nextPollAfter"] == submitted["nextPollAfter"]
+    assert InvoiceSubmission.objects.get().next_poll_after == parse_iso(submitted["nextPollAfter"])
+
+
+def test_an_early_poll_shows_a_decision_already_made(clearvo):
+    submitted = clearvo.submit(italian_invoice())
+    travel(submitted["referenceId"], timedelta(minutes=4, seconds=10))  # decided, 50 s before nextPollAfter
+
+    body = clearvo.poll(submitted["referenceId"], "IT")
+
+    assert (body["clearanceStatus"], body["terminal"]) == ("ACCEPTED", True)
+    assert "nextPollAfter" not in body
+
+
+def test_more_than_five_polls_before_next_poll_after_are_429_with_retry_after_and_next_poll_after(clearvo):
+    submitted = clearvo.submit(italian_invoice())
+
+    responses = [clearvo.status(submitted["referenceId"], "IT") for _ in range(EARLY_POLL_LIMIT + 2)]
+
+    assert [response.status_code for response in responses] == [200] * EARLY_POLL_LIMIT + [429, 429]
+    limited = responses[-1]
+    retry_after = int(limited.headers["Retry-After"])
     assert 295 <= retry_after <= 300
-    assert response.json() == {
+    assert limited.json() == {
         "ok": False,
-        "error": {"code": "RATE_LIMITED", "message": f"Polled before nextPollAfter; retry after {retry_after} s"},
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": f"Polled too often before nextPollAfter; retry after {retry_after} s",
+        },
+        "nextPollAfter": submitted["nextPollAfter"],
     }
-    invoice_row = InvoiceSubmission.objects.get()
-    assert invoice_row.next_poll_after == parse_iso(submitted["nextPollAfter"])
+    assert InvoiceSubmission.objects.get().next_poll_after == parse_iso(submitted["nextPollAfter"])
 
 
-def test_polling_within_ten_percent_of_the_cadence_before_next_poll_after_is_allowed(clearvo):
+def test_a_poll_on_time_gets_a_new_next_poll_after_and_a_fresh_allowance_of_early_polls(clearvo):
     submitted = clearvo.submit(invoice("FR", "F-1-SLOW"))
+    for _ in range(EARLY_POLL_LIMIT + 1):
+        clearvo.status(submitted["referenceId"], "FR")
     travel(submitted["referenceId"], timedelta(minutes=4, seconds=20))  # 40 s early: more than 10 % of 5 min
     assert clearvo.status(submitted["referenceId"], "FR").status_code == 429
 
-    travel(submitted["referenceId"], timedelta(seconds=15))  # 25 s early
+    travel(submitted["referenceId"], timedelta(seconds=15))  # 25 s early: within 10 %, so on time
     body = clearvo.poll(submitted["referenceId"], "FR")
 
     assert body["clearanceStatus"] == "PENDING"
     assert abs(parse_iso(body["nextPollAfter"]) - (now() + timedelta(minutes=5))) < timedelta(seconds=3)
-    assert clearvo.status(submitted["referenceId"], "FR").status_code == 429
+    early = [clearvo.status(submitted["referenceId"], "FR") for _ in range(EARLY_POLL_LIMIT)]
+    assert [response.status_code for response in early] == [200] * EARLY_POLL_LIMIT
+    assert {response.json()["nextPollAfter"] for response in early} == {body["nextPollAfter"]}
 
 
 def test_terminal_invoices_are_never_rate_limited(clearvo):

@@ -4,16 +4,20 @@ import io
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
 
 from sandbox.clearfacts.models import ClearfactsUser, Company, Customer, OAuthClient, Statistic
 from sandbox.instrument import fail_next
-from sandbox.models import RequestLog
+from sandbox.models import RequestLog, SandboxSettings
 from tests.conftest import ROOT
+from tests.portal_site import csrf_token
+from tests.sandbox.clearvo_support import italian_invoice, parse_iso
 from tests.sandbox.conftest import ASSOCIATE, graphql, personal_token
 
 QUERY = "{ accountant { name } }"
@@ -55,6 +59,65 @@ def test_latency_is_added_to_every_call(sandbox, token):
         graphql(sandbox, token, QUERY)
         elapsed = time.monotonic() - started
     assert elapsed >= 0.3
+
+
+def change_sandbox_settings(base: str, **values) -> requests.Response:
+    """Fills in the Time, faults, latency form on /sandbox/ as a browser does; empty fields stay empty."""
+    browser = requests.Session()
+    page = browser.get(f"{base}/sandbox/", timeout=10)
+    fields = dict.fromkeys(("fault_rate", "latency_ms", "time_factor", "bandwidth_kbps"), "")
+    return browser.post(
+        f"{base}/sandbox/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text), **fields, **{k: str(v) for k, v in values.items()}},
+        headers={"Referer": f"{base}/sandbox/"},
+        timeout=10,
+    )
+
+
+def test_the_fault_rate_changed_on_the_running_sandbox_fails_the_next_call(sandbox, token):
+    assert graphql(sandbox, token, QUERY).status_code == 200
+
+    saved = change_sandbox_settings(sandbox.base, fault_rate="1")
+
+    assert saved.status_code == 200 and "Sandbox settings saved" in saved.text
+    assert 'data-testid="fault-rate">1.0<' in saved.text
+    assert graphql(sandbox, token, QUERY).status_code in (500, 502, 503)
+
+    change_sandbox_settings(sandbox.base, fault_rate="")  # back to SANDBOX_FAULT_RATE (0)
+
+    assert graphql(sandbox, token, QUERY).status_code == 200
+
+
+def test_latency_changed_on_the_running_sandbox_delays_the_next_call(sandbox, token):
+    change_sandbox_settings(sandbox.base, latency_ms=400)
+
+    started = time.monotonic()
+    graphql(sandbox, token, QUERY)
+
+    assert time.monotonic() - started >= 0.4
+    assert RequestLog.objects.get().duration_ms >= 400
+
+
+def test_the_time_factor_changed_in_the_admin_applies_to_the_next_clearvo_call(clearvo, admin_client):
+    url = reverse("admin:sandbox_sandboxsettings_changelist")
+    change_url = admin_client.get(url).url
+    form = {"fault_rate": "", "latency_ms": "", "time_factor": "300", "bandwidth_kbps": ""}
+
+    assert admin_client.post(change_url, form).status_code == 302
+
+    submitted = clearvo.submit(italian_invoice())
+    assert parse_iso(submitted["nextPollAfter"]) - parse_iso(submitted["submittedAt"]) == timedelta(seconds=1)
+
+
+def test_bad_values_on_the_sandbox_page_are_explained_and_change_nothing(sandbox, token):
+    page = change_sandbox_settings(sandbox.base, fault_rate="2", latency_ms="-5", time_factor="fast")
+
+    assert page.status_code == 200
+    assert "Ensure this value is less than or equal to 1.0." in page.text
+    assert "Ensure this value is greater than or equal to 0." in page.text
+    assert "Enter a number." in page.text
+    assert not SandboxSettings.objects.exists()
+    assert graphql(sandbox, token, QUERY).status_code == 200
 
 
 def test_the_request_log_page_lists_calls_and_filters_them(sandbox, token):
