@@ -39,8 +39,9 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
-# The sandbox simulates Clearfacts and Clearvo inside this site; on by default only in development.
-SANDBOX = env_bool("SANDBOX", DEBUG)
+# The sandbox simulates Clearfacts and Clearvo inside this site; on by default only in development
+# (SANDBOX left empty, as in .env.example, follows DEBUG too).
+SANDBOX = env_bool("SANDBOX", DEBUG) if env_str("SANDBOX").strip() else DEBUG
 SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, maximum=1.0)
 SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0)
 SANDBOX_TIME_FACTOR = env_float("SANDBOX_TIME_FACTOR", 1.0, minimum=1.0)
