@@ -229,7 +229,8 @@ OIDC_RP_SCOPES = " ".join(
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc-callback"
 OIDC_CREATE_USER = True
 OIDC_EXEMPT_URLS = ["healthz"]
-LOGIN_REDIRECT_URL_FAILURE = "accounts:sign-in-failed"
+# A path: mozilla-django-oidc redirects to this value as it is, without resolving URL names.
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/sign-in/"
 
 # Staff accounts (django-allauth): e-mail and password, TOTP required, no sign-up.
 ACCOUNT_ADAPTER = "accounts.staff.StaffAccountAdapter"
