@@ -119,6 +119,7 @@ if SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.SiteErrorPagesMiddleware",
     "portal.middleware.OneLocalOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,6 +200,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 
 # Clearfacts sign-in (mozilla-django-oidc; endpoints come from the issuer's discovery document).
 OIDC_RP_SIGN_ALGO = "RS256"

@@ -203,6 +203,11 @@ def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_p
     wait_until(lambda: in_clone(clone, env, status) == "sent", timeout=30, interval=1,
                message="the portal to record the document as sent", process=stack)  # fmt: skip
 
+    # The demo's error pages are the site's own, not Django's debug pages listing every URL pattern.
+    missing = browser.get(f"{site}/no-such-page/", timeout=10)
+    assert missing.status_code == 404 and 'data-testid="error-page"' in missing.text
+    assert "DEBUG = True" not in missing.text
+
     # Ctrl-C in the terminal reaches the whole process group: web, worker and beat all stop.
     os.killpg(stack.popen.pid, signal.SIGINT)
     stack.popen.wait(timeout=30)
