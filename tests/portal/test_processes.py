@@ -182,6 +182,8 @@ def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_p
                timeout=30, interval=0.5, message="make run's worker to run the task", process=stack)  # fmt: skip
     output = stack.output()
     assert "worker" in output and "beat" in output and "Starting development server" in output
+    health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+    assert (health["status"], health["worker_services"]) == ("ok", "same"), "the worker talks to other addresses"
 
     # A demo user signs in and uploads a PDF: make run's worker hands it to the sandbox, at the
     # web server's address (not at the port honcho gave the worker).
