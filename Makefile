@@ -5,9 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# Where every process of `make run` reaches the portal and its sandbox. honcho gives each process
+# its own PORT (web 8000, worker 8100, beat 8200), so nothing may derive the address from PORT.
+SITE_URL ?= http://localhost:$(PORT)
 # The demo plays the sandbox's clearance cadences 60 times faster (5 minutes become 5 seconds).
 SANDBOX_TIME_FACTOR ?= 60
-export PORT HOST
+export PORT HOST SITE_URL
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format lock messages clean
@@ -36,10 +39,12 @@ run: $(VENV)/.installed-runtime
 	@# The sandbox (and so its seed command) exists unless SANDBOX=0.
 	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then $(BIN)/python manage.py sandbox_seed; fi
 	@echo
-	@echo "  Portal: http://localhost:$(PORT)/   (Ctrl-C stops web, worker and beat)"
+	@echo "  Portal: $(SITE_URL)/   (Ctrl-C stops web, worker and beat)"
 	@echo
+	@# --env /dev/null: the settings come from this environment only, as for migrate above; a .env
+	@# (docker compose's) must not give the processes another PORT, SITE_URL or database.
 	PATH="$(abspath $(BIN)):$$PATH" SANDBOX_TIME_FACTOR=$(SANDBOX_TIME_FACTOR) \
-		exec $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
+		exec $(BIN)/honcho --env /dev/null --procfile Procfile.dev start --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,5 +1,6 @@
 """Whether the services the portal cannot work without are answering."""
 
+import hashlib
 import logging
 import os
 
@@ -39,3 +40,9 @@ def broker_answers() -> bool:
     except Exception:
         logger.warning("health: broker check failed", exc_info=True)
         return False
+
+
+def services_fingerprint() -> str:
+    """Which Clearfacts and Clearvo this process talks to, comparable between web and worker processes."""
+    addresses = [settings.CLEARFACTS_OIDC_ISSUER, settings.CLEARFACTS_GRAPHQL_URL, settings.CLEARVO_API_URL]
+    return hashlib.sha256("\n".join(addresses).encode()).hexdigest()[:16]

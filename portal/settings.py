@@ -39,8 +39,9 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
-# The sandbox simulates Clearfacts and Clearvo inside this site; on by default only in development.
-SANDBOX = env_bool("SANDBOX", DEBUG)
+# The sandbox simulates Clearfacts and Clearvo inside this site; on by default only in development
+# (SANDBOX left empty, as in .env.example, follows DEBUG too).
+SANDBOX = env_bool("SANDBOX", DEBUG) if env_str("SANDBOX").strip() else DEBUG
 SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, maximum=1.0)
 SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0)
 SANDBOX_TIME_FACTOR = env_float("SANDBOX_TIME_FACTOR", 1.0, minimum=1.0)
@@ -118,6 +119,8 @@ if SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.SiteErrorPagesMiddleware",
+    "portal.middleware.OneLocalOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.cache_headers.PrivateCacheControlMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,6 +202,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
+
 # Clearfacts sign-in (mozilla-django-oidc; endpoints come from the issuer's discovery document).
 OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_JWKS_REFETCH_INTERVAL = 10  # seconds between refetches of the JWKS for an unknown kid
@@ -228,7 +233,8 @@ OIDC_RP_SCOPES = " ".join(
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc-callback"
 OIDC_CREATE_USER = True
 OIDC_EXEMPT_URLS = ["healthz"]
-LOGIN_REDIRECT_URL_FAILURE = "accounts:sign-in-failed"
+# A path: mozilla-django-oidc redirects to this value as it is, without resolving URL names.
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/sign-in/"
 
 # Staff accounts (django-allauth): e-mail and password, TOTP required, no sign-up.
 ACCOUNT_ADAPTER = "accounts.staff.StaffAccountAdapter"

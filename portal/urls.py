@@ -27,4 +27,5 @@ urlpatterns = [
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
 
+handler400 = "portal.error_views.bad_request"
 handler500 = "portal.views.server_error"

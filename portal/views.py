@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clearfacts_app.models import Administration
-from portal.health import broker_answers, database_answers
-from portal.tasks import HEARTBEAT_KEY
+from portal.health import broker_answers, database_answers, services_fingerprint
+from portal.tasks import HEARTBEAT_KEY, WORKER_SERVICES_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +29,19 @@ def dashboard(request):
 @require_GET
 @never_cache
 def healthz(request):
-    """200 when the database and the Celery broker answer, 503 otherwise."""
+    """200 when the database and the Celery broker answer, 503 otherwise.
+
+    Also 503 when the worker that last ran the heartbeat talks to other Clearfacts or Clearvo
+    addresses than this web process: documents would then never reach Clearfacts.
+    """
     checks = {"database": database_answers(), "broker": broker_answers()}
-    healthy = all(checks.values())
+    worker_services = cache.get(WORKER_SERVICES_KEY) if checks["database"] else None
+    worker_agrees = worker_services in (None, services_fingerprint())
+    healthy = all(checks.values()) and worker_agrees
     body = {
         "status": "ok" if healthy else "unavailable",
         **{name: "ok" if ok else "unavailable" for name, ok in checks.items()},
+        "worker_services": "unknown" if worker_services is None else "same" if worker_agrees else "different",
         "worker_last_seen": cache.get(HEARTBEAT_KEY) if checks["database"] else None,
     }
     return JsonResponse(body, status=200 if healthy else 503)

@@ -151,8 +151,8 @@ class Process:
 def start_process(tmp_path, request):
     started = []
 
-    def start(args, env, name="process"):
-        process = Process(args, env, tmp_path / f"{name}-{len(started)}.log")
+    def start(args, env, name="process", cwd=ROOT):
+        process = Process(args, env, tmp_path / f"{name}-{len(started)}.log", cwd=cwd)
         started.append(process)
         return process
 

@@ -32,3 +32,13 @@ def test_embedded_defaults_point_the_services_at_this_sites_sandbox():
     assert settings.CLEARFACTS_GRAPHQL_URL == f"{settings.SITE_URL}/sandbox/clearfacts/graphql"
     assert settings.CLEARVO_API_URL == f"{settings.SITE_URL}/sandbox/clearvo/v1"
     assert settings.CLEARVO_API_KEY.startswith("ck_test_")
+
+
+def test_the_oidc_failure_redirect_leads_to_the_sign_in_page(client, db):
+    from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
+
+    failure = OIDCAuthenticationCallbackView().login_failure()  # mozilla-django-oidc's own answer to a failure
+
+    page = client.get(failure["Location"])
+    assert page.status_code == 200
+    assert page.resolver_match.view_name == "accounts:sign-in"

@@ -1,0 +1,89 @@
+"""Error pages in the site's layout, translated: in production and in the embedded run (DEBUG=1)."""
+
+import logging
+
+import pytest
+from django.test import Client
+
+from clearfacts_app.models import Administration
+
+DEBUG_PAGE = "DEBUG = True"
+
+
+@pytest.fixture
+def embedded(settings):
+    """The embedded run: `make run` has DEBUG=1 (pytest-django turns it off for the tests)."""
+    settings.DEBUG = True
+
+
+def assert_site_page(response, status, text):
+    assert response.status_code == status
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert 'data-testid="error-page"' in response.text and 'class="navbar' in response.text
+    assert text in response.text
+    assert DEBUG_PAGE not in response.text and "urlpatterns" not in response.text
+
+
+@pytest.mark.usefixtures("embedded")
+def test_an_unknown_address_shows_the_sites_404_page_in_the_embedded_run(client, db):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="nl")
+
+    assert_site_page(response, 404, "Pagina niet gevonden")
+    assert "accounts/" not in response.text.split("<main", 1)[1], "no list of URL patterns"
+
+
+@pytest.mark.usefixtures("embedded")
+def test_another_tenants_administration_shows_the_sites_404_page_in_the_embedded_run(client, outsider, administration):
+    client.force_login(outsider)
+
+    response = client.get(f"/administrations/{administration.company_number}/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert_site_page(response, 404, "This page does not exist, or you do not have access to it.")
+    assert Administration.objects.filter(pk=administration.pk).exists()
+
+
+@pytest.mark.usefixtures("embedded")
+@pytest.mark.urls("tests.portal.error_urls")
+def test_a_bug_shows_the_sites_500_page_and_is_logged_with_its_traceback(db, caplog):
+    client = Client(raise_request_exception=False)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/broken/", HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert_site_page(response, 500, "Un problème est survenu de notre côté.")
+    logged = [record for record in caplog.records if record.name == "django.request"]
+    assert logged and logged[0].exc_info and "a bug in a view" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.usefixtures("embedded")
+@pytest.mark.urls("tests.portal.error_urls")
+def test_a_client_that_does_not_ask_for_html_gets_no_debug_traceback_either(db):
+    response = Client(raise_request_exception=False).get("/broken/", HTTP_ACCEPT="application/json")
+
+    assert_site_page(response, 500, "Something went wrong on our side.")
+
+
+@pytest.mark.usefixtures("embedded")
+def test_the_sandbox_apis_json_errors_are_left_alone_in_the_embedded_run(client, db):
+    response = client.get("/sandbox/clearvo/v1/no-such-route")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "No route GET /no-such-route" in response.text
+
+
+def test_a_bad_host_header_gets_the_400_page_in_the_sites_layout(client, db):
+    response = client.get("/", HTTP_HOST="attacker.example", HTTP_ACCEPT_LANGUAGE="nl")
+
+    assert_site_page(response, 400, "Het portaal kon deze aanvraag niet begrijpen.")
+    assert '<html lang="nl">' in response.text
+
+
+def test_a_form_without_its_csrf_token_gets_the_403_page_in_the_sites_layout(db):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/i18n/setlang/", {"language": "fr"}, HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert_site_page(response, 403, "Ce formulaire n'a pas pu être envoyé en toute sécurité.")
+    assert '<html lang="fr">' in response.text
+    assert "csrftoken" in response.cookies, "a fresh token, so that the reloaded form works"
