@@ -11,8 +11,6 @@ from tests import samples
 from tests.clearfacts_app.test_documents import BAKKERIJ, browser, ends, upload  # noqa: F401 (fixture)
 from tests.clearfacts_app.test_documents import upload_to_a_category_clearfacts_has_since_deleted as failed_upload
 
-migration = importlib.import_module("clearfacts_app.migrations.0004_document_reason_codes_and_retention")
-
 
 def speak(session, language: str) -> None:
     session.post(
@@ -87,6 +85,8 @@ def test_the_document_page_shows_clearfacts_values_and_dates_in_the_readers_lang
     ],
 )
 def test_reasons_stored_as_text_become_codes_and_unknown_ones_are_kept(stored, code, params):
+    migration = importlib.import_module("clearfacts_app.migrations.0004_document_reason_codes_and_retention")
+
     assert migration.reason_of(stored) == (code, params)
 
 
