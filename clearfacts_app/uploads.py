@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.core.files.uploadhandler import SkipFile, StopUpload, TemporaryFileUploadHandler
 from django.http import QueryDict
-from django.http.multipartparser import MultiPartParser, MultiPartParserError, exhaust
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.template.defaultfilters import filesizeformat
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
@@ -107,9 +107,11 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         self.received += len(raw_data)
         self.batch_received += len(raw_data)
         if self.batch_received > settings.DOCUMENT_MAX_BATCH_BYTES:
+            self.pending = False
             self.refusals.append(Refusal(self.file_name, "batch_too_large"))
             raise StopUpload(connection_reset=False)  # the parser deletes this file, reads and drops the rest
         if self.received > settings.DOCUMENT_MAX_UPLOAD_BYTES:
+            self.pending = False
             self.file.close()  # deletes the temporary file
             self.refusals.append(Refusal(self.file_name, "too_large"))
             raise SkipFile()
@@ -122,11 +124,16 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         uploaded.sha256 = self.digest.hexdigest()
         return uploaded
 
-    def complete_pending(self):
-        """The file being received, completed: for when the parser stopped at the next part's headers."""
+    def complete_pending(self, *, whole: bool):
+        """The file being received when the parser stopped: completed if it had come `whole`, else
+        deleted (None)."""
         if not getattr(self, "pending", False):
             return None
-        return self.file_complete(self.received)
+        if whole:
+            return self.file_complete(self.received)
+        self.pending = False
+        self.file.close()  # deletes the temporary file
+        return None
 
 
 class UploadParser(MultiPartParser):
@@ -167,13 +174,13 @@ class UploadParser(MultiPartParser):
     def _received_before(self, problem):
         """The fields and whole files received before `problem`; the rest is read and dropped."""
         post, files = getattr(self, "_post", QueryDict(mutable=True)), getattr(self, "_files", MultiValueDict())
-        if isinstance(problem, MultiPartParserError) and "header size" in str(problem):
-            # Stopped at the headers of the next part (a very long file name): the file before it
-            # had been received whole.
-            for handler in self._upload_handlers:
-                uploaded = handler.complete_pending() if isinstance(handler, HashingUploadHandler) else None
-                if uploaded is not None:
-                    files.appendlist("files", uploaded)
+        # Stopped at the headers of the next part (a very long file name): the file before it had
+        # been received whole. Anything else may have stopped in the middle of a file.
+        whole = isinstance(problem, MultiPartParserError) and "header size" in str(problem)
+        for handler in self._upload_handlers:
+            uploaded = handler.complete_pending(whole=whole) if isinstance(handler, HashingUploadHandler) else None
+            if uploaded is not None:
+                files.appendlist("files", uploaded)
         received = files.getlist("files")
         if not received:
             self.refusals.append(Refusal("", "unreadable_files"))
@@ -181,9 +188,15 @@ class UploadParser(MultiPartParser):
             self.refusals.append(Refusal("", "too_many_files", {"last": received[-1].name}))
         else:
             self.refusals.append(Refusal("", "unreadable_rest", {"last": received[-1].name}))
-        exhaust(self._input_data)  # so that the answer reaches the browser
+        drain(self._input_data)
         post._mutable = False
         return post, files
+
+
+def drain(stream) -> None:
+    """Reads the rest of the request body and drops it, so that the answer reaches the browser."""
+    while stream.read(HashingUploadHandler.chunk_size):
+        pass
 
 
 @dataclass
@@ -218,7 +231,7 @@ def parse_upload(request) -> Received:
     request._post, request._files = post, files
     readable = bool(post or files or refusals)
     if not readable:
-        exhaust(request)
+        drain(request)
         refusals.append(Refusal("", "unreadable"))
     return Received(post, files, refusals, readable)
 
