@@ -33,6 +33,10 @@ REASONS = {
         "Upload them in another batch."
     ),
     "unreadable": _("The upload could not be read. Choose the files again and upload them with this form."),
+    "unreadable_after": _(
+        "The rest of the upload could not be read: the files after %(last)s were not received. Upload those "
+        "files again."
+    ),
     "unreadable_rest": _(
         "The rest of the upload could not be read (a file name of several hundred characters does this): "
         "the files after %(last)s were not received. Shorten long file names and upload those files again."
@@ -182,12 +186,13 @@ class UploadParser(MultiPartParser):
             if uploaded is not None:
                 files.appendlist("files", uploaded)
         received = files.getlist("files")
-        if not received:
-            self.refusals.append(Refusal("", "unreadable_files"))
-        elif isinstance(problem, TooManyFilesSent):
-            self.refusals.append(Refusal("", "too_many_files", {"last": received[-1].name}))
+        last = {"last": received[-1].name} if received else {}
+        if isinstance(problem, TooManyFilesSent) and received:
+            self.refusals.append(Refusal("", "too_many_files", last))
+        elif whole:
+            self.refusals.append(Refusal("", "unreadable_rest" if received else "unreadable_files", last))
         else:
-            self.refusals.append(Refusal("", "unreadable_rest", {"last": received[-1].name}))
+            self.refusals.append(Refusal("", "unreadable_after" if received else "unreadable", last))
         drain(self._input_data)
         post._mutable = False
         return post, files
