@@ -116,7 +116,8 @@ def test_a_send_that_died_after_the_whole_file_went_out_is_held_not_sent_again(a
     documents.documents_sweep(stale_after=timedelta(minutes=5))
 
     document.refresh_from_db()
-    assert dispatched == [] and document.status == Status.HELD and document.reason_code == Document.Reason.OUTCOME_UNKNOWN
+    assert dispatched == [] and document.status == Status.HELD
+    assert document.reason_code == Document.Reason.OUTCOME_UNKNOWN
 
 
 def test_a_large_file_on_a_slow_uplink_gets_through(an, tmp_path):
