@@ -39,16 +39,33 @@ class AdministrationAccessAdmin(admin.ModelAdmin):
         return access.administration.office
 
 
+# A document's reason is shown translated (`reason`), not as its stored code and parameters.
+REASON_FIELDS = ["reason_code", "reason_params"]
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["filename", "administration", "destination", "status", "error", "uploaded_by", "attempts",
-                    "created_at"]  # fmt: skip
+    list_display = [
+        "filename",
+        "administration",
+        "destination",
+        "status",
+        "reason",
+        "uploaded_by",
+        "attempts",
+        "created_at",
+    ]
     list_filter = ["status", "destination", "administration__office"]
     search_fields = ["filename", "sha256", "clearfacts_uuid", "administration__name", "uploaded_by__email"]
     list_select_related = ["administration", "uploaded_by"]
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Document._meta.fields]
+    exclude = REASON_FIELDS
+    readonly_fields = ["reason", *(field.name for field in Document._meta.fields if field.name not in REASON_FIELDS)]
     actions = ["retry"]
+
+    @admin.display(description=_("reason"))
+    def reason(self, document):
+        return document.reason_text
 
     def has_add_permission(self, request):
         return False

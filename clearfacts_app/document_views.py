@@ -1,5 +1,7 @@
 """Uploading documents into Clearfacts, following them, and acting on those that need it."""
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -7,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -36,34 +39,50 @@ def _require_writer(request) -> None:
 
 class UploadForm(forms.Form):
     destination = forms.ChoiceField(
-        label=gettext_lazy("Send to"), choices=Document.Destination.choices, widget=forms.RadioSelect,
+        label=gettext_lazy("Send to"),
+        choices=Document.Destination.choices,
+        widget=forms.RadioSelect,
         initial=Document.Destination.INBOX,
-    )  # fmt: skip
+    )
     invoice_type = forms.ChoiceField(
-        label=gettext_lazy("Invoice type"), choices=Document.InvoiceType.choices, required=False,
+        label=gettext_lazy("Invoice type"),
+        choices=Document.InvoiceType.choices,
+        required=False,
         initial=Document.InvoiceType.PURCHASE,
-    )  # fmt: skip
+    )
     archive_type = forms.ChoiceField(
-        label=gettext_lazy("Archive"), choices=Document.ArchiveType.choices, required=False,
+        label=gettext_lazy("Archive"),
+        choices=Document.ArchiveType.choices,
+        required=False,
         initial=Document.ArchiveType.VARIOUS,
-    )  # fmt: skip
-    archive_category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
+    )
+    # Checked in clean() against the categories of the chosen archive; it offers only those.
+    archive_category = forms.CharField(label=gettext_lazy("Category"), required=False, widget=forms.Select)
 
     def __init__(self, *args, categories: dict | None, can_inbox: bool, archive_problem: str | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.categories = categories or {"various": [], "permanent": []}
         self.can_inbox, self.archive_problem = can_inbox, archive_problem
-        self.fields["archive_category"].choices = [("", "—")] + [
-            (c["id"], f"{label} · {c['name']}")
-            for kind, label in (("various", _("Various")), ("permanent", _("Permanent")))
-            for c in self.categories[kind]
+        self.fields["archive_category"].widget.choices = [("", "—")] + [
+            (category["id"], category["name"]) for category in self.categories[self.archive_kind()]
         ]
+
+    def archive_kind(self) -> str:
+        """Which archive's categories apply: the chosen one, or the one chosen by default."""
+        chosen = self["archive_type"].value()
+        return "permanent" if chosen == Document.ArchiveType.PERMANENT else "various"
 
     def category(self) -> dict | None:
         """The chosen category, if it belongs to the chosen archive."""
-        kind = "various" if self.cleaned_data.get("archive_type") == Document.ArchiveType.VARIOUS else "permanent"
         chosen = self.cleaned_data.get("archive_category")
-        return next((c for c in self.categories[kind] if c["id"] == chosen), None)
+        return next((c for c in self.categories[self.archive_kind()] if c["id"] == chosen), None)
+
+    def _category_error(self) -> str:
+        chosen = self.cleaned_data.get("archive_category")
+        known = {c["id"] for kind in ("various", "permanent") for c in self.categories[kind]}
+        if chosen and chosen not in known:
+            return _("This category is not in Clearfacts (any more); reload the page and choose another one.")
+        return _("Choose a category of that archive.")
 
     def clean(self):
         data = super().clean()
@@ -77,8 +96,8 @@ class UploadForm(forms.Form):
                 raise forms.ValidationError(self.archive_problem)
             if not data.get("archive_type"):
                 self.add_error("archive_type", _("Choose the various or the permanent archive."))
-            elif self.category() is None and "archive_category" not in self.errors:
-                self.add_error("archive_category", _("Choose a category of that archive."))
+            elif self.category() is None:
+                self.add_error("archive_category", self._category_error())
         return data
 
 
@@ -106,26 +125,39 @@ def _archive_categories(request):
 @require_http_methods(["GET", "POST"])
 def document_upload(request, company_number):
     _require_writer(request)
-    refusals: list[Refusal] = []
-    if request.method == "POST":
-        _post, _files, refusals = parse_upload(request)
-    return _upload(request, refusals)
+    if request.method == "GET":
+        return _upload(request, [])
+    received = parse_upload(request)
+    if not received.readable:
+        # Nothing could be read, so nothing is done: the form again, with why (no CSRF token to check).
+        form = UploadForm(**_form_options(request))
+        return _upload_page(request, form, [], received.refusals, status=400, page_status=400)
+    return _upload(request, received.refusals)
+
+
+def _form_options(request) -> dict:
+    categories, archive_problem = _archive_categories(request)
+    return {
+        "categories": categories,
+        "can_inbox": has_scope(request, "upload_document"),
+        "archive_problem": archive_problem,
+    }
 
 
 @csrf_protect
 def _upload(request, refusals: list[Refusal]):
-    categories, archive_problem = _archive_categories(request)
-    form = UploadForm(
-        request.POST or None,
-        categories=categories,
-        can_inbox=has_scope(request, "upload_document"),
-        archive_problem=archive_problem,
-    )
+    if request.method == "GET":
+        # The archive type may come from the page (HTMX), to list that archive's categories.
+        form = UploadForm(initial=request.GET.dict(), **_form_options(request))
+        if wants_partial(request):
+            return render(request, f"{UPLOAD_TEMPLATE}#category_field", {"form": form})
+        return _upload_page(request, form, [], refusals)
+    form = UploadForm(request.POST, **_form_options(request))
     accepted: list[Document] = []
-    files = request.FILES.getlist("files") if request.method == "POST" else []
-    if request.method == "POST" and not files and not refusals:
+    files = request.FILES.getlist("files")
+    if not files and not refusals:
         form.add_error(None, _("Choose at least one file."))
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         for uploaded in files:
             kind = check_upload(uploaded)
             if isinstance(kind, Refusal):
@@ -144,17 +176,25 @@ def _upload(request, refusals: list[Refusal]):
                     archive_category=form.category() if data["destination"] == Document.Destination.ARCHIVE else None,
                 )
             )
+    # When the form is refused, none of the files was kept: the problems name them.
+    not_kept = [] if form.is_valid() else [uploaded.name for uploaded in files]
+    return _upload_page(request, form, accepted, refusals, not_kept=not_kept, status=200 if form.is_valid() else 400)
+
+
+def _upload_page(request, form, accepted, refusals, *, not_kept=(), status=200, page_status=200):
+    """The upload page, or (HTMX) its results; a refused form is shown again as it was with 200."""
     context = {
         "administration": request.administration,
         "form": form,
-        "archive_problem": archive_problem,
+        "archive_problem": form.archive_problem,
         "accepted": accepted,
         "refusals": refusals,
+        "not_kept": not_kept,
         "max_upload": settings.DOCUMENT_MAX_UPLOAD_BYTES,
     }
     if wants_partial(request) and request.method == "POST":
-        return render(request, f"{UPLOAD_TEMPLATE}#results", context, status=200 if form.is_valid() else 400)
-    return render(request, UPLOAD_TEMPLATE, context)
+        return render(request, f"{UPLOAD_TEMPLATE}#results", context, status=status)
+    return render(request, UPLOAD_TEMPLATE, context, status=page_status)
 
 
 @require_GET
@@ -168,6 +208,32 @@ def _document(request, document_pk) -> Document:
     return get_object_or_404(request.administration.documents.select_related("uploaded_by"), pk=document_pk)
 
 
+# Clearfacts' enumerations on a document, with the labels people read.
+CLEARFACTS_ENUMERATIONS = {
+    "type": Document.InvoiceType,
+    "paymentState": Document.PaymentState,
+    "archiveType": Document.ArchiveType,
+}
+
+
+def clearfacts_date(value: str | None) -> datetime.date | None:
+    """A document's date as Clearfacts gives it (ISO 8601), to be shown in the reader's format."""
+    try:
+        return parse_date((value or "")[:10])
+    except ValueError:
+        return None
+
+
+def clearfacts_labels(remote: dict) -> dict:
+    """The translated label of each enumeration value on a Clearfacts document (a new value as it came)."""
+    labels = {}
+    for field, choices in CLEARFACTS_ENUMERATIONS.items():
+        value = remote.get(field)
+        if value:
+            labels[field] = choices(value).label if value in choices.values else value
+    return labels
+
+
 @require_GET
 def document_detail(request, company_number, document_pk):
     document = _document(request, document_pk)
@@ -178,11 +244,10 @@ def document_detail(request, company_number, document_pk):
             "upload_document",
             lambda refresh: selectors.document(user=request.user, uuid=document.clearfacts_uuid, refresh=refresh),
         )
-    return render(
-        request,
-        "clearfacts_app/document_detail.html",
-        {"administration": request.administration, "document": document, "remote": remote, "problem": problem},
-    )
+    context = {"administration": request.administration, "document": document, "remote": remote, "problem": problem}
+    if remote:
+        context |= {"remote_date": clearfacts_date(remote.get("date")), "remote_labels": clearfacts_labels(remote)}
+    return render(request, "clearfacts_app/document_detail.html", context)
 
 
 @require_GET

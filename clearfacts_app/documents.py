@@ -10,6 +10,7 @@ could make a second copy, and Clearfacts offers no way to ask.
 
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -17,7 +18,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import ClearfactsCredential
 from clearfacts_app import client
@@ -37,11 +37,13 @@ MAX_CRASHES = 3
 ON_ITS_WAY = {Status.QUEUED, Status.SENDING, Status.SENT, Status.HELD, Status.NEEDS_SIGN_IN}
 
 
-def _outcome_unknown() -> str:
-    return _(
-        "Clearfacts may have received this file but did not confirm it. Check the administration in "
-        "Clearfacts: send it again only if it is not there."
-    )
+Reason = Document.Reason
+NO_REASON = {"reason_code": "", "reason_params": {}}
+
+
+def _reason(code: str, **params) -> dict:
+    """The fields that record why a document is held, failed or waiting (translated when shown)."""
+    return {"reason_code": code, "reason_params": params}
 
 
 def _send(document_id: int) -> None:
@@ -87,9 +89,10 @@ def document_create(
             size=uploaded.size,
             sha256=uploaded.sha256,
             status=Status.HELD if duplicate else Status.QUEUED,
-            error=_("This exact file was already uploaded to this administration.") if duplicate else "",
+            **(_reason(Reason.DUPLICATE) if duplicate else NO_REASON),
         )
-        document.file.save(f"{uploaded.sha256[:16]}.{kind.name.lower()}", uploaded, save=False)
+        # Stored under a name of the portal's making with the kind's extension, never the user's.
+        document.file.save(f"{uuid.uuid4().hex}{kind.extension}", uploaded, save=False)
         document.save()
         if not duplicate:
             _dispatch(document.pk)
@@ -147,14 +150,14 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
     if document is None:
         return "not claimable"  # sent, cancelled, or another worker is sending it
     administration = document.administration
+    filename = document.clearfacts_filename
+    variables = {"vatnumber": administration.company_number, "filename": filename}
     if document.destination == Document.Destination.INBOX:
         operation = "UploadFile"
-        variables = {"vatnumber": administration.company_number, "filename": document.filename,
-                     "invoicetype": document.invoice_type}  # fmt: skip
+        variables |= {"invoicetype": document.invoice_type}
     else:
         operation = "UploadArchiveFile"
-        variables = {"vatnumber": administration.company_number, "filename": document.filename,
-                     "type": document.archive_type, "category": document.archive_category_id}  # fmt: skip
+        variables |= {"type": document.archive_type, "category": document.archive_category_id}
     lease = _SendLease(document)
     try:
         with document.file.open("rb") as stream:
@@ -163,37 +166,35 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
                 operation=operation,
                 variables=variables,
                 stream=stream,
-                filename=document.filename,
+                filename=filename,
                 content_type=document.content_type,
                 progress=lease,
             )
     except FileNotFoundError:
-        _finish(document, Status.FAILED, error=_("The stored copy of this file is missing; upload it again."))
+        _finish(document, Status.FAILED, **_reason(Reason.FILE_MISSING))
         return Status.FAILED
     except client.NotAuthorized:
-        _finish(document, Status.NEEDS_SIGN_IN, error=_("Clearfacts no longer accepts the sign-in of %(user)s.")
-                % {"user": document.uploaded_by})  # fmt: skip
+        _finish(document, Status.NEEDS_SIGN_IN, **_reason(Reason.SIGN_IN_REFUSED, user=str(document.uploaded_by)))
         return Status.NEEDS_SIGN_IN
     except client.Unavailable as error:
         if last_attempt:
-            _finish(document, Status.FAILED, error=_("Clearfacts could not be reached after %(count)d attempts.")
-                    % {"count": document.attempts})  # fmt: skip
+            _finish(document, Status.FAILED, **_reason(Reason.GAVE_UP, count=document.attempts))
             return Status.FAILED
-        _finish(document, Status.QUEUED, error=str(error))
+        logger.info("document %s: Clearfacts unavailable (%s); tried again later", document.pk, error)
+        _finish(document, Status.QUEUED, **_reason(Reason.UNREACHABLE))
         raise
     except client.OutcomeUnknown as error:
         logger.warning("document %s: outcome of the upload unknown (%s)", document.pk, error)
-        _finish(document, Status.HELD, error=_outcome_unknown())
+        _finish(document, Status.HELD, **_reason(Reason.OUTCOME_UNKNOWN))
         return Status.HELD
     except SoftTimeLimitExceeded:
         if lease.handed_over:
-            _finish(document, Status.HELD, error=_outcome_unknown())
+            _finish(document, Status.HELD, **_reason(Reason.OUTCOME_UNKNOWN))
             return Status.HELD
-        _finish(document, Status.FAILED, error=_("Sending took longer than %(minutes)d minutes; try again later.")
-                % {"minutes": settings.DOCUMENT_SEND_TIME_LIMIT // 60})  # fmt: skip
+        _finish(document, Status.FAILED, **_reason(Reason.TOO_SLOW, minutes=settings.DOCUMENT_SEND_TIME_LIMIT // 60))
         return Status.FAILED
     except client.ClearfactsError as error:
-        _finish(document, Status.FAILED, error=error.message or str(error))
+        _finish(document, Status.FAILED, **_reason(Reason.REFUSED, message=error.message or str(error)))
         return Status.FAILED
     _finish(
         document,
@@ -201,7 +202,7 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
         clearfacts_uuid=uploaded["uuid"],
         amount_of_pages=uploaded.get("amountOfPages"),
         sent_at=timezone.now(),
-        error="",
+        **NO_REASON,
     )
     logger.info("document %s sent to Clearfacts", document.pk)
     return Status.SENT
@@ -211,7 +212,7 @@ def document_requeue(*, document: Document, allowed_from: set[str]) -> bool:
     """Queues a document again (retry, or send a held one anyway); False if its status forbids it."""
     with transaction.atomic():
         updated = Document.objects.filter(pk=document.pk, status__in=allowed_from).update(
-            status=Status.QUEUED, error="", crashes=0, updated_at=timezone.now()
+            status=Status.QUEUED, crashes=0, updated_at=timezone.now(), **NO_REASON
         )
         if updated:
             _dispatch(document.pk)
@@ -243,7 +244,7 @@ def documents_resume(*, user_id: int) -> int:
             Document.objects.filter(uploaded_by_id=user_id, status=Status.NEEDS_SIGN_IN).values_list("pk", flat=True)
         )
         Document.objects.filter(pk__in=waiting, status=Status.NEEDS_SIGN_IN).update(
-            status=Status.QUEUED, error="", updated_at=timezone.now()
+            status=Status.QUEUED, updated_at=timezone.now(), **NO_REASON
         )
         for pk in waiting:
             _dispatch(pk)  # one cancelled meanwhile is not claimable: its task does nothing
@@ -262,12 +263,11 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     now = timezone.now()
     crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
     held = crashed.filter(handed_over_at__isnull=False).update(
-        status=Status.HELD, sending_until=None, updated_at=now, error=_outcome_unknown()
+        status=Status.HELD, sending_until=None, updated_at=now, **_reason(Reason.OUTCOME_UNKNOWN)
     )
     given_up = crashed.filter(crashes__gte=MAX_CRASHES - 1).update(
-        status=Status.FAILED, sending_until=None, updated_at=now,
-        error=_("Sending was interrupted %(count)d times; try again later.") % {"count": MAX_CRASHES},
-    )  # fmt: skip
+        status=Status.FAILED, sending_until=None, updated_at=now, **_reason(Reason.INTERRUPTED, count=MAX_CRASHES)
+    )
     crashed_ids = list(crashed.values_list("pk", flat=True)[:SWEEP_BATCH])
     crashed.filter(pk__in=crashed_ids).update(
         status=Status.QUEUED, sending_until=None, crashes=F("crashes") + 1, updated_at=now
@@ -288,3 +288,23 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     if stale or held or given_up:
         logger.info("sweeper: %d documents queued again, %d held, %d given up", len(stale), held, given_up)
     return stale
+
+
+def documents_remove_sent_files(*, retention: timedelta) -> int:
+    """Deletes the portal's copy of documents Clearfacts confirmed more than `retention` ago.
+
+    The row stays (the list, the page and the duplicate check need it) and records when its file
+    was removed. Returns how many files were removed.
+    """
+    now = timezone.now()
+    expired = Document.objects.filter(status=Status.SENT, sent_at__lt=now - retention, file_removed_at__isnull=True)
+    removed = 0
+    for document in expired.only("pk", "file")[:SWEEP_BATCH]:
+        if document.file:
+            document.file.delete(save=False)  # a file already gone is no error
+        removed += Document.objects.filter(pk=document.pk, file_removed_at__isnull=True).update(
+            file="", file_removed_at=now
+        )
+    if removed:
+        logger.info("removed the local copy of %d sent documents", removed)
+    return removed

@@ -29,6 +29,23 @@ class FileKind(enum.StrEnum):
     JPEG = "image/jpeg"
     XML = "application/xml"
 
+    @property
+    def extension(self) -> str:
+        """The extension a file of this kind is stored and sent under, whatever it was called."""
+        return EXTENSIONS[self][0]
+
+
+# The extensions each kind goes by; the first is the one the portal gives it.
+EXTENSIONS = {FileKind.PDF: (".pdf",), FileKind.JPEG: (".jpg", ".jpeg", ".jpe"), FileKind.XML: (".xml",)}
+
+
+def name_for_kind(name: str, kind: FileKind) -> str:
+    """`name` with the extension of the kind of file it is: "evil.html" holding a PDF is "evil.pdf"."""
+    stem, dot, extension = name.rpartition(".")
+    if dot and f".{extension.lower()}" in EXTENSIONS[kind]:
+        return name
+    return f"{stem if dot and stem else name}{kind.extension}"
+
 
 class FileRefused(Exception):
     """A file Clearfacts would not accept; `code` is machine-readable, the message is for people."""

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Office
+from clearfacts_app.filetypes import FileKind, name_for_kind
 from portal.companies import format_company_number, validate_company_number
 from portal.tenancy import TenantQuerySet
 
@@ -99,6 +100,13 @@ class Document(models.Model):
         VARIOUS = "VARIOUS", _("Various")
         PERMANENT = "PERMANENT", _("Permanent")
 
+    class PaymentState(models.TextChoices):
+        """Clearfacts' payment states of an invoice (its PaymentState enumeration)."""
+
+        UNPAID = "UNPAID", _("Unpaid")
+        PARTIALLY_PAID = "PARTIALLY_PAID", _("Partially paid")
+        PAID = "PAID", _("Paid")
+
     class Status(models.TextChoices):
         HELD = "held", _("Held: confirm")
         QUEUED = "queued", _("Queued")
@@ -109,6 +117,27 @@ class Document(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     FINAL = {Status.SENT, Status.FAILED, Status.NEEDS_SIGN_IN, Status.CANCELLED, Status.HELD}
+
+    class Reason(models.TextChoices):
+        """Why a document is held, failed or waiting; stored as a code, translated when shown."""
+
+        DUPLICATE = "duplicate", _("This exact file was already uploaded to this administration.")
+        OUTCOME_UNKNOWN = (
+            "outcome-unknown",
+            _(
+                "Clearfacts may have received this file but did not confirm it. Check the administration in "
+                "Clearfacts: send it again only if it is not there."
+            ),
+        )
+        FILE_MISSING = "file-missing", _("The stored copy of this file is missing; upload it again.")
+        SIGN_IN_REFUSED = "sign-in-refused", _("Clearfacts no longer accepts the sign-in of %(user)s.")
+        UNREACHABLE = "unreachable", _("Clearfacts could not be reached; the portal tries again by itself.")
+        GAVE_UP = "unreachable-gave-up", _("Clearfacts could not be reached after %(count)d attempts.")
+        TOO_SLOW = "too-slow", _("Sending took longer than %(minutes)d minutes; try again later.")
+        INTERRUPTED = "interrupted", _("Sending was interrupted %(count)d times; try again later.")
+        # Clearfacts' own words are its text, not ours: shown as they came.
+        REFUSED = "refused", _("Clearfacts refused the file. Clearfacts said: “%(message)s”")
+        LEGACY = "legacy", "%(text)s"  # a reason stored as text before reasons were codes
 
     administration = models.ForeignKey(
         Administration, on_delete=models.CASCADE, related_name="documents", verbose_name=_("administration")
@@ -128,7 +157,8 @@ class Document(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    error = models.TextField(_("error"), blank=True)
+    reason_code = models.CharField(_("reason"), max_length=30, blank=True)
+    reason_params = models.JSONField(_("reason details"), default=dict, blank=True)
     clearfacts_uuid = models.CharField(_("Clearfacts id"), max_length=64, blank=True)
     amount_of_pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)
     sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
@@ -140,6 +170,12 @@ class Document(models.Model):
     )
     sending_started_at = models.DateTimeField(_("last send started"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    file_removed_at = models.DateTimeField(
+        _("local copy removed"),
+        null=True,
+        blank=True,
+        help_text=_("The portal's copy of the file was deleted (DOCUMENT_RETENTION_DAYS after it was sent)."),
+    )
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -157,6 +193,25 @@ class Document(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def clearfacts_filename(self) -> str:
+        """The name the file goes to Clearfacts under: the user's, with the extension of what it is."""
+        return name_for_kind(self.filename, FileKind(self.content_type))
+
+    @property
+    def reason_text(self) -> str:
+        """Why the document is held, failed or waiting, in the active language ("" when nothing to say)."""
+        if not self.reason_code:
+            return ""
+        try:
+            template = self.Reason(self.reason_code).label
+        except ValueError:
+            return self.reason_params.get("text", "")
+        try:
+            return str(template) % self.reason_params
+        except (KeyError, TypeError, ValueError):
+            return str(template)
 
     @property
     def destination_label(self) -> str:

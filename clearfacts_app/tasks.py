@@ -60,3 +60,11 @@ def sweep_documents(stale_after_seconds: int | None = None) -> int:
     """Sends again documents whose task was lost, and resumes those waiting for a sign-in."""
     seconds = settings.DOCUMENT_SWEEP_AFTER_SECONDS if stale_after_seconds is None else stale_after_seconds
     return len(documents.documents_sweep(stale_after=timedelta(seconds=seconds)))
+
+
+@shared_task
+def remove_sent_files() -> int:
+    """Deletes the portal's copy of files sent more than DOCUMENT_RETENTION_DAYS ago (0 keeps them)."""
+    if not settings.DOCUMENT_RETENTION_DAYS:
+        return 0
+    return documents.documents_remove_sent_files(retention=timedelta(days=settings.DOCUMENT_RETENTION_DAYS))

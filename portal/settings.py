@@ -67,6 +67,8 @@ DOCUMENT_MAX_BATCH_BYTES = env_int("DOCUMENT_MAX_BATCH_MB", 1000, minimum=1) * 1
 DOCUMENT_SWEEP_AFTER_SECONDS = env_int("DOCUMENT_SWEEP_AFTER_SECONDS", 300, minimum=0)
 # How long one send may take (a large file on a slow uplink), beyond the tasks' usual limits.
 DOCUMENT_SEND_TIME_LIMIT = env_int("DOCUMENT_SEND_TIME_LIMIT_SECONDS", 30 * 60, minimum=60)
+# Days the portal keeps its copy of a file after Clearfacts confirmed it (0: keep it for good).
+DOCUMENT_RETENTION_DAYS = env_int("DOCUMENT_RETENTION_DAYS", 30, minimum=0)
 # Seconds to wait for Clearfacts and Clearvo: (connect, read).
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
 # Clearfacts may take a while to answer once it has a large file: seconds to wait for that answer.
@@ -349,6 +351,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
     "sync-clearfacts-access": {"task": "clearfacts_app.tasks.sync_all_user_access", "schedule": 60 * 60.0},
     "sweep-documents": {"task": "clearfacts_app.tasks.sweep_documents", "schedule": 60.0},
+    "remove-sent-files": {"task": "clearfacts_app.tasks.remove_sent_files", "schedule": 60 * 60.0},
 }
 
 LOGGING = {

@@ -59,6 +59,14 @@ function uploadOne(form, file, results) {
       // The page answers status rows (200), or the form's problems as rows (400). Anything else,
       // a 403 or a proxy's 413 say, is a whole page: say the upload was refused instead.
       if ([200, 400].includes(request.status) && rows.length && rows.every((row) => row.tagName === "LI")) {
+        // A problem the server could not tie to a file name (it could not read it) is this file's.
+        rows.forEach((row) =>
+          row.querySelectorAll("[data-file-names]").forEach((names) => {
+            if (!names.textContent.trim()) {
+              names.textContent = file.name;
+            }
+          }),
+        );
         item.replaceWith(...rows);
         rows.forEach((row) => htmx.process(row));
       } else {

@@ -102,7 +102,7 @@ def test_a_bad_request_is_explained_and_the_forms_problems_are_listed(page, port
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_test_id("upload-problem")).to_contain_text("Choose a category of that archive.")
 
-    # A 400 that is not the form's answer: more fields than Django parses.
+    # More fields than Django parses: what could not be read is explained in the file's row.
     page.eval_on_selector(
         "[data-uploader]",
         """form => { for (let n = 0; n < 1001; n++) {
@@ -114,5 +114,28 @@ def test_a_bad_request_is_explained_and_the_forms_problems_are_listed(page, port
     page.locator("#destination-inbox").check()
     page.locator("#id_files").set_input_files(str(invoice))
     page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.get_by_test_id("upload-failed")).to_contain_text("(HTTP 400)")
+    refused = page.get_by_test_id("upload-refused")
+    expect(refused).to_contain_text("The upload could not be read.")
+    expect(refused).to_contain_text("factuur.pdf")
     assert not Document.objects.exists()
+
+
+def test_the_category_list_follows_the_chosen_archive_and_the_upload_lands_there(page, portal, live_worker, tmp_path):
+    statuten = tmp_path / "statuten.pdf"
+    statuten.write_bytes(samples.pdf())
+    sign_in_with_clearfacts(page, portal, AN)
+    page.goto(f"{portal.url}/administrations/0652381715/documents/upload/")
+    categories = page.locator("#id_archive_category option")
+    expect(categories).to_contain_text(["—", "Beleggingen"])
+
+    page.locator("#destination-archive").check()
+    page.locator("#id_archive_type").select_option("PERMANENT")
+    expect(categories).to_have_text(["—", "Arbeidsreglement", "Huurovereenkomst", "Statuten"])
+    page.locator("#id_archive_category").select_option(label="Statuten")
+    page.locator("#id_files").set_input_files(str(statuten))
+    page.get_by_role("button", name="Upload", exact=True).click()
+
+    status = page.locator('[data-filename="statuten.pdf"] [data-testid="document-status"]')
+    expect(status).to_have_text("Sent", timeout=30_000)
+    assert sandbox.Document.objects.get().category.name == "Statuten"
+    assert page.console_errors == []

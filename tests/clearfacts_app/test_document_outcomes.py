@@ -49,7 +49,7 @@ def test_an_answer_lost_after_the_whole_file_was_sent_holds_the_document_for_the
 
     document.refresh_from_db()
     assert status == document.status == Status.HELD
-    assert "may have received this file" in document.error
+    assert document.reason_code == Document.Reason.OUTCOME_UNKNOWN
     wait_until(lambda: sandbox.Document.objects.exists(), message="the sandbox to store the upload")
     assert sandbox.Document.objects.count() == 1
     session, _ = sign_in(portal, AN)
@@ -65,7 +65,7 @@ def test_a_connection_that_never_opened_is_retried_later(an):
         documents.document_send(document_id=document.pk, last_attempt=False)
 
     document.refresh_from_db()
-    assert document.status == Status.QUEUED and "could not be reached" in document.error
+    assert document.status == Status.QUEUED and document.reason_code == Document.Reason.UNREACHABLE
 
 
 def test_a_document_whose_stored_file_is_gone_fails_with_a_reason(an):
@@ -75,7 +75,7 @@ def test_a_document_whose_stored_file_is_gone_fails_with_a_reason(an):
     assert documents.document_send(document_id=document.pk, last_attempt=False) == Status.FAILED
 
     document.refresh_from_db()
-    assert "stored copy of this file is missing" in document.error
+    assert document.reason_code == Document.Reason.FILE_MISSING
     assert not RequestLog.objects.filter(operation="uploadFile").exists()
 
 
@@ -106,7 +106,7 @@ def test_a_send_interrupted_mid_file_is_queued_again_until_it_was_interrupted_to
 
     crashed.refresh_from_db(), hopeless.refresh_from_db()
     assert dispatched == [crashed.pk] and crashed.status == Status.QUEUED and crashed.crashes == 2
-    assert hopeless.status == Status.FAILED and "interrupted 3 times" in hopeless.error
+    assert hopeless.status == Status.FAILED and hopeless.reason_params == {"count": 3}
 
 
 def test_a_send_that_died_after_the_whole_file_went_out_is_held_not_sent_again(an, dispatched):
@@ -116,7 +116,8 @@ def test_a_send_that_died_after_the_whole_file_went_out_is_held_not_sent_again(a
     documents.documents_sweep(stale_after=timedelta(minutes=5))
 
     document.refresh_from_db()
-    assert dispatched == [] and document.status == Status.HELD and "may have received this file" in document.error
+    assert dispatched == [] and document.status == Status.HELD
+    assert document.reason_code == Document.Reason.OUTCOME_UNKNOWN
 
 
 def test_a_large_file_on_a_slow_uplink_gets_through(an, tmp_path):
@@ -168,7 +169,7 @@ def test_the_same_file_twice_in_one_batch_is_sent_once_and_the_copy_held(browser
     upload(browser, ("factuur.pdf", content), ("factuur (1).pdf", content))
 
     first, copy = Document.objects.order_by("pk")
-    assert copy.status == Status.HELD and "already uploaded to this administration" in copy.error
+    assert copy.status == Status.HELD and copy.reason_code == Document.Reason.DUPLICATE
     ends(first, Status.SENT, browser)
     assert sandbox.Document.objects.count() == 1
 

@@ -9,7 +9,8 @@ import pytest
 import requests
 from django.conf import settings
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from accounts.models import Membership, User
 from clearfacts_app.models import Document
@@ -101,7 +102,7 @@ def test_an_unknown_category_is_refused_before_anything_is_stored(browser):
     response = upload(browser, ("a.pdf", samples.pdf()), destination="archive", archive_type="PERMANENT",
                       archive_category="not-a-category")  # fmt: skip
 
-    assert response.status_code == 200 and "Select a valid choice." in response.text
+    assert response.status_code == 200 and "This category is not in Clearfacts (any more)" in response.text
     assert not Document.objects.exists()
 
 
@@ -191,7 +192,7 @@ def upload_to_a_category_clearfacts_has_since_deleted(browser):
 def test_a_graphql_error_is_final_with_its_message(browser):
     document = upload_to_a_category_clearfacts_has_since_deleted(browser)
 
-    assert document.error == "Unknown permanent archive category." and document.attempts == 1
+    assert document.reason_params == {"message": "Unknown permanent archive category."} and document.attempts == 1
     time.sleep(3)
     assert RequestLog.objects.filter(operation="uploadArchiveFile").count() == 1, "no retry after a GraphQL error"
     page = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
@@ -211,7 +212,7 @@ def test_a_refused_token_sets_needs_sign_in_and_a_new_sign_in_resumes_it(browser
     upload(browser, ("wait.pdf", samples.pdf()))
 
     document = ends(Document.objects.get(), Document.Status.NEEDS_SIGN_IN, browser)
-    assert "no longer accepts the sign-in" in document.error
+    assert document.reason_code == Document.Reason.SIGN_IN_REFUSED
     assert not sandbox.Document.objects.exists()
     page = browser.get(f"{portal.url}/accounts/sign-in-again/", timeout=30)
     assert page.status_code == 401
@@ -261,7 +262,7 @@ def test_retry_sends_a_failed_document_again(browser, portal):
     document = ends(Document.objects.get(), Document.Status.NEEDS_SIGN_IN, browser)
     sign_in(portal, AN, browser=browser)  # resumes it by itself; retry is for failures
     ends(document, Document.Status.SENT, browser)
-    Document.objects.filter(pk=document.pk).update(status=Document.Status.FAILED, error="simulated")
+    Document.objects.filter(pk=document.pk).update(status=Document.Status.FAILED, reason_code="legacy", reason_params={"text": "simulated"})
 
     browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
                  data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
@@ -334,7 +335,9 @@ def test_the_document_page_shows_what_clearfacts_knows(browser):
     page = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
 
     remote = page.text.split('data-testid="clearfacts-document"', 1)[1].split("</dl>", 1)[0]
-    assert timezone.localdate().isoformat() in remote and "SALE" in remote and "UNPAID" in remote
+    with translation.override("en"):
+        assert date_format(timezone.localdate(), "SHORT_DATE_FORMAT") in remote
+    assert "Sale" in remote and "Unpaid" in remote
     assert document.clearfacts_uuid in remote
 
 
