@@ -262,7 +262,9 @@ def test_retry_sends_a_failed_document_again(browser, portal):
     document = ends(Document.objects.get(), Document.Status.NEEDS_SIGN_IN, browser)
     sign_in(portal, AN, browser=browser)  # resumes it by itself; retry is for failures
     ends(document, Document.Status.SENT, browser)
-    Document.objects.filter(pk=document.pk).update(status=Document.Status.FAILED, reason_code="legacy", reason_params={"text": "simulated"})
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.FAILED, reason_code="legacy", reason_params={"text": "simulated"}
+    )
 
     browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
                  data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
