@@ -1,5 +1,8 @@
 """Where a `next` parameter may send the user: a path on this site, nothing else."""
 
+from urllib.parse import urlencode
+
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -14,3 +17,8 @@ def safe_next(request, value: str | None) -> str:
     if not url_has_allowed_host_and_scheme(value, {request.get_host()}, require_https=request.is_secure()):
         return ""
     return value
+
+
+def grant_access_url(scope: str, *, next_url: str) -> str:
+    """Runs the authorization again asking also for `scope` (with prompt=consent), then back to `next_url`."""
+    return f"{reverse('accounts:oidc-start')}?{urlencode({'grant': scope, 'next': next_url})}"

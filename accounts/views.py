@@ -177,7 +177,7 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
         with translation.override(language or translation.get_language()):
             _sync_with_messages(self.request, quiet=True)
             if not credentials.works_in_background(credentials.credential_for(self.user)):
-                messages.warning(self.request, NO_BACKGROUND_ACCESS)
+                messages.warning(self.request, str(NO_BACKGROUND_ACCESS))  # stored as text: in this language
         documents_resume(user_id=self.user.pk)  # uploads that waited for this sign-in
         if language:
             response.set_cookie(

@@ -8,8 +8,9 @@ refresh grant, error responses); this module supplies Clearfacts' particulars:
   long-lived access tokens;
 - at most 10 active tokens per user and client: the least recently used is revoked;
 - token revocation (RFC 7009): revoking a refresh token ends its access token too;
-- with SANDBOX_OIDC_STRICT_OFFLINE_ACCESS, offline_access as OpenID Connect Core §11 has it: granted
-  only when the authorization request had prompt=consent (Clearfacts itself grants it without).
+- with SANDBOX_OIDC_STRICT_OFFLINE_ACCESS, a standard provider as OpenID Connect Core §11 has it:
+  offline_access granted only when the authorization request had prompt=consent (Clearfacts grants
+  it without), and one-hour access tokens without it.
 """
 
 import contextvars
@@ -68,7 +69,8 @@ def generate_clearfacts_token(grant_type, client, user=None, scope=None, expires
     scope = client.get_allowed_scope(scope)
     inner = generate_token(TOKEN_LENGTH)
     offline = "offline_access" in scope.split()
-    lifetime = SHORT_LIVED if offline else LONG_LIVED
+    # A strict (standard) provider has no long-lived tokens: one hour, and no refresh token without offline access.
+    lifetime = SHORT_LIVED if offline or settings.SANDBOX_OIDC_STRICT_OFFLINE_ACCESS else LONG_LIVED
     now = int(time.time())
     claims = {
         "iss": current_issuer.get(),
