@@ -99,7 +99,7 @@ def credential_invalidate(*, user: User, reason: str, lease: datetime | None = N
     updated = credentials.update(status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200],
                                  refreshing_until=None)  # fmt: skip
     if updated:
-        logger.warning("Clearfacts credential of user %s is now invalid: %s", user.pk, reason)
+        logger.warning("Clearfacts credential of user %s is now invalid: %r", user.pk, reason)
     return bool(updated)
 
 
