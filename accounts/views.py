@@ -118,7 +118,8 @@ class ClearfactsSignInView(OIDCAuthenticationRequestView):
     def get_extra_params(self, request):
         scopes = settings.OIDC_RP_SCOPES.split()
         granting = request.GET.get("grant", "")
-        if granting in GRANTABLE_SCOPES and granting not in scopes:
+        granting = granting if granting in GRANTABLE_SCOPES else ""
+        if granting and granting not in scopes:
             scopes.append(granting)
         request.session["oidc_requested_scope"] = " ".join(scopes)
         params = {"scope": " ".join(scopes)}

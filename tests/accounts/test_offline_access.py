@@ -57,3 +57,17 @@ def test_the_user_is_told_when_the_portal_cannot_work_in_the_background(portal):
     credential = ClearfactsCredential.objects.get()
     assert credential.refresh_token == "" and credential.access_expires_at is not None
     assert NOTICE in response.text, response.text.split("<main", 1)[-1][:3000]
+
+
+def test_only_scopes_the_portal_knows_can_be_granted_from_a_page(portal):
+    browser = requests.Session()
+    known = authorization_request_with(browser, portal, grant="associate_actions")
+    unknown = authorization_request_with(browser, portal, grant="everything admin")
+
+    assert "associate_actions" in known["scope"].split() and known["prompt"] == "consent"
+    assert unknown["scope"] == settings.OIDC_RP_SCOPES
+
+
+def authorization_request_with(browser, portal, **params) -> dict:
+    response = browser.get(f"{portal.url}/accounts/oidc/start/", params=params, allow_redirects=False, timeout=30)
+    return {name: values[0] for name, values in parse_qs(urlsplit(response.headers["Location"]).query).items()}
