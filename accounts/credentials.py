@@ -52,18 +52,40 @@ def _token_fields(token_response: dict) -> dict:
     return fields
 
 
-def credential_store(*, user: User, token_response: dict) -> ClearfactsCredential:
-    """Keeps the tokens of a fresh sign-in (replacing any earlier ones)."""
+def credential_store(*, user: User, token_response: dict, requested_scopes: str = "") -> ClearfactsCredential:
+    """Keeps the tokens of a fresh sign-in, replacing earlier ones but a still valid refresh token.
+
+    A sign-in that brings no refresh token (the provider gave no offline access this time) keeps the
+    one from an earlier sign-in, so background work for the user goes on.
+    """
     fields = _token_fields(token_response) | {"issued_at": timezone.now(), "refreshed_at": None}
-    fields.setdefault("refresh_token", "")
-    fields.setdefault("scopes", settings.OIDC_RP_SCOPES)
+    if "refresh_token" not in fields:
+        earlier = credential_for(user)
+        kept = earlier.refresh_token if earlier is not None and earlier.is_valid else ""
+        fields["refresh_token"] = kept
+        if kept:
+            logger.info("the sign-in of user %s brought no refresh token; the earlier one is kept", user.pk)
+    fields.setdefault("scopes", requested_scopes or settings.OIDC_RP_SCOPES)
     fields["refreshing_until"] = None
     credential, _ = ClearfactsCredential.objects.update_or_create(user=user, defaults=fields)
     return credential
 
 
 def credential_forget(*, user: User) -> None:
+    """Deletes the user's tokens here, after asking the provider to revoke them (best effort)."""
+    credential = credential_for(user)
+    if credential is not None and credential.refresh_token:
+        # One call, so sign-out waits at most one timeout; revoking a refresh token ends the access
+        # tokens of its grant too (RFC 7009 §2.1).
+        provider.revoke(credential.refresh_token, kind="refresh_token")
+    elif credential is not None:
+        provider.revoke(credential.access_token, kind="access_token")
     ClearfactsCredential.objects.filter(user=user).delete()
+
+
+def works_in_background(credential: ClearfactsCredential | None) -> bool:
+    """False when the portal can act for the user only until their access token expires."""
+    return credential is not None and (credential.access_expires_at is None or bool(credential.refresh_token))
 
 
 def credential_invalidate(*, user: User, reason: str, lease: datetime | None = None) -> bool:
@@ -77,7 +99,7 @@ def credential_invalidate(*, user: User, reason: str, lease: datetime | None = N
     updated = credentials.update(status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200],
                                  refreshing_until=None)  # fmt: skip
     if updated:
-        logger.warning("Clearfacts credential of user %s is now invalid: %s", user.pk, reason)
+        logger.warning("Clearfacts credential of user %s is now invalid: %r", user.pk, reason)
     return bool(updated)
 
 

@@ -67,7 +67,11 @@ class ClearfactsOIDCBackend(OIDCAuthenticationBackend):
                 user = self.update_user(user, claims) if user else self.create_user(claims)
         except IntegrityError:  # their sign-in in another tab created them a moment ago
             user = self.update_user(same_person.get(), claims)
-        credentials.credential_store(user=user, token_response=self._token_response)
+        credentials.credential_store(
+            user=user,
+            token_response=self._token_response,
+            requested_scopes=self.request.session.get("oidc_requested_scope", ""),
+        )
         return user
 
     def create_user(self, claims):

@@ -1,12 +1,14 @@
 """Clearfacts as an OpenID Connect provider: discovery, keys, tokens and id_token verification.
 
 Endpoints come from `{CLEARFACTS_OIDC_ISSUER}/.well-known/openid-configuration`, fetched once,
-cached, and fetched again when an endpoint fails. Signing keys come from its JWKS; a `kid` not
+cached, and fetched again when an endpoint fails. The issuer is compared exactly as configured,
+trailing slash included (OpenID Connect Discovery §4.3). Signing keys come from its JWKS; a `kid` not
 yet known triggers one refetch, so a key rotation at Clearfacts needs nothing from us.
 """
 
 import logging
 import time
+from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -43,6 +45,12 @@ class InvalidToken(SignInError):
     reason = "invalid_token"
 
 
+class ClientRejected(SignInError):
+    """The provider does not accept our client id or secret: a configuration problem, not the user's."""
+
+    reason = "client_rejected"
+
+
 class RefreshRefused(Exception):
     """Clearfacts refused the refresh token: the user must sign in again."""
 
@@ -69,7 +77,7 @@ def configuration(*, refresh: bool = False) -> dict:
     document = None if refresh else cache.get(key)
     if document is None:
         issuer = settings.CLEARFACTS_OIDC_ISSUER
-        document = _get_json(f"{issuer}/.well-known/openid-configuration")
+        document = _get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
         if document.get("issuer") != issuer or not all(document.get(name) for name in REQUIRED_ENDPOINTS):
             raise ProviderUnreachable("the discovery document is not the configured issuer's")
         cache.set(key, document, CACHE_SECONDS)
@@ -165,10 +173,24 @@ def _token_request(data: dict) -> requests.Response:
 
 
 def _token_error(response: requests.Response) -> str:
+    """The OAuth error code of a refusal (for the log, where it is quoted)."""
     try:
-        return response.json().get("error", "")
-    except ValueError:
+        error = response.json().get("error", "")
+    except (ValueError, AttributeError):
         return ""
+    return str(error)[:100]
+
+
+def _client_rejected(response: requests.Response) -> bool:
+    """The provider refused our client id or secret; the operator must fix the configuration."""
+    if response.status_code == 200 or _token_error(response) != "invalid_client":
+        return False
+    logger.error(
+        "Clearfacts rejected the portal's client credentials (invalid_client) for client id %r: check "
+        "OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET",
+        settings.OIDC_RP_CLIENT_ID,
+    )
+    return True
 
 
 def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None) -> dict:
@@ -178,8 +200,10 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None) ->
     response = _token_request(data)
     if response.status_code >= 500:
         raise ProviderUnreachable(f"token endpoint answered {response.status_code}")
+    if _client_rejected(response):
+        raise ClientRejected(f"token endpoint answered {response.status_code} invalid_client")
     if response.status_code != 200:
-        raise CodeRejected(f"token endpoint answered {response.status_code} {_token_error(response)}")
+        raise CodeRejected(f"token endpoint answered {response.status_code} {_token_error(response)!r}")
     return _token_response(response)
 
 
@@ -188,8 +212,11 @@ def refresh(refresh_token: str) -> dict:
     response = _token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
     if response.status_code >= 500 or response.status_code == 429:
         raise ProviderUnreachable(f"token endpoint answered {response.status_code}")
+    if _client_rejected(response):
+        # Our configuration, not the user's grant: the refresh token stays theirs for when it is fixed.
+        raise ProviderUnreachable("token endpoint refused the portal's client credentials")
     if response.status_code != 200:
-        raise RefreshRefused(f"refresh refused: {response.status_code} {_token_error(response)}")
+        raise RefreshRefused(f"refresh refused: {response.status_code} {_token_error(response)!r}")
     return _token_response(response)
 
 
@@ -221,3 +248,43 @@ def userinfo(access_token: str) -> dict:
     if not isinstance(claims, dict):
         raise ProviderUnreachable("userinfo did not answer an object")
     return claims
+
+
+def cached_configuration() -> dict | None:
+    """The discovery document if it is at hand, without calling the provider."""
+    return cache.get(_cache_key("configuration"))
+
+
+def revoke(token: str, *, kind: str) -> bool:
+    """Asks the provider to revoke a token (RFC 7009), if it offers revocation; True if it confirmed.
+
+    Best effort within settings.OIDC_REVOCATION_TIMEOUT: sign-out must neither wait for a slow
+    provider nor fail when it is down. Only a discovery document already cached is used.
+    """
+    endpoint = (cached_configuration() or {}).get("revocation_endpoint")
+    if not endpoint or not token:
+        return False
+    data = {
+        "token": token,
+        "token_type_hint": kind,
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+        "client_secret": settings.OIDC_RP_CLIENT_SECRET,
+    }
+    try:
+        response = _session.post(endpoint, data=data, timeout=settings.OIDC_REVOCATION_TIMEOUT)
+    except requests.RequestException as error:
+        logger.warning("token revocation failed: %s", error.__class__.__name__)
+        return False
+    if response.status_code != 200:
+        logger.warning("token revocation answered %s %r", response.status_code, _token_error(response))
+        return False
+    return True
+
+
+def end_session_url(*, post_logout_redirect_uri: str) -> str | None:
+    """Where to end the user's session at the provider (RP-initiated logout), if it offers that."""
+    endpoint = (cached_configuration() or {}).get("end_session_endpoint")
+    if not endpoint:
+        return None
+    query = urlencode({"client_id": settings.OIDC_RP_CLIENT_ID, "post_logout_redirect_uri": post_logout_redirect_uri})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

@@ -5,9 +5,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
-from django.shortcuts import redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +17,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import credentials, provider
 from accounts.oidc import language_of
+from accounts.redirects import safe_next
 from clearfacts_app import client
 from clearfacts_app.documents import documents_resume
 from clearfacts_app.sync import sync_user
@@ -53,6 +56,15 @@ FAILURES = {
         ),
         400,
     ),
+    "client_rejected": (
+        _("The portal cannot sign anyone in just now"),
+        _(
+            "Clearfacts did not accept the portal's own credentials. This is a configuration problem on our "
+            "side, not something you did, and it has been logged for the people who run the portal. Please try "
+            "again later."
+        ),
+        503,
+    ),
     "provider_error": (
         _("Clearfacts reported a problem"),
         _("Clearfacts could not complete the sign-in. Please try again."),
@@ -64,7 +76,7 @@ FAILURES = {
 
 def sign_in_failed(request, reason: str, *, detail: str = ""):
     """The friendly failure page; the log gets the reason and detail, never a token."""
-    logger.warning("Clearfacts sign-in failed: %s %s", reason, detail)
+    logger.warning("Clearfacts sign-in failed: %s %r", reason, detail)  # %r: no forged log lines
     title, explanation, status = FAILURES.get(reason, FAILURES["failed"])
     return render(
         request,
@@ -75,17 +87,14 @@ def sign_in_failed(request, reason: str, *, detail: str = ""):
 
 
 def _safe_next(request) -> str:
-    next_url = request.GET.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        return next_url
-    return ""
+    return safe_next(request, request.GET.get("next"))
 
 
 @login_not_required
 @require_GET
 def sign_in(request):
     if request.user.is_authenticated:
-        return redirect(_safe_next(request) or "portal:dashboard")
+        return HttpResponseRedirect(_safe_next(request) or reverse("portal:dashboard"))
     return render(request, "accounts/sign_in.html", {"next": _safe_next(request), "staff_form": LoginForm()})
 
 
@@ -102,7 +111,42 @@ class ClearfactsSignInView(OIDCAuthenticationRequestView):
             self.OIDC_OP_AUTH_ENDPOINT = provider.configuration()["authorization_endpoint"]
         except provider.SignInError as error:
             return sign_in_failed(request, error.reason, detail=str(error))
-        return super().get(request)
+        response = super().get(request)
+        request.session["oidc_login_next"] = _safe_next(request) or None
+        return response
+
+    def get_extra_params(self, request):
+        scopes = settings.OIDC_RP_SCOPES.split()
+        granting = request.GET.get("grant", "")
+        granting = granting if granting in GRANTABLE_SCOPES else ""
+        if granting and granting not in scopes:
+            scopes.append(granting)
+        request.session["oidc_requested_scope"] = " ".join(scopes)
+        params = {"scope": " ".join(scopes)}
+        if granting or ("offline_access" in scopes and not _holds_refresh_token(request.user)):
+            # OpenID Connect Core §11: offline_access is ignored unless the user is asked for consent.
+            params["prompt"] = "consent"
+        return params
+
+
+# Scopes an office can grant on top of OIDC_RP_SCOPES from a page that needs them ("grant access").
+GRANTABLE_SCOPES = {
+    "accountant",
+    "statistics",
+    "read_administrations",
+    "associate_read",
+    "associate_actions",
+    "journal_read",
+    "contact_read",
+    "upload_document",
+    "archive_read",
+    "archive_actions",
+}
+
+
+def _holds_refresh_token(user) -> bool:
+    credential = credentials.credential_for(user) if user.is_authenticated else None
+    return credential is not None and credential.is_valid and bool(credential.refresh_token)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -114,7 +158,7 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
             request.session.get("oidc_states", {}).pop(request.GET.get("state"), None)
             request.session.modified = True
             return sign_in_failed(
-                request, "access_denied" if error == "access_denied" else "provider_error", detail=error[:100]
+                request, "access_denied" if error == "access_denied" else "provider_error", detail=error[:200]
             )
         state = request.GET.get("state")
         if not request.GET.get("code") or state not in request.session.get("oidc_states", {}):
@@ -129,9 +173,13 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
 
     def login_success(self):
         response = super().login_success()
-        _sync_with_messages(self.request, quiet=True)
-        documents_resume(user_id=self.user.pk)  # uploads that waited for this sign-in
         language = language_of(self.user.locale)
+        # The messages of this answer are rendered on the next page, which speaks the user's language.
+        with translation.override(language or translation.get_language()):
+            _sync_with_messages(self.request, quiet=True)
+            if not credentials.works_in_background(credentials.credential_for(self.user)):
+                messages.warning(self.request, str(NO_BACKGROUND_ACCESS))  # stored as text: in this language
+        documents_resume(user_id=self.user.pk)  # uploads that waited for this sign-in
         if language:
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
@@ -141,6 +189,12 @@ class ClearfactsCallbackView(OIDCAuthenticationCallbackView):
                 secure=self.request.is_secure(),
             )
         return response
+
+
+NO_BACKGROUND_ACCESS = _(
+    "Clearfacts gave the portal access for one hour only (no refresh token), so work the portal does for you in "
+    "the background, such as sending your uploads, stops when that hour is over. Sign in again to continue it."
+)
 
 
 def _sync_with_messages(request, *, quiet: bool) -> None:
@@ -176,25 +230,31 @@ def _sync_with_messages(request, *, quiet: bool) -> None:
 def refresh(request):
     """Repeats the sync with Clearfacts: office, administrations and grants."""
     _sync_with_messages(request, quiet=False)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        next_url = "portal:dashboard"
-    return redirect(next_url)
+    return HttpResponseRedirect(safe_next(request, request.POST.get("next")) or reverse("portal:dashboard"))
 
 
 def reauthenticate(request):
     """Clearfacts no longer accepts the stored token: ask for a new sign-in."""
     credential = credentials.credential_for(request.user)
     if credential is not None and credential.is_valid:
-        return redirect(_safe_next(request) or "portal:dashboard")
+        return HttpResponseRedirect(_safe_next(request) or reverse("portal:dashboard"))
     return render(request, "accounts/reauthenticate.html", {"next": _safe_next(request)}, status=401)
 
 
 @login_not_required
 @require_POST
 def sign_out(request):
-    """Ends the portal session and forgets the stored Clearfacts token."""
+    """Ends the portal session, revokes and forgets the stored Clearfacts token.
+
+    Where the provider offers RP-initiated logout (`end_session_endpoint`), the browser then ends
+    its session there too, so the next "Sign in with Clearfacts" may be someone else.
+    """
+    was_clearfacts_user = request.user.is_authenticated and request.user.is_clearfacts_user
     if request.user.is_authenticated:
         credentials.credential_forget(user=request.user)
     logout(request)
-    return redirect("accounts:sign-in")
+    sign_in_url = reverse("accounts:sign-in")
+    end_session = was_clearfacts_user and provider.end_session_url(
+        post_logout_redirect_uri=request.build_absolute_uri(sign_in_url)
+    )
+    return HttpResponseRedirect(end_session or sign_in_url)

@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.redirects import grant_access_url
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AssociateForm
-from clearfacts_app.views import has_scope, is_office_admin, missing_scope_message, read_clearfacts
+from clearfacts_app.views import has_scope, is_office_admin, read_clearfacts
 
 
 @require_GET
@@ -33,6 +34,9 @@ def associate_list(request):
             "associates": associates,
             "problem": problem,
             "can_change": is_office_admin(request.user) and has_scope(request, "associate_actions"),
+            "grant_url": grant_access_url("associate_actions", next_url=request.get_full_path())
+            if is_office_admin(request.user) and not has_scope(request, "associate_actions")
+            else None,
         },
     )
 
@@ -42,12 +46,26 @@ def _require_office_admin(request) -> None:
         raise PermissionDenied(_("Only office administrators can add or change associates."))
 
 
+def _missing_associate_actions(request) -> dict:
+    """The page's advice when the sign-in does not allow changing associates, with a button that asks for it."""
+    return {
+        "problem": _(
+            "Your Clearfacts sign-in does not yet allow the portal to add and change associates (scope "
+            "%(scope)s). Give the portal this access in Clearfacts; you will come back to this page."
+        )
+        % {"scope": "associate_actions"},
+        "grant_url": grant_access_url("associate_actions", next_url=request.get_full_path()),
+    }
+
+
 def _groups_or_problem(request):
+    """(groups, None) or (None, the page's context explaining why the form cannot be shown)."""
     if not has_scope(request, "associate_actions"):
-        return None, missing_scope_message("associate_actions")
-    return read_clearfacts(
+        return None, _missing_associate_actions(request)
+    groups, problem = read_clearfacts(
         request, "associate_read", lambda refresh: selectors.associate_groups(user=request.user, refresh=refresh)
     )
+    return groups, {"problem": problem} if problem else None
 
 
 def _apply_clearfacts_error(form: AssociateForm, error: client.ClearfactsError) -> None:
@@ -63,7 +81,7 @@ def associate_add(request):
     _require_office_admin(request)
     groups, problem = _groups_or_problem(request)
     if problem:
-        return render(request, "clearfacts_app/associate_form.html", {"problem": problem})
+        return render(request, "clearfacts_app/associate_form.html", problem | {"adding": True})
     form = AssociateForm(request.POST or None, groups=groups)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -92,11 +110,12 @@ def associate_edit(request, associate_ref):
     groups, problem = _groups_or_problem(request)
     associates = None
     if not problem:
-        associates, problem = read_clearfacts(
+        associates, message = read_clearfacts(
             request, "associate_read", lambda refresh: selectors.associates(user=request.user, refresh=refresh)
         )
+        problem = {"problem": message} if message else None
     if problem:
-        return render(request, "clearfacts_app/associate_form.html", {"problem": problem})
+        return render(request, "clearfacts_app/associate_form.html", problem)
     associate = next((a for a in associates if a["id"] == str(associate_ref)), None)
     if associate is None:
         raise Http404(_("No associate of your office has this id."))

@@ -61,8 +61,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_url(name: str, default: str) -> str:
+def env_url(name: str, default: str, *, exact: bool = False) -> str:
+    """An http(s) URL; without a trailing slash unless `exact` (an OpenID issuer is compared as given)."""
     value = os.environ.get(name, "").strip() or default
     if value and not value.startswith(("http://", "https://")):
         raise ImproperlyConfigured(f"{name} must be an http(s) URL, not {value!r}")
-    return value.rstrip("/")
+    return value if exact else value.rstrip("/")

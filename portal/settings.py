@@ -46,6 +46,9 @@ SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, maximum=1.0)
 SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0)
 SANDBOX_TIME_FACTOR = env_float("SANDBOX_TIME_FACTOR", 1.0, minimum=1.0)
 SANDBOX_BANDWIDTH_KBPS = env_int("SANDBOX_BANDWIDTH_KBPS", 0)  # 0: request bodies are read at full speed
+# The sandbox's OpenID provider as OpenID Connect Core §11 has it: offline_access only with prompt=consent.
+SANDBOX_OIDC_STRICT_OFFLINE_ACCESS = env_bool("SANDBOX_OIDC_STRICT_OFFLINE_ACCESS", False)
+SANDBOX_OIDC_ISSUER_TRAILING_SLASH = env_bool("SANDBOX_OIDC_ISSUER_TRAILING_SLASH", False)
 # Credentials the sandbox seed registers; only ever defaults while SANDBOX=1.
 SANDBOX_OIDC_CLIENT_ID = "clearfacts-portal"
 SANDBOX_OIDC_CLIENT_SECRET = "sandbox-client-secret-for-embedded-mode-only"  # noqa: S105
@@ -53,7 +56,7 @@ SANDBOX_CLEARVO_TEST_KEY = "ck_test_sandbox_4f1c9a7e2b6d8035"
 SANDBOX_CLEARVO_LIVE_KEY = "ck_live_sandbox_9b2e5d7a1c3f6084"
 
 _sandbox_url = f"{SITE_URL}/sandbox"
-CLEARFACTS_OIDC_ISSUER = env_url("CLEARFACTS_OIDC_ISSUER", f"{_sandbox_url}/clearfacts" if SANDBOX else "")
+CLEARFACTS_OIDC_ISSUER = env_url("CLEARFACTS_OIDC_ISSUER", f"{_sandbox_url}/clearfacts" if SANDBOX else "", exact=True)
 CLEARFACTS_GRAPHQL_URL = env_url("CLEARFACTS_GRAPHQL_URL", f"{_sandbox_url}/clearfacts/graphql" if SANDBOX else "")
 CLEARVO_API_URL = env_url("CLEARVO_API_URL", f"{_sandbox_url}/clearvo/v1" if SANDBOX else "")
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", SANDBOX_OIDC_CLIENT_ID if SANDBOX else "")
@@ -212,6 +215,7 @@ OIDC_JWKS_REFETCH_INTERVAL = 10  # seconds between refetches of the JWKS for an 
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_TIMEOUT = EXTERNAL_TIMEOUT
+OIDC_REVOCATION_TIMEOUT = env_float("OIDC_REVOCATION_TIMEOUT", 2.0)  # sign-out waits no longer for Clearfacts
 OIDC_RP_SCOPES = " ".join(
     env_list(
         "OIDC_RP_SCOPES",
@@ -229,6 +233,7 @@ OIDC_RP_SCOPES = " ".join(
             "contact_read",
             "statistics",
             "associate_read",
+            "associate_actions",
         ],
     )
 )

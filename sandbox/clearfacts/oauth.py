@@ -6,7 +6,11 @@ refresh grant, error responses); this module supplies Clearfacts' particulars:
   token (either one is accepted as a Bearer token);
 - with `offline_access`: one-hour access tokens and rotating 30-day refresh tokens; without it,
   long-lived access tokens;
-- at most 10 active tokens per user and client: the least recently used is revoked.
+- at most 10 active tokens per user and client: the least recently used is revoked;
+- token revocation (RFC 7009): revoking a refresh token ends its access token too;
+- with SANDBOX_OIDC_STRICT_OFFLINE_ACCESS, a standard provider as OpenID Connect Core §11 has it:
+  offline_access granted only when the authorization request had prompt=consent (Clearfacts grants
+  it without), and one-hour access tokens without it.
 """
 
 import contextvars
@@ -19,8 +23,10 @@ from authlib.common.security import generate_token
 from authlib.integrations.django_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
+from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -63,7 +69,8 @@ def generate_clearfacts_token(grant_type, client, user=None, scope=None, expires
     scope = client.get_allowed_scope(scope)
     inner = generate_token(TOKEN_LENGTH)
     offline = "offline_access" in scope.split()
-    lifetime = SHORT_LIVED if offline else LONG_LIVED
+    # A strict (standard) provider has no long-lived tokens: one hour, and no refresh token without offline access.
+    lifetime = SHORT_LIVED if offline or settings.SANDBOX_OIDC_STRICT_OFFLINE_ACCESS else LONG_LIVED
     now = int(time.time())
     claims = {
         "iss": current_issuer.get(),
@@ -151,7 +158,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             client=request.client,
             user=request.user,
             redirect_uri=request.payload.redirect_uri or "",
-            scope=request.payload.scope or "",
+            scope=granted_scope(request.payload.scope or "", prompt=data.get("prompt") or ""),
             nonce=data.get("nonce", ""),
             code_challenge=data.get("code_challenge", ""),
             code_challenge_method=data.get("code_challenge_method", ""),
@@ -180,6 +187,36 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code):
         user = authorization_code.user
         return user if user.active else None
+
+
+def granted_scope(requested: str, *, prompt: str) -> str:
+    """The scope a code grants: as requested, but for offline_access in strict mode without consent."""
+    if settings.SANDBOX_OIDC_STRICT_OFFLINE_ACCESS and "consent" not in prompt.split():
+        return " ".join(scope for scope in requested.split() if scope != "offline_access")
+    return requested
+
+
+class ClearfactsRevocationEndpoint(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        """The token, whichever kind it is: the hint only speeds the search up (RFC 7009 §2.1)."""
+        tokens = AccessToken.objects.filter(kind=AccessToken.Kind.OIDC)
+        by_refresh = tokens.filter(refresh_token_hash=token_hash(token_string)).first()
+        if by_refresh is not None:
+            return by_refresh
+        claims = keys.verify(token_string) if token_string.count(".") == 2 else None
+        inner = claims.get("access_token") if claims else token_string
+        return tokens.filter(token_hash=token_hash(inner)).first() if isinstance(inner, str) else None
+
+    def revoke_token(self, token, request):
+        now = timezone.now()
+        if request.form.get("token_type_hint") == "access_token":
+            AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        else:
+            AccessToken.objects.filter(pk=token.pk).update(
+                revoked_at=Coalesce("revoked_at", now), refresh_revoked_at=Coalesce("refresh_revoked_at", now)
+            )
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -237,6 +274,7 @@ def create_server() -> ClearfactsServer:
     server.register_token_generator("default", generate_clearfacts_token)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=False), ClearfactsOpenIDCode()])
     server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(ClearfactsRevocationEndpoint)
     return server
 
 

@@ -3,10 +3,11 @@
 import base64
 import time
 import uuid
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -14,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sandbox.clearfacts import bearer, keys, misbehave, session
-from sandbox.clearfacts.models import SCOPES, AccessToken, ClearfactsUser, Consent
+from sandbox.clearfacts.models import SCOPES, AccessToken, ClearfactsUser, Consent, OAuthClient
 from sandbox.clearfacts.oauth import current_issuer, server, userinfo_claims
 from sandbox.instrument import sandbox_api
 from sandbox.models import Service
@@ -26,9 +28,15 @@ from sandbox.models import Service
 FRESH_LOGIN_SECONDS = 120
 
 
-def issuer_url(request) -> str:
+def base_url(request) -> str:
+    """Where the provider's endpoints are: the issuer without a trailing slash."""
     discovery = reverse("sandbox:clearfacts:discovery")
     return request.build_absolute_uri(discovery.removesuffix("/.well-known/openid-configuration"))
+
+
+def issuer_url(request) -> str:
+    """The issuer it announces; with SANDBOX_OIDC_ISSUER_TRAILING_SLASH one ending in "/", as some do."""
+    return base_url(request) + ("/" if settings.SANDBOX_OIDC_ISSUER_TRAILING_SLASH else "")
 
 
 def oauth_fault(status):
@@ -45,20 +53,23 @@ def _oidc_api(operation):
 @_oidc_api("discovery")
 @require_GET
 def discovery(request):
-    issuer = issuer_url(request)
+    base = base_url(request)
     return JsonResponse(
         {
-            "issuer": issuer,
-            "authorization_endpoint": f"{issuer}/oauth2-server/authorize",
-            "token_endpoint": f"{issuer}/oauth2-server/token",
-            "userinfo_endpoint": f"{issuer}/oauth2-server/userinfo",
-            "jwks_uri": f"{issuer}/oauth2-server/jwks.json",
+            "issuer": issuer_url(request),
+            "authorization_endpoint": f"{base}/oauth2-server/authorize",
+            "token_endpoint": f"{base}/oauth2-server/token",
+            "userinfo_endpoint": f"{base}/oauth2-server/userinfo",
+            "jwks_uri": f"{base}/oauth2-server/jwks.json",
+            "revocation_endpoint": f"{base}/oauth2-server/revoke",
+            "end_session_endpoint": f"{base}/oauth2-server/logout",
             "response_types_supported": ["code", "token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "profile", "email"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
                 "sub",
@@ -91,6 +102,49 @@ def token(request):
     if response.status_code == 200 and (kind := misbehave.take(userinfo=False)):
         response = misbehave.broken_token_response(response, kind, client_secret=client_secret)
     return response
+
+
+@_oidc_api("revocation")
+@require_POST
+def revoke(request):
+    """RFC 7009: 200 whether or not the token was known; 401 for a client that does not authenticate."""
+    client_id, _ = _client_credentials(request)
+    request.sandbox_caller = client_id[:100]
+    return server.create_endpoint_response("revocation", request)
+
+
+@csrf_exempt  # the client's page posts here from its own site
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def end_session(request):
+    """RP-initiated logout: ends the provider's session, then back to the client if it asks so.
+
+    post_logout_redirect_uri must be on the origin of one of the client's redirect URIs (a real
+    provider has them registered separately; the sandbox keeps one list).
+    """
+    params = request.POST if request.method == "POST" else request.GET
+    client = OAuthClient.objects.filter(client_id=params.get("client_id", "")).first()
+    target = params.get("post_logout_redirect_uri", "")
+    if client is not None and target and _same_origin_as_redirect_uri(client, target):
+        if params.get("state"):
+            target = f"{target}{'&' if '?' in target else '?'}{urlencode({'state': params['state']})}"
+        response = redirect(target)
+    else:
+        response = render(request, "sandbox/clearfacts/logged_out.html")
+    session.end(response)
+    return response
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def _same_origin_as_redirect_uri(client: OAuthClient, url: str) -> bool:
+    return _origin(url)[0] in ("http", "https") and any(
+        _origin(url) == _origin(registered) for registered in client.redirect_uri_list
+    )
 
 
 def _client_credentials(request) -> tuple[str, str]:
@@ -206,7 +260,10 @@ def login(request):
 @login_not_required
 @require_POST
 def logout(request):
-    response = redirect("sandbox:clearfacts:login")
+    """ "Log in as someone else": ends the session and, from an authorization, goes back to it."""
+    next_url = _safe_next(request, "")
+    login_url = reverse("sandbox:clearfacts:login")
+    response = redirect(f"{login_url}?{urlencode({'next': next_url})}" if next_url else login_url)
     session.end(response)
     return response
 

@@ -68,7 +68,7 @@ def test_without_offline_access_the_portal_keeps_a_long_lived_token(portal):
     assert credential.access_expires_at - timezone.now() > timedelta(days=300)
 
 
-def test_a_repeated_sign_in_updates_the_same_user_and_skips_the_consent_page(portal):
+def test_a_repeated_sign_in_updates_the_same_user(portal):
     browser, _ = sign_in(portal, AN)
     browser.post(f"{portal.url}/accounts/sign-out/", headers={"X-CSRFToken": browser.cookies["csrftoken"]})
     ClearfactsUser.objects.filter(username=AN).update(first_name="Anneleen", locale="fr-BE", email="anneleen@maes.be")

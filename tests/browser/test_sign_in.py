@@ -26,7 +26,9 @@ def test_signing_in_through_the_sandbox_login_and_consent_pages_lands_on_the_das
     expect(page.locator("html")).to_have_attribute("lang", "nl")
     expect(page.get_by_role("heading", name="Welkom, Sofie Vandenberghe")).to_be_visible()
     expect(page.get_by_test_id("user-menu")).to_contain_text("Boekhoudkantoor Vandenberghe & Partners")
-    expect(page.get_by_text("7 administraties")).to_be_visible()
+    expect(page.get_by_role("heading", name="7 administraties")).to_be_visible()
+    # The first message speaks her language too, though the browser asked for English.
+    expect(page.get_by_text("Bijgewerkt met Clearfacts: u hebt toegang tot 7 administraties.")).to_be_visible()
     assert page.console_errors == [], "no errors and no Content-Security-Policy violations"
 
 

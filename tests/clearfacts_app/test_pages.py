@@ -300,7 +300,10 @@ def test_the_office_page_shows_the_accountant(sofie):
     assert "0471.234.512" in details and "Kortrijksesteenweg 1024" in details
 
 
-def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associate_actions(sofie):
+def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associate_actions(portal):
+    with override_settings(OIDC_RP_SCOPES=scopes_without("associate_actions")):
+        browser, _ = sign_in(portal, SOFIE)
+    sofie = in_english(browser, portal)
     page = get(sofie, "/office/associates/")
 
     listed = rows(page.text, "associates")

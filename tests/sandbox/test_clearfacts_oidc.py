@@ -405,3 +405,78 @@ def test_an_expired_access_token_is_refused(sandbox):
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     assert graphql(sandbox, token["access_token"], "{ accountant { name } }").status_code == 401
+
+
+# --- offline access as OpenID Connect Core §11 has it, revocation (RFC 7009), RP-initiated logout ---
+
+
+def test_clearfacts_gives_offline_access_without_prompt_consent(sandbox):
+    _, token, _ = sign_in(sandbox, scope=PORTAL_SCOPES + " offline_access")
+
+    assert token["refresh_token"] and "offline_access" in token["scope"].split()
+
+
+def test_a_strict_sandbox_gives_offline_access_only_with_prompt_consent(sandbox, settings):
+    settings.SANDBOX_OIDC_STRICT_OFFLINE_ACCESS = True
+
+    _, without_consent, _ = sign_in(sandbox, scope=PORTAL_SCOPES + " offline_access")
+    _, with_consent, _ = sign_in(sandbox, scope=PORTAL_SCOPES + " offline_access", prompt="consent")
+
+    assert "refresh_token" not in without_consent and "offline_access" not in without_consent["scope"].split()
+    assert without_consent["expires_in"] == 3600, "a standard provider has no long-lived tokens"
+    assert with_consent["refresh_token"] and "offline_access" in with_consent["scope"].split()
+
+
+def revoke(sandbox, token, hint=None, auth=(TEST_CLIENT_ID, TEST_CLIENT_SECRET)):
+    data = {"token": token} | ({"token_type_hint": hint} if hint else {})
+    return requests.post(discover(sandbox)["revocation_endpoint"], data=data, auth=auth, timeout=10)
+
+
+def test_revoking_the_refresh_token_ends_the_access_token_too(sandbox):
+    client, token, _ = sign_in(sandbox, scope=PORTAL_SCOPES + " offline_access")
+
+    response = revoke(sandbox, token["refresh_token"], "refresh_token")
+
+    assert response.status_code == 200
+    assert graphql(sandbox, token["access_token"], "{ accountant { name } }").status_code == 401
+    refreshed = requests.post(
+        discover(sandbox)["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(TEST_CLIENT_ID, TEST_CLIENT_SECRET),
+        timeout=10,
+    )
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+def test_revoking_an_access_token_keeps_its_refresh_token(sandbox):
+    _, token, _ = sign_in(sandbox, scope=PORTAL_SCOPES + " offline_access")
+
+    assert revoke(sandbox, token["access_token"], "access_token").status_code == 200
+
+    stored = AccessToken.objects.get()
+    assert stored.revoked_at is not None and stored.refresh_revoked_at is None
+
+
+def test_revocation_answers_200_for_an_unknown_token_and_401_for_a_wrong_secret(sandbox):
+    _, token, _ = sign_in(sandbox)
+
+    assert revoke(sandbox, "not-a-token").status_code == 200
+    assert revoke(sandbox, token["access_token"], auth=(TEST_CLIENT_ID, "wrong")).status_code == 401
+    assert AccessToken.objects.get().revoked_at is None
+
+
+def test_end_session_logs_out_and_returns_to_the_client(sandbox):
+    browser = requests.Session()
+    sandbox_login(browser, sandbox, ASSOCIATE)
+    end_session = discover(sandbox)["end_session_endpoint"]
+
+    response = browser.get(
+        end_session,
+        params={"client_id": TEST_CLIENT_ID, "post_logout_redirect_uri": f"{sandbox.base}/signed-out/", "state": "s"},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert response.status_code == 302 and response.headers["Location"] == f"{sandbox.base}/signed-out/?state=s"
+    tokens_page = browser.get(f"{sandbox.issuer}/tokens/", timeout=10)
+    assert "/sandbox/clearfacts/login/" in tokens_page.url, "the provider's session has ended"
