@@ -4,7 +4,6 @@ Each root field checks its scope first. Administrations are those the token's us
 anything else answers NOT_FOUND, exactly as a company that does not exist would.
 """
 
-import calendar
 import datetime
 import hashlib
 import re
@@ -19,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Sum
-from graphql import GraphQLError, GraphQLSchema, build_schema
+from graphql import GraphQLError, GraphQLSchema, StringValueNode, build_schema
 
 from clearfacts_app.filetypes import FileRefused, inspect
 from sandbox.clearfacts.models import (
@@ -186,19 +185,26 @@ def customers(root, info, companyNumber, offset=0):
     return [{"id": c.code, "name": c.name, "vatNumber": c.vat_number, "city": c.city} for c in page]
 
 
-def _period(value: str, name: str) -> datetime.date:
+RFC3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T.*)?")
+
+
+def parse_date(value) -> datetime.date:
+    """The `Date` scalar: an RFC 3339 date (a date-time's date part is accepted too)."""
     try:
-        return datetime.date.fromisoformat(value[:10])
-    except (TypeError, ValueError):
-        raise error("BAD_USER_INPUT", f"{name} must be an RFC 3339 date such as 2025-01-31.") from None
+        if isinstance(value, str) and RFC3339_DATE.fullmatch(value):
+            return datetime.date.fromisoformat(value[:10])
+    except ValueError:
+        pass
+    raise GraphQLError("Date must be an RFC 3339 date such as 2025-01-31.")
+
+
+def parse_date_literal(node, _variables=None) -> datetime.date:
+    return parse_date(getattr(node, "value", None) if isinstance(node, StringValueNode) else None)
 
 
 def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
-    months, month = [], start.replace(day=1)
-    while month <= end:
-        months.append(month)
-        month = month.replace(day=calendar.monthrange(month.year, month.month)[1]) + datetime.timedelta(days=1)
-    return months
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [datetime.date(index // 12, index % 12 + 1, 1) for index in range(first, last + 1)]
 
 
 def company_statistics(root, info, type, startPeriod, endPeriod, companyNumber=None, invoiceType=None, worklist=None):
@@ -206,7 +212,7 @@ def company_statistics(root, info, type, startPeriod, endPeriod, companyNumber=N
     kind = {"air": Statistic.Kind.AIR, "processing": Statistic.Kind.PROCESSING}.get((type or "").lower())
     if kind is None:
         raise error("BAD_USER_INPUT", "type must be AIR or processing.")
-    start, end = _period(startPeriod, "startPeriod"), _period(endPeriod, "endPeriod")
+    start, end = startPeriod, endPeriod  # dates: the Date scalar parsed them
     if end < start:
         raise error("BAD_USER_INPUT", "endPeriod must not be before startPeriod.")
     if invoiceType not in (None, "SALE", "PURCHASE"):
@@ -450,6 +456,9 @@ def build_executable_schema() -> GraphQLSchema:
             raise RuntimeError(f"no resolver for {type_name}.{', '.join(sorted(missing))}")
         for field_name, resolver in fields.items():
             graphql_type.fields[field_name].resolve = resolver
+    date = schema.get_type("Date")
+    date.coerce_input_value, date.coerce_input_literal = parse_date, parse_date_literal
+    date.coerce_output_value = datetime.date.isoformat
     schema.get_type("Document").resolve_type = lambda value, info, abstract_type: value["__typename"]
     return schema
 
