@@ -32,6 +32,7 @@ from accounts.credentials import (
     access_token_for,
     credential_invalidate,
 )
+from clearfacts_app import answers
 from portal.http import ExternalSession
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ class NotFound(ClearfactsError):
 
 class Refused(ClearfactsError):
     """Clearfacts refused the request itself (bad input, forbidden); `message` says why."""
+
+
+class ClearfactsAnswerInvalid(ClearfactsError):
+    """Clearfacts answered, but not in the shape the operation and the contract promise (a null or
+    missing list or object, a wrong type): it could not say. Callers keep what they had."""
 
 
 class OutcomeUnknown(ClearfactsError):
@@ -137,7 +143,7 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
     request = GraphQLRequest(document, variable_values=variables, operation_name=operation)
     try:
         with Client(transport=transport, schema=SCHEMA) as session:
-            return session.execute(request)
+            data = session.execute(request)
     except TransportQueryError as error:
         raise _query_error(user, operation, error.errors) from error
     except TransportServerError as error:
@@ -149,6 +155,16 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
         raise Refused(f"Clearfacts answered HTTP {error.code}") from error
     except (TransportConnectionFailed, TransportProtocolError, TransportError, requests.RequestException) as error:
         raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
+    return checked_answer(operation, data)
+
+
+def checked_answer(operation: str, data) -> dict:
+    """`data` as the operation asked for it (see answers.py); raises ClearfactsAnswerInvalid."""
+    try:
+        return answers.checked(SCHEMA, OPERATIONS[operation], operation, data)
+    except answers.AnswerInvalid as invalid:
+        logger.warning("Clearfacts %s answered in an unusable shape: %s", operation, invalid)
+        raise ClearfactsAnswerInvalid(f"Clearfacts' answer to {operation} is unusable ({invalid})") from invalid
 
 
 def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
@@ -232,10 +248,17 @@ def upload(*, user, operation: str, variables: dict, stream, filename: str, cont
         answer = None
     if isinstance(answer, dict) and answer.get("errors"):
         raise _query_error(user, operation, answer["errors"])
-    data = (answer.get("data") if isinstance(answer, dict) else None) or {}
-    uploaded = next(iter(data.values())) if len(data) == 1 else None
-    if isinstance(uploaded, dict) and uploaded.get("uuid"):
-        return uploaded
-    if response.ok:
-        raise OutcomeUnknown("Clearfacts answered without the uploaded file's id")
+    data = answer.get("data") if isinstance(answer, dict) else None
+    try:
+        checked = answers.checked(SCHEMA, document, operation, data)
+    except answers.AnswerInvalid as invalid:
+        if response.ok:
+            logger.warning("Clearfacts %s answered in an unusable shape: %s", operation, invalid)
+            raise OutcomeUnknown("Clearfacts answered without a usable id for the uploaded file") from invalid
+    else:
+        uploaded = next(iter(checked.values()))
+        if uploaded["uuid"].strip():
+            return uploaded
+        if response.ok:
+            raise OutcomeUnknown("Clearfacts answered without a usable id for the uploaded file")
     raise Refused(f"Clearfacts answered HTTP {response.status_code} without a GraphQL result")

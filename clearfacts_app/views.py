@@ -78,6 +78,12 @@ def read_clearfacts(request, scope: str, read):
         return None, _("Clearfacts could not be reached just now. Try again in a moment.")
     except client.Refused as error:
         return None, error.message or _("Clearfacts refused the request.")
+    except client.ClearfactsAnswerInvalid:
+        return None, answer_invalid_message()
+
+
+def answer_invalid_message() -> str:
+    return _("Clearfacts could not say just now: its answer was incomplete or not what it should be. Try again later.")
 
 
 @require_GET
