@@ -122,6 +122,7 @@ def customers_page(
     Clearfacts' pages; a page past the end shows the last one.
     """
     customers, counted_all = customers_read(user=user, administration=administration, refresh=refresh)
+    searched = len(customers)
     if query:
         needle = query.casefold()
         fields = ("name", "id", "vatNumber", "city")
@@ -135,10 +136,10 @@ def customers_page(
             user=user, administration=administration, offset=(number - 1) * CUSTOMERS_PER_REQUEST, refresh=refresh
         )
         if chunk:
-            return CustomerPage(chunk, number, len(customers), pages, counted_all, len(customers))
+            return CustomerPage(chunk, number, len(customers), pages, counted_all, searched)
     number = min(number, pages)
     start = (number - 1) * per_page
-    return CustomerPage(customers[start : start + per_page], number, len(customers), pages, counted_all, len(customers))
+    return CustomerPage(customers[start : start + per_page], number, len(customers), pages, counted_all, searched)
 
 
 def month_start(day: datetime.date) -> datetime.date:
