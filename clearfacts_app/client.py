@@ -6,13 +6,16 @@ fails at start-up and in the tests, not in production. Errors are typed and say 
 can help.
 """
 
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import (
@@ -79,6 +82,10 @@ class ClearfactsAnswerInvalid(ClearfactsError):
     missing list or object, a wrong type): it could not say. Callers keep what they had."""
 
 
+class SchemaMismatch(Refused):
+    """Clearfacts refused the operation itself: its schema lacks a field, type or argument asked for."""
+
+
 class OutcomeUnknown(ClearfactsError):
     """Clearfacts received the whole upload but its answer was lost or unusable: it may have
     stored the file. Sending it again could make a second copy."""
@@ -114,6 +121,23 @@ class _Transport(RequestsHTTPTransport):
         return super()._prepare_result(response)
 
 
+# An operation that asks for assumed fields (docs/decisions.md), and the documented operation asked
+# instead when Clearfacts' schema lacks them; that is remembered for FALLBACK_MEMORY_SECONDS.
+FALLBACKS = {
+    "AssociatesWithDetails": "Associates",
+    "CustomersWithDetails": "Customers",
+    "DocumentWithDetails": "Document",
+}
+FALLBACK_MEMORY_SECONDS = 3600
+# Operations that ask for assumed fields: a Clearfacts without them refuses only these.
+ASSUMED_OPERATIONS = {*FALLBACKS, "AssociateRoles"}
+# What GraphQL servers say when a query does not validate against their schema (graphql-js and
+# graphql-php word it the same way); Apollo-style servers add the code GRAPHQL_VALIDATION_FAILED.
+SCHEMA_MISMATCH = re.compile(
+    r"Cannot query field|Unknown type|Unknown argument|Unknown directive|on type .* can never be of type"
+    r'|Variable ".*" of type ".*" used in position expecting'
+)
+
 _ERROR_TYPES = {
     "MISSING_SCOPE": MissingScope,
     "NOT_FOUND": NotFound,
@@ -131,8 +155,31 @@ def _token(user) -> str:
         raise Unavailable(str(error)) from error
 
 
+def _lacks_key(operation: str) -> str:
+    endpoint = hashlib.sha256(settings.CLEARFACTS_GRAPHQL_URL.encode()).hexdigest()[:16]
+    return f"clearfacts:schema-lacks:{endpoint}:{operation}"
+
+
 def execute(*, user, operation: str, variables: dict | None = None) -> dict:
-    """Runs one of the named operations for `user`; returns its `data` or raises a ClearfactsError."""
+    """Runs one of the named operations for `user`; returns its checked `data` or raises a ClearfactsError.
+
+    An operation with assumed fields that Clearfacts' schema refuses is asked again as its
+    documented fallback (FALLBACKS), whose answer lacks those fields.
+    """
+    fallback = FALLBACKS.get(operation)
+    if fallback is None:
+        return _execute(user=user, operation=operation, variables=variables)
+    if cache.get(_lacks_key(operation)):
+        return _execute(user=user, operation=fallback, variables=variables)
+    try:
+        return _execute(user=user, operation=operation, variables=variables)
+    except SchemaMismatch as mismatch:
+        logger.warning("Clearfacts refused %s (%s); asking %s instead", operation, mismatch.message, fallback)
+        cache.set(_lacks_key(operation), True, FALLBACK_MEMORY_SECONDS)
+        return _execute(user=user, operation=fallback, variables=variables)
+
+
+def _execute(*, user, operation: str, variables: dict | None) -> dict:
     document = OPERATIONS[operation]
     token = _token(user)
     transport = _Transport(
@@ -176,6 +223,8 @@ def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
     if code == "UNAUTHENTICATED":
         credential_invalidate(user=user, reason="Clearfacts refused the access token")
         return NotAuthorized(message, code=code)
+    if code == "GRAPHQL_VALIDATION_FAILED" or SCHEMA_MISMATCH.search(message):
+        return SchemaMismatch(message, code=code or "GRAPHQL_VALIDATION_FAILED", details=extensions)
     return _ERROR_TYPES.get(code, Refused)(message, code=code, details=extensions)
 
 

@@ -38,8 +38,14 @@ def accountant(*, user, refresh: bool = False) -> dict:
     return cached_read(user=user, operation="Accountant", refresh=refresh)["accountant"]
 
 
+ASSOCIATE_DETAILS = {"lastName": None, "type": None, "active": None, "language": None}
+
+
 def associates(*, user, refresh: bool = False) -> list[dict]:
-    return cached_read(user=user, operation="Associates", refresh=refresh)["associates"]
+    """The office's associates; `detailsKnown` is False (and the assumed fields None) when
+    Clearfacts does not offer the assumed fields (docs/decisions.md)."""
+    found = cached_read(user=user, operation="AssociatesWithDetails", refresh=refresh)["associates"]
+    return [ASSOCIATE_DETAILS | associate | {"detailsKnown": "type" in associate} for associate in found]
 
 
 def associate_groups(*, user, refresh: bool = False) -> list[dict]:
@@ -49,12 +55,12 @@ def associate_groups(*, user, refresh: bool = False) -> list[dict]:
 def forget_associates(*, user) -> None:
     """After a change, the next page shows Clearfacts' new list."""
     digest = hashlib.sha256(b"{}").hexdigest()[:32]
-    cache.delete(f"clearfacts:{user.pk}:Associates:{digest}")
+    cache.delete(f"clearfacts:{user.pk}:AssociatesWithDetails:{digest}")
 
 
 def document(*, user, uuid: str, refresh: bool = False) -> dict:
     """What Clearfacts knows of an uploaded document (date, type, payment state, ...)."""
-    return cached_read(user=user, operation="Document", variables={"id": uuid}, refresh=refresh)["document"]
+    return cached_read(user=user, operation="DocumentWithDetails", variables={"id": uuid}, refresh=refresh)["document"]
 
 
 def journals(*, user, administration: Administration, refresh: bool = False) -> list[dict]:
@@ -72,7 +78,7 @@ def archive_categories(*, user, administration: Administration, refresh: bool = 
 def customers_chunk(*, user, administration: Administration, offset: int, refresh: bool = False) -> list[dict]:
     """One of Clearfacts' pages of (at most) 100 customers."""
     variables = {"companyNumber": administration.company_number, "offset": offset}
-    return cached_read(user=user, operation="Customers", variables=variables, refresh=refresh)["customers"]
+    return cached_read(user=user, operation="CustomersWithDetails", variables=variables, refresh=refresh)["customers"]
 
 
 @dataclass

@@ -45,6 +45,8 @@ SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, maximum=1.0)
 SANDBOX_LATENCY_MS = env_int("SANDBOX_LATENCY_MS", 0)
 SANDBOX_TIME_FACTOR = env_float("SANDBOX_TIME_FACTOR", 1.0, minimum=1.0)
 SANDBOX_BANDWIDTH_KBPS = env_int("SANDBOX_BANDWIDTH_KBPS", 0)  # 0: request bodies are read at full speed
+# The sandbox's Clearfacts without the fields the SDL marks @assumed, as Clearfacts' public documentation has it.
+SANDBOX_CLEARFACTS_DOCUMENTED_ONLY = env_bool("SANDBOX_CLEARFACTS_DOCUMENTED_ONLY", False)
 # Credentials the sandbox seed registers; only ever defaults while SANDBOX=1.
 SANDBOX_OIDC_CLIENT_ID = "clearfacts-portal"
 SANDBOX_OIDC_CLIENT_SECRET = "sandbox-client-secret-for-embedded-mode-only"  # noqa: S105

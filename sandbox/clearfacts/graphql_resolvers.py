@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Sum
-from graphql import GraphQLError, GraphQLSchema, StringValueNode, build_schema
+from graphql import REMOVE, GraphQLError, GraphQLSchema, StringValueNode, Visitor, build_ast_schema, parse, visit
 
 from clearfacts_app.filetypes import FileRefused, inspect
 from sandbox.clearfacts.models import (
@@ -447,8 +447,41 @@ RESOLVERS = {
 }
 
 
-def build_executable_schema() -> GraphQLSchema:
-    schema = build_schema(SCHEMA_FILE.read_text())
+def _is_assumed(node) -> bool:
+    return any(directive.name.value == "assumed" for directive in node.directives or ())
+
+
+class _WithoutAssumed(Visitor):
+    """Leaves the portal's own @assumed marks out of the SDL, and with `strip` what they mark."""
+
+    def __init__(self, *, strip: bool):
+        super().__init__()
+        self.strip = strip
+
+    def enter_directive_definition(self, node, *_):
+        return REMOVE if node.name.value == "assumed" else None
+
+    def enter_directive(self, node, *_):
+        return REMOVE if node.name.value == "assumed" else None
+
+    def enter_field_definition(self, node, *_):
+        return REMOVE if self.strip and _is_assumed(node) else None
+
+    def enter_object_type_definition(self, node, *_):
+        return REMOVE if self.strip and _is_assumed(node) else None
+
+
+def _document_type(value, info, abstract_type):
+    typename = value["__typename"]
+    # Without the assumed ArchiveDocument an archive document answers as the one documented kind.
+    return typename if info.schema.get_type(typename) else "InvoiceDocument"
+
+
+def build_executable_schema(*, documented_only: bool = False, sdl: str | None = None) -> GraphQLSchema:
+    """The contract's SDL (or `sdl`) with resolvers; `documented_only` leaves out what the SDL marks
+    @assumed, as a Clearfacts that has only what its public documentation shows."""
+    document = visit(parse(sdl or SCHEMA_FILE.read_text()), _WithoutAssumed(strip=documented_only))
+    schema = build_ast_schema(document)
     for type_name, fields in RESOLVERS.items():
         graphql_type = schema.get_type(type_name)
         missing = set(graphql_type.fields) - set(fields)
@@ -459,8 +492,14 @@ def build_executable_schema() -> GraphQLSchema:
     date = schema.get_type("Date")
     date.coerce_input_value, date.coerce_input_literal = parse_date, parse_date_literal
     date.coerce_output_value = datetime.date.isoformat
-    schema.get_type("Document").resolve_type = lambda value, info, abstract_type: value["__typename"]
+    schema.get_type("Document").resolve_type = _document_type
     return schema
 
 
 schema = build_executable_schema()
+documented_only_schema = build_executable_schema(documented_only=True)
+
+
+def current_schema() -> GraphQLSchema:
+    """The schema the sandbox answers with now (SANDBOX_CLEARFACTS_DOCUMENTED_ONLY, read per request)."""
+    return documented_only_schema if getattr(settings, "SANDBOX_CLEARFACTS_DOCUMENTED_ONLY", False) else schema

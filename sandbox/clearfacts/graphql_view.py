@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from graphql import GraphQLError, OperationDefinitionNode, execute, parse, validate
 
 from sandbox.clearfacts import bearer, malformed
-from sandbox.clearfacts.graphql_resolvers import Context, schema
+from sandbox.clearfacts.graphql_resolvers import Context, current_schema
 from sandbox.instrument import sandbox_api
 from sandbox.models import Service
 
@@ -122,6 +122,7 @@ def graphql_endpoint(request):
     except GraphQLError as syntax_error:
         syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
         return _errors(syntax_error, status=400)
+    schema = current_schema()
     validation_errors = validate(schema, document)
     if validation_errors:
         for validation_error in validation_errors:
