@@ -219,3 +219,16 @@ def test_the_drift_command_uses_a_stored_sign_in_and_reports_type_mismatches(por
 def test_the_drift_command_explains_an_unreachable_endpoint(db):
     with pytest.raises(CommandError, match="no introspection answer"):
         call_command("clearfacts_schema_drift", "--token", "x", "--url", "http://127.0.0.1:9/graphql")
+
+
+def test_a_tab_whose_question_clearfacts_schema_refuses_says_so_in_words(portal, monkeypatch):
+    browser, _ = sign_in(portal, SOFIE)
+    in_english(browser, portal)
+    sdl = graphql_resolvers.SCHEMA_FILE.read_text().replace("  creditNote: Boolean!\n", "")
+    monkeypatch.setattr(graphql_resolvers, "schema", graphql_resolvers.build_executable_schema(sdl=sdl))
+
+    page = browser.get(f"{portal.url}/administrations/{BAKKERIJ}/journals/", timeout=30)
+
+    assert page.status_code == 200
+    assert "Clearfacts no longer answers this question the way the portal asks it." in page.text
+    assert "Cannot query field" not in page.text
