@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
@@ -232,3 +233,25 @@ def test_a_tab_whose_question_clearfacts_schema_refuses_says_so_in_words(portal,
     assert page.status_code == 200
     assert "Clearfacts no longer answers this question the way the portal asks it." in page.text
     assert "Cannot query field" not in page.text
+
+
+def test_an_edit_without_the_assumed_details_leaves_role_activity_and_language_as_they_are(portal):
+    with override_settings(OIDC_RP_SCOPES=settings.OIDC_RP_SCOPES + " associate_actions"), DOCUMENTED_ONLY:
+        browser, _ = sign_in(portal, SOFIE)
+        in_english(browser, portal)
+        Membership.objects.update(role=Membership.Role.ADMIN)  # the role itself needs Associate.type
+        pieter = ClearfactsUser.objects.get(username="pieter.declercq@vandenberghe-partners.be")
+        before = (pieter.associate_type, pieter.active, pieter.locale)
+        edit = f"{portal.url}/office/associates/{pieter.subject}/edit/"
+        browser.get(edit, timeout=30)
+        response = browser.post(
+            edit,
+            data={"csrfmiddlewaretoken": browser.cookies["csrftoken"], "first_name": "Piet", "last_name": "De Clercq",
+                  "email": pieter.email, "associate_type": "USER", "language": "en_GB"},
+            headers={"Referer": edit},
+            timeout=30,
+        )  # fmt: skip
+
+    assert response.status_code == 200
+    pieter.refresh_from_db()
+    assert pieter.first_name == "Piet" and (pieter.associate_type, pieter.active, pieter.locale) == before
