@@ -6,13 +6,16 @@ fails at start-up and in the tests, not in production. Errors are typed and say 
 can help.
 """
 
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import (
@@ -32,6 +35,7 @@ from accounts.credentials import (
     access_token_for,
     credential_invalidate,
 )
+from clearfacts_app import answers
 from portal.http import ExternalSession
 
 logger = logging.getLogger(__name__)
@@ -73,6 +77,15 @@ class Refused(ClearfactsError):
     """Clearfacts refused the request itself (bad input, forbidden); `message` says why."""
 
 
+class ClearfactsAnswerInvalid(ClearfactsError):
+    """Clearfacts answered, but not in the shape the operation and the contract promise (a null or
+    missing list or object, a wrong type): it could not say. Callers keep what they had."""
+
+
+class SchemaMismatch(Refused):
+    """Clearfacts refused the operation itself: its schema lacks a field, type or argument asked for."""
+
+
 class OutcomeUnknown(ClearfactsError):
     """Clearfacts received the whole upload but its answer was lost or unusable: it may have
     stored the file. Sending it again could make a second copy."""
@@ -108,6 +121,23 @@ class _Transport(RequestsHTTPTransport):
         return super()._prepare_result(response)
 
 
+# An operation that asks for assumed fields (docs/decisions.md), and the documented operation asked
+# instead when Clearfacts' schema lacks them; that is remembered for FALLBACK_MEMORY_SECONDS.
+FALLBACKS = {
+    "AssociatesWithDetails": "Associates",
+    "CustomersWithDetails": "Customers",
+    "DocumentWithDetails": "Document",
+}
+FALLBACK_MEMORY_SECONDS = 3600
+# Operations that ask for assumed fields: a Clearfacts without them refuses only these.
+ASSUMED_OPERATIONS = {*FALLBACKS, "AssociateRoles"}
+# What GraphQL servers say when a query does not validate against their schema (graphql-js and
+# graphql-php word it the same way); Apollo-style servers add the code GRAPHQL_VALIDATION_FAILED.
+SCHEMA_MISMATCH = re.compile(
+    r"Cannot query field|Unknown type|Unknown argument|Unknown directive|on type .* can never be of type"
+    r'|Variable ".*" of type ".*" used in position expecting'
+)
+
 _ERROR_TYPES = {
     "MISSING_SCOPE": MissingScope,
     "NOT_FOUND": NotFound,
@@ -125,8 +155,31 @@ def _token(user) -> str:
         raise Unavailable(str(error)) from error
 
 
+def _lacks_key(operation: str) -> str:
+    endpoint = hashlib.sha256(settings.CLEARFACTS_GRAPHQL_URL.encode()).hexdigest()[:16]
+    return f"clearfacts:schema-lacks:{endpoint}:{operation}"
+
+
 def execute(*, user, operation: str, variables: dict | None = None) -> dict:
-    """Runs one of the named operations for `user`; returns its `data` or raises a ClearfactsError."""
+    """Runs one of the named operations for `user`; returns its checked `data` or raises a ClearfactsError.
+
+    An operation with assumed fields that Clearfacts' schema refuses is asked again as its
+    documented fallback (FALLBACKS), whose answer lacks those fields.
+    """
+    fallback = FALLBACKS.get(operation)
+    if fallback is None:
+        return _execute(user=user, operation=operation, variables=variables)
+    if cache.get(_lacks_key(operation)):
+        return _execute(user=user, operation=fallback, variables=variables)
+    try:
+        return _execute(user=user, operation=operation, variables=variables)
+    except SchemaMismatch as mismatch:
+        logger.warning("Clearfacts refused %s (%s); asking %s instead", operation, mismatch.message, fallback)
+        cache.set(_lacks_key(operation), True, FALLBACK_MEMORY_SECONDS)
+        return _execute(user=user, operation=fallback, variables=variables)
+
+
+def _execute(*, user, operation: str, variables: dict | None) -> dict:
     document = OPERATIONS[operation]
     token = _token(user)
     transport = _Transport(
@@ -137,7 +190,7 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
     request = GraphQLRequest(document, variable_values=variables, operation_name=operation)
     try:
         with Client(transport=transport, schema=SCHEMA) as session:
-            return session.execute(request)
+            data = session.execute(request)
     except TransportQueryError as error:
         raise _query_error(user, operation, error.errors) from error
     except TransportServerError as error:
@@ -149,6 +202,16 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
         raise Refused(f"Clearfacts answered HTTP {error.code}") from error
     except (TransportConnectionFailed, TransportProtocolError, TransportError, requests.RequestException) as error:
         raise Unavailable(f"Clearfacts could not be reached ({error.__class__.__name__})") from error
+    return checked_answer(operation, data)
+
+
+def checked_answer(operation: str, data) -> dict:
+    """`data` as the operation asked for it (see answers.py); raises ClearfactsAnswerInvalid."""
+    try:
+        return answers.checked(SCHEMA, OPERATIONS[operation], operation, data)
+    except answers.AnswerInvalid as invalid:
+        logger.warning("Clearfacts %s answered in an unusable shape: %s", operation, invalid)
+        raise ClearfactsAnswerInvalid(f"Clearfacts' answer to {operation} is unusable ({invalid})") from invalid
 
 
 def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
@@ -160,6 +223,8 @@ def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
     if code == "UNAUTHENTICATED":
         credential_invalidate(user=user, reason="Clearfacts refused the access token")
         return NotAuthorized(message, code=code)
+    if code == "GRAPHQL_VALIDATION_FAILED" or SCHEMA_MISMATCH.search(message):
+        return SchemaMismatch(message, code=code or "GRAPHQL_VALIDATION_FAILED", details=extensions)
     return _ERROR_TYPES.get(code, Refused)(message, code=code, details=extensions)
 
 
@@ -232,10 +297,17 @@ def upload(*, user, operation: str, variables: dict, stream, filename: str, cont
         answer = None
     if isinstance(answer, dict) and answer.get("errors"):
         raise _query_error(user, operation, answer["errors"])
-    data = (answer.get("data") if isinstance(answer, dict) else None) or {}
-    uploaded = next(iter(data.values())) if len(data) == 1 else None
-    if isinstance(uploaded, dict) and uploaded.get("uuid"):
-        return uploaded
-    if response.ok:
-        raise OutcomeUnknown("Clearfacts answered without the uploaded file's id")
+    data = answer.get("data") if isinstance(answer, dict) else None
+    try:
+        checked = answers.checked(SCHEMA, document, operation, data)
+    except answers.AnswerInvalid as invalid:
+        if response.ok:
+            logger.warning("Clearfacts %s answered in an unusable shape: %s", operation, invalid)
+            raise OutcomeUnknown("Clearfacts answered without a usable id for the uploaded file") from invalid
+    else:
+        uploaded = next(iter(checked.values()))
+        if uploaded["uuid"].strip():
+            return uploaded
+        if response.ok:
+            raise OutcomeUnknown("Clearfacts answered without a usable id for the uploaded file")
     raise Refused(f"Clearfacts answered HTTP {response.status_code} without a GraphQL result")

@@ -3,11 +3,13 @@ import datetime
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from clearfacts_app.selectors import month_start
 
 MAX_STATISTICS_MONTHS = 36
+EARLIEST_STATISTICS_MONTH = datetime.date(2000, 1, 1)  # before Clearfacts existed
 COLOUR = RegexValidator(
     r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-zA-Z]{3,20})$",
     _("Use a colour name such as red, or a hex code such as #d5a855."),
@@ -37,8 +39,30 @@ class StatisticsPeriodForm(forms.Form):
         months = this_month.year * 12 + this_month.month - 1 - 11
         return {"start": datetime.date(months // 12, months % 12 + 1, 1), "end": this_month}
 
+    @staticmethod
+    def latest_month() -> datetime.date:
+        """December of next year: later months cannot have statistics yet."""
+        return datetime.date(timezone.localdate().year + 1, 12, 1)
+
+    def _bounded(self, name: str) -> None:
+        month = self.cleaned_data.get(name)
+        if month is None:
+            return
+        earliest, latest = EARLIEST_STATISTICS_MONTH, self.latest_month()
+        if not earliest <= month <= latest:
+            self.add_error(
+                name,
+                _("Choose a month from %(earliest)s to %(latest)s.")
+                % {
+                    "earliest": date_format(earliest, "YEAR_MONTH_FORMAT"),
+                    "latest": date_format(latest, "YEAR_MONTH_FORMAT"),
+                },
+            )
+
     def clean(self):
         data = super().clean()
+        self._bounded("start")
+        self._bounded("end")
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:

@@ -19,7 +19,7 @@ from clearfacts_app import client
 from clearfacts_app.models import Administration, Document
 
 CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
-SEARCH_MAX_CHUNKS = 10  # a search reads at most the first 1000 customers
+SEARCH_MAX_CHUNKS = 10  # counting and searching read at most the first 1000 customers
 
 
 def cached_read(*, user, operation: str, variables: dict | None = None, refresh: bool = False) -> dict:
@@ -38,8 +38,14 @@ def accountant(*, user, refresh: bool = False) -> dict:
     return cached_read(user=user, operation="Accountant", refresh=refresh)["accountant"]
 
 
+ASSOCIATE_DETAILS = {"lastName": None, "type": None, "active": None, "language": None}
+
+
 def associates(*, user, refresh: bool = False) -> list[dict]:
-    return cached_read(user=user, operation="Associates", refresh=refresh)["associates"]
+    """The office's associates; `detailsKnown` is False (and the assumed fields None) when
+    Clearfacts does not offer the assumed fields (docs/decisions.md)."""
+    found = cached_read(user=user, operation="AssociatesWithDetails", refresh=refresh)["associates"]
+    return [ASSOCIATE_DETAILS | associate | {"detailsKnown": "type" in associate} for associate in found]
 
 
 def associate_groups(*, user, refresh: bool = False) -> list[dict]:
@@ -49,12 +55,12 @@ def associate_groups(*, user, refresh: bool = False) -> list[dict]:
 def forget_associates(*, user) -> None:
     """After a change, the next page shows Clearfacts' new list."""
     digest = hashlib.sha256(b"{}").hexdigest()[:32]
-    cache.delete(f"clearfacts:{user.pk}:Associates:{digest}")
+    cache.delete(f"clearfacts:{user.pk}:AssociatesWithDetails:{digest}")
 
 
 def document(*, user, uuid: str, refresh: bool = False) -> dict:
     """What Clearfacts knows of an uploaded document (date, type, payment state, ...)."""
-    return cached_read(user=user, operation="Document", variables={"id": uuid}, refresh=refresh)["document"]
+    return cached_read(user=user, operation="DocumentWithDetails", variables={"id": uuid}, refresh=refresh)["document"]
 
 
 def journals(*, user, administration: Administration, refresh: bool = False) -> list[dict]:
@@ -72,55 +78,74 @@ def archive_categories(*, user, administration: Administration, refresh: bool = 
 def customers_chunk(*, user, administration: Administration, offset: int, refresh: bool = False) -> list[dict]:
     """One of Clearfacts' pages of (at most) 100 customers."""
     variables = {"companyNumber": administration.company_number, "offset": offset}
-    return cached_read(user=user, operation="Customers", variables=variables, refresh=refresh)["customers"]
+    return cached_read(user=user, operation="CustomersWithDetails", variables=variables, refresh=refresh)["customers"]
 
 
 @dataclass
 class CustomerPage:
     customers: list[dict]
     number: int
-    has_next: bool
-    searched_all: bool = True
-    searched: int = 0  # customers a search read
+    total: int  # customers (or matches) counted; at least this many when not `counted_all`
+    pages: int
+    counted_all: bool = True  # False: Clearfacts has more than the COUNT_MAX_CHUNKS pages read
+    searched: int = 0  # customers read from Clearfacts
+
+    @property
+    def searched_all(self) -> bool:
+        return self.counted_all
 
     @property
     def has_previous(self) -> bool:
         return self.number > 1
 
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages or (not self.counted_all and len(self.customers) > 0)
+
+
+def customers_read(*, user, administration: Administration, refresh: bool = False) -> tuple[list[dict], bool]:
+    """Clearfacts' pages of customers in order until a short one, but at most SEARCH_MAX_CHUNKS of them
+    (each one cached): (the customers read, whether that was all of them)."""
+    customers = []
+    for chunk_number in range(SEARCH_MAX_CHUNKS):
+        chunk = customers_chunk(
+            user=user, administration=administration, offset=chunk_number * CUSTOMERS_PER_REQUEST, refresh=refresh
+        )
+        customers += chunk
+        if len(chunk) < CUSTOMERS_PER_REQUEST:
+            return customers, True
+    return customers, False
+
 
 def customers_page(
     *, user, administration: Administration, number: int, query: str = "", per_page: int = 25, refresh=False
 ) -> CustomerPage:
-    """A page of customers, searched by name, code, VAT number or city.
+    """A page of customers, with their total; searched by name, code, VAT number or city.
 
-    Clearfacts pages customers 100 at a time and cannot search; without a query one page here is
-    one of Clearfacts' pages, with a query the portal reads Clearfacts' pages in order (each one
-    cached) until it has this page's matches, but no more than SEARCH_MAX_CHUNKS of them
-    (`searched_all` is then False).
+    Clearfacts pages customers 100 at a time, cannot search and does not say how many there are:
+    the portal reads its pages in order until a short one (each one cached), but no more than
+    SEARCH_MAX_CHUNKS of them (`counted_all` is then False). Without a query one page here is one of
+    Clearfacts' pages; a page past the end shows the last one.
     """
-    if not query:
+    customers, counted_all = customers_read(user=user, administration=administration, refresh=refresh)
+    searched = len(customers)
+    if query:
+        needle = query.casefold()
+        fields = ("name", "id", "vatNumber", "city")
+        customers = [c for c in customers if any(needle in (c.get(f) or "").casefold() for f in fields)]
+    else:
+        per_page = CUSTOMERS_PER_REQUEST
+    pages = max(1, -(-len(customers) // per_page))
+    if not query and not counted_all and number > pages:
+        # Past what was counted: Clearfacts' own page at that offset, read on its own.
         chunk = customers_chunk(
             user=user, administration=administration, offset=(number - 1) * CUSTOMERS_PER_REQUEST, refresh=refresh
         )
-        return CustomerPage(chunk, number, has_next=len(chunk) == CUSTOMERS_PER_REQUEST)
-    needle = query.casefold()
-    wanted = number * per_page + 1  # one more than this page needs tells whether there is a next page
-    matches, offset, searched, searched_all = [], 0, 0, True
-    while len(matches) < wanted:
-        if offset == SEARCH_MAX_CHUNKS * CUSTOMERS_PER_REQUEST:
-            searched_all = False
-            break
-        chunk = customers_chunk(user=user, administration=administration, offset=offset, refresh=refresh)
-        searched += len(chunk)
-        matches += [
-            c for c in chunk if any(needle in (c.get(f) or "").casefold() for f in ("name", "id", "vatNumber", "city"))
-        ]
-        if len(chunk) < CUSTOMERS_PER_REQUEST:
-            break
-        offset += CUSTOMERS_PER_REQUEST
+        if chunk:
+            return CustomerPage(chunk, number, len(customers), pages, counted_all, searched)
+    number = min(number, pages)
     start = (number - 1) * per_page
-    has_next = len(matches) > start + per_page
-    return CustomerPage(matches[start : start + per_page], number, has_next, searched_all, searched)
+    return CustomerPage(customers[start : start + per_page], number, len(customers), pages, counted_all, searched)
 
 
 def month_start(day: datetime.date) -> datetime.date:

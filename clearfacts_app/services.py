@@ -23,7 +23,18 @@ def associate_add(*, user, first_name: str, last_name: str, email: str, associat
     return added
 
 
+# The assumed Associate fields (docs/decisions.md) the edit form shows with a default when Clearfacts
+# does not tell them: not sent then, so an edit never overwrites a value nobody saw.
+UNSEEN_WITHOUT_DETAILS = ("type", "active", "language")
+
+
 def associate_edit(*, user, associate_id: str, changes: dict) -> dict:
+    try:
+        known = next((a for a in selectors.associates(user=user) if a["id"] == associate_id), None)
+    except client.ClearfactsError:
+        known = None
+    if known is None or not known["detailsKnown"]:
+        changes = {name: value for name, value in changes.items() if name not in UNSEEN_WITHOUT_DETAILS}
     edited = client.execute(user=user, operation="EditAssociate", variables={"id": associate_id, "associate": changes})
     selectors.forget_associates(user=user)
     return edited["editAssociate"]

@@ -41,10 +41,11 @@ def _role_from_clearfacts(user: User, current: str | None) -> str:
     """ADMIN associates administer the office here too; other roles are the portal's to set.
 
     When Clearfacts does not answer the question (a client user is FORBIDDEN the associates, the
-    scope is missing, Clearfacts is down) the current role stays; a refused token still raises.
+    scope is missing, Clearfacts is down, its answer is unusable, its schema lacks the assumed
+    Associate.type) the current role stays; a refused token still raises.
     """
     try:
-        associates = client.execute(user=user, operation="Associates")["associates"]
+        associates = client.execute(user=user, operation="AssociateRoles")["associates"]
     except client.NotAuthorized:
         raise
     except client.ClearfactsError as error:
@@ -64,7 +65,7 @@ def sync_user(*, user: User) -> SyncResult:
     """Office, membership, administrations and grants of `user`, from Clearfacts.
 
     Raises client.ClearfactsError (for example MissingScope when the token cannot read the
-    accountant) without changing anything.
+    accountant, ClearfactsAnswerInvalid when an answer is unusable) without changing anything.
     """
     accountant = client.execute(user=user, operation="Accountant")["accountant"]
     administrations = client.execute(user=user, operation="Administrations")["administrations"]

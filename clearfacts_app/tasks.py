@@ -21,7 +21,7 @@ def sync_user_access(user_id: int) -> str:
         sync_user(user=user)
     except client.NotAuthorized:
         return "needs sign-in"  # the credential is now marked invalid; nothing more to do until they sign in
-    except (client.MissingScope, client.Refused) as error:
+    except (client.MissingScope, client.Refused, client.ClearfactsAnswerInvalid) as error:
         logger.warning("sync of user %s refused: %s", user_id, error.code or error)
         return "refused"
     return "synced"

@@ -76,8 +76,17 @@ def read_clearfacts(request, scope: str, read):
     except client.Unavailable:
         logger.warning("Clearfacts unavailable for a page", exc_info=True)
         return None, _("Clearfacts could not be reached just now. Try again in a moment.")
+    except client.SchemaMismatch:
+        logger.warning("Clearfacts' schema refused a page's question", exc_info=True)
+        return None, _("Clearfacts no longer answers this question the way the portal asks it. Try again later.")
     except client.Refused as error:
         return None, error.message or _("Clearfacts refused the request.")
+    except client.ClearfactsAnswerInvalid:
+        return None, answer_invalid_message()
+
+
+def answer_invalid_message() -> str:
+    return _("Clearfacts could not say just now: its answer was incomplete or not what it should be. Try again later.")
 
 
 @require_GET

@@ -49,6 +49,8 @@ SANDBOX_BANDWIDTH_KBPS = env_int("SANDBOX_BANDWIDTH_KBPS", 0)  # 0: request bodi
 # The sandbox's OpenID provider as OpenID Connect Core §11 has it: offline_access only with prompt=consent.
 SANDBOX_OIDC_STRICT_OFFLINE_ACCESS = env_bool("SANDBOX_OIDC_STRICT_OFFLINE_ACCESS", False)
 SANDBOX_OIDC_ISSUER_TRAILING_SLASH = env_bool("SANDBOX_OIDC_ISSUER_TRAILING_SLASH", False)
+# The sandbox's Clearfacts without the fields the SDL marks @assumed, as Clearfacts' public documentation has it.
+SANDBOX_CLEARFACTS_DOCUMENTED_ONLY = env_bool("SANDBOX_CLEARFACTS_DOCUMENTED_ONLY", False)
 # Credentials the sandbox seed registers; only ever defaults while SANDBOX=1.
 SANDBOX_OIDC_CLIENT_ID = "clearfacts-portal"
 SANDBOX_OIDC_CLIENT_SECRET = "sandbox-client-secret-for-embedded-mode-only"  # noqa: S105

@@ -4,7 +4,6 @@ Each root field checks its scope first. Administrations are those the token's us
 anything else answers NOT_FOUND, exactly as a company that does not exist would.
 """
 
-import calendar
 import datetime
 import hashlib
 import re
@@ -19,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Sum
-from graphql import GraphQLError, GraphQLSchema, build_schema
+from graphql import REMOVE, GraphQLError, GraphQLSchema, StringValueNode, Visitor, build_ast_schema, parse, visit
 
 from clearfacts_app.filetypes import FileRefused, inspect
 from sandbox.clearfacts.models import (
@@ -186,19 +185,26 @@ def customers(root, info, companyNumber, offset=0):
     return [{"id": c.code, "name": c.name, "vatNumber": c.vat_number, "city": c.city} for c in page]
 
 
-def _period(value: str, name: str) -> datetime.date:
+RFC3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T.*)?")
+
+
+def parse_date(value) -> datetime.date:
+    """The `Date` scalar: an RFC 3339 date (a date-time's date part is accepted too)."""
     try:
-        return datetime.date.fromisoformat(value[:10])
-    except (TypeError, ValueError):
-        raise error("BAD_USER_INPUT", f"{name} must be an RFC 3339 date such as 2025-01-31.") from None
+        if isinstance(value, str) and RFC3339_DATE.fullmatch(value):
+            return datetime.date.fromisoformat(value[:10])
+    except ValueError:
+        pass
+    raise GraphQLError("Date must be an RFC 3339 date such as 2025-01-31.")
+
+
+def parse_date_literal(node, _variables=None) -> datetime.date:
+    return parse_date(getattr(node, "value", None) if isinstance(node, StringValueNode) else None)
 
 
 def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
-    months, month = [], start.replace(day=1)
-    while month <= end:
-        months.append(month)
-        month = month.replace(day=calendar.monthrange(month.year, month.month)[1]) + datetime.timedelta(days=1)
-    return months
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [datetime.date(index // 12, index % 12 + 1, 1) for index in range(first, last + 1)]
 
 
 def company_statistics(root, info, type, startPeriod, endPeriod, companyNumber=None, invoiceType=None, worklist=None):
@@ -206,7 +212,7 @@ def company_statistics(root, info, type, startPeriod, endPeriod, companyNumber=N
     kind = {"air": Statistic.Kind.AIR, "processing": Statistic.Kind.PROCESSING}.get((type or "").lower())
     if kind is None:
         raise error("BAD_USER_INPUT", "type must be AIR or processing.")
-    start, end = _period(startPeriod, "startPeriod"), _period(endPeriod, "endPeriod")
+    start, end = startPeriod, endPeriod  # dates: the Date scalar parsed them
     if end < start:
         raise error("BAD_USER_INPUT", "endPeriod must not be before startPeriod.")
     if invoiceType not in (None, "SALE", "PURCHASE"):
@@ -441,8 +447,41 @@ RESOLVERS = {
 }
 
 
-def build_executable_schema() -> GraphQLSchema:
-    schema = build_schema(SCHEMA_FILE.read_text())
+def _is_assumed(node) -> bool:
+    return any(directive.name.value == "assumed" for directive in node.directives or ())
+
+
+class _WithoutAssumed(Visitor):
+    """Leaves the portal's own @assumed marks out of the SDL, and with `strip` what they mark."""
+
+    def __init__(self, *, strip: bool):
+        super().__init__()
+        self.strip = strip
+
+    def enter_directive_definition(self, node, *_):
+        return REMOVE if node.name.value == "assumed" else None
+
+    def enter_directive(self, node, *_):
+        return REMOVE if node.name.value == "assumed" else None
+
+    def enter_field_definition(self, node, *_):
+        return REMOVE if self.strip and _is_assumed(node) else None
+
+    def enter_object_type_definition(self, node, *_):
+        return REMOVE if self.strip and _is_assumed(node) else None
+
+
+def _document_type(value, info, abstract_type):
+    typename = value["__typename"]
+    # Without the assumed ArchiveDocument an archive document answers as the one documented kind.
+    return typename if info.schema.get_type(typename) else "InvoiceDocument"
+
+
+def build_executable_schema(*, documented_only: bool = False, sdl: str | None = None) -> GraphQLSchema:
+    """The contract's SDL (or `sdl`) with resolvers; `documented_only` leaves out what the SDL marks
+    @assumed, as a Clearfacts that has only what its public documentation shows."""
+    document = visit(parse(sdl or SCHEMA_FILE.read_text()), _WithoutAssumed(strip=documented_only))
+    schema = build_ast_schema(document)
     for type_name, fields in RESOLVERS.items():
         graphql_type = schema.get_type(type_name)
         missing = set(graphql_type.fields) - set(fields)
@@ -450,8 +489,17 @@ def build_executable_schema() -> GraphQLSchema:
             raise RuntimeError(f"no resolver for {type_name}.{', '.join(sorted(missing))}")
         for field_name, resolver in fields.items():
             graphql_type.fields[field_name].resolve = resolver
-    schema.get_type("Document").resolve_type = lambda value, info, abstract_type: value["__typename"]
+    date = schema.get_type("Date")
+    date.coerce_input_value, date.coerce_input_literal = parse_date, parse_date_literal
+    date.coerce_output_value = datetime.date.isoformat
+    schema.get_type("Document").resolve_type = _document_type
     return schema
 
 
 schema = build_executable_schema()
+documented_only_schema = build_executable_schema(documented_only=True)
+
+
+def current_schema() -> GraphQLSchema:
+    """The schema the sandbox answers with now (SANDBOX_CLEARFACTS_DOCUMENTED_ONLY, read per request)."""
+    return documented_only_schema if getattr(settings, "SANDBOX_CLEARFACTS_DOCUMENTED_ONLY", False) else schema

@@ -13,8 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_POST
 from graphql import GraphQLError, OperationDefinitionNode, execute, parse, validate
 
-from sandbox.clearfacts import bearer
-from sandbox.clearfacts.graphql_resolvers import Context, schema
+from sandbox.clearfacts import bearer, malformed
+from sandbox.clearfacts.graphql_resolvers import Context, current_schema
 from sandbox.instrument import sandbox_api
 from sandbox.models import Service
 
@@ -66,6 +66,19 @@ def operation_fields(request) -> str:
     return ",".join(names)
 
 
+def _root_fields(document, operation_name: str | None) -> dict[str, str]:
+    """Response key -> root field name of the operation run (for planned malformed answers)."""
+    fields = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            for selection in definition.selection_set.selections:
+                if hasattr(selection, "name"):
+                    fields[(selection.alias or selection.name).value] = selection.name.value
+    return fields
+
+
 def _errors(*errors: GraphQLError, status: int) -> JsonResponse:
     return JsonResponse({"errors": [e.formatted for e in errors]}, status=status)
 
@@ -109,6 +122,7 @@ def graphql_endpoint(request):
     except GraphQLError as syntax_error:
         syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
         return _errors(syntax_error, status=400)
+    schema = current_schema()
     validation_errors = validate(schema, document)
     if validation_errors:
         for validation_error in validation_errors:
@@ -122,7 +136,7 @@ def graphql_endpoint(request):
         operation_name=operation_name,
         context_value=Context(token=token, file=request.FILES.get("file")),
     )
-    body = {"data": result.data}
+    body = {"data": malformed.apply(result.data, _root_fields(document, operation_name))}
     if result.errors:
         body["errors"] = [_formatted(e) for e in result.errors]
     return JsonResponse(body)

@@ -13,11 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db.models import Sum
 from django.test import override_settings
+from graphql import print_ast
 
 from accounts.models import User
 from clearfacts_app import selectors
+from clearfacts_app.client import OPERATIONS, SCHEMA
 from clearfacts_app.models import Administration
 from sandbox.clearfacts.models import Statistic
+from sandbox.models import RequestLog, Service
 from tests.portal_site import sign_in
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
@@ -95,3 +98,42 @@ def test_the_portal_asks_by_be_vat_number_and_reads_its_own_entry(portal, stand_
     [request] = StandInClearfacts.received
     assert request["variables"]["companyNumber"] == f"BE{BAKKERIJ}"
     assert [(m.period, m.air, m.processing) for m in months] == [("01/2025", 7, 7)]
+
+
+def english(browser, portal):
+    browser.post(
+        f"{portal.url}/i18n/setlang/",
+        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
+    return browser
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [("9999-12", "9999-12", "From"), ("0001-01", "0001-02", "From"), ("1999-12", "2000-02", "From"),
+     ("2025-01", f"{datetime.date.today().year + 2}-01", "To")],
+)  # fmt: skip
+def test_a_period_outside_clearfacts_years_is_a_field_error_without_calling_clearfacts(portal, start, end, field):
+    browser, _ = sign_in(portal, SOFIE)
+    english(browser, portal)
+    calls = RequestLog.objects.filter(service=Service.CLEARFACTS_GRAPHQL).count()
+
+    page = browser.get(
+        f"{portal.url}/administrations/{BAKKERIJ}/statistics/", params={"start": start, "end": end}, timeout=30
+    )
+
+    assert page.status_code == 200
+    latest = datetime.date.today().year + 1
+    assert f"{field}: Choose a month from January 2000 to December {latest}." in page.text
+    assert "could not be reached" not in page.text
+    assert RequestLog.objects.filter(service=Service.CLEARFACTS_GRAPHQL).count() == calls
+
+
+def test_the_statistics_operation_declares_its_periods_as_the_documented_date_scalar():
+    arguments = {name: str(a.type) for name, a in SCHEMA.query_type.fields["getCompanyStatistics"].args.items()}
+    assert arguments == {"type": "String!", "startPeriod": "Date!", "endPeriod": "Date!", "companyNumber": "String",
+                         "invoiceType": "String", "worklist": "Boolean"}  # fmt: skip
+    [operation] = OPERATIONS["Statistics"].definitions
+    declared = {v.variable.name.value: print_ast(v.type) for v in operation.variable_definitions}
+    assert declared == {"companyNumber": "String!", "startPeriod": "Date!", "endPeriod": "Date!"}

@@ -183,9 +183,40 @@ def test_customers_are_paged_over_clearfacts_100_per_request(sofie):
     assert len(rows(first.text, "customers")) == 100 and 'data-testid="customers-next"' in first.text
     assert len(rows(second.text, "customers")) == 42 and 'data-testid="customers-next"' not in second.text
     assert "K0101" in second.text and "K0100" not in second.text
-    assert "This administration has no customers" in third.text
+    assert rows(third.text, "customers") == rows(second.text, "customers"), "past the end: the last page"
     log = RequestLog.objects.filter(operation="customers").count()
-    assert log == 3, "one Clearfacts request per page"
+    assert log == 2, "each of Clearfacts' pages read once, to count them, then cached"
+
+
+def page_label(page) -> str:
+    return re.search(r'data-testid="customers-page">([^<]+)<', page.text)[1]
+
+
+def total_label(page) -> str:
+    return re.search(r'data-testid="customers-total">([^<]+)<', page.text)[1]
+
+
+def test_customer_pages_say_the_total_and_a_page_past_the_end_shows_the_last(sofie):
+    first = get(sofie, f"/administrations/{BROUWERIJ}/customers/", headers=HTMX)
+    past = get(sofie, f"/administrations/{BROUWERIJ}/customers/?page=3", headers=HTMX)
+    searched = get(sofie, f"/administrations/{BROUWERIJ}/customers/", params={"q": "(1", "page": 9}, headers=HTMX)
+
+    assert (page_label(first), total_label(first)) == ("Page 1 of 2", "142 customers in Clearfacts.")
+    assert (page_label(past), total_label(past)) == ("Page 2 of 2", "142 customers in Clearfacts.")
+    assert "has no customers" not in past.text and len(rows(past.text, "customers")) == 42
+    assert (page_label(searched), total_label(searched)) == ("Page 3 of 3", "54 customers match.")
+    assert len(rows(searched.text, "customers")) == 4 and "No customer matches" not in searched.text
+
+
+def test_customers_beyond_what_is_counted_are_still_paged_and_the_total_says_more_than(sofie, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_MAX_CHUNKS", 1)
+
+    first = get(sofie, f"/administrations/{BROUWERIJ}/customers/", headers=HTMX)
+    second = get(sofie, f"/administrations/{BROUWERIJ}/customers/?page=2", headers=HTMX)
+
+    assert (page_label(first), total_label(first)) == ("Page 1", "More than 100 customers in Clearfacts.")
+    assert 'data-testid="customers-next"' in first.text and "Searched the first" not in first.text
+    assert len(rows(second.text, "customers")) == 42 and "K0101" in second.text
 
 
 def test_customer_search_finds_matches_across_clearfacts_chunks(sofie):

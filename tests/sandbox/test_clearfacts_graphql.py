@@ -554,7 +554,6 @@ def test_a_duplicate_associate_email_is_refused(sandbox, token):
     ("arguments", "message"),
     [
         ('type: "XYZ", startPeriod: "2025-01-01", endPeriod: "2025-02-01"', "type must be AIR or processing."),
-        ('type: "AIR", startPeriod: "yesterday", endPeriod: "2025-02-01"', "startPeriod must be an RFC 3339 date"),
         ('type: "AIR", startPeriod: "2025-03-01", endPeriod: "2025-02-01"', "endPeriod must not be before"),
     ],
 )
@@ -563,6 +562,41 @@ def test_bad_statistics_arguments_are_explained(sandbox, token, arguments, messa
 
     assert error_code(response) == "BAD_USER_INPUT"
     assert response.json()["errors"][0]["message"].startswith(message)
+
+
+def test_the_public_documentations_statistics_query_with_date_variables(sandbox, token):
+    # Verbatim from Clearfacts' developer documentation ("Query the statistics of a company").
+    query = """query statistics ($type: String!, $startPeriod: Date!, $endPeriod: Date!) {
+      getCompanyStatistics(type: $type, startPeriod: $startPeriod, endPeriod: $endPeriod) {
+        companyNumber
+        items {
+          period
+          value
+        }
+      }
+    }"""
+    variables = {"type": "AIR", "startPeriod": "2015-01-18", "endPeriod": "2015-03-18"}
+
+    statistics = data(graphql(sandbox, token, query, variables))["getCompanyStatistics"]
+
+    assert [item["period"] for item in statistics[0]["items"]] == ["01/2015", "02/2015", "03/2015"]
+
+
+@pytest.mark.parametrize("period", ["yesterday", "2025-13-01", "18/01/2015", 20250101])
+def test_a_period_that_is_not_an_rfc_3339_date_is_refused(sandbox, token, period):
+    query = """query ($start: Date!) { getCompanyStatistics(type: "AIR", startPeriod: $start,
+        endPeriod: "2025-02-01") { companyNumber } }"""
+
+    response = graphql(sandbox, token, query, {"start": period})
+
+    assert response.json().get("data") is None
+    assert "RFC 3339 date" in response.json()["errors"][0]["message"]
+    literal = graphql(
+        sandbox,
+        token,
+        '{ getCompanyStatistics(type: "AIR", startPeriod: "yesterday", endPeriod: "2025-02-01") { companyNumber } }',
+    )
+    assert literal.status_code == 400 and error_code(literal) == "GRAPHQL_VALIDATION_FAILED"
 
 
 def test_a_negative_customers_offset_is_refused(sandbox, token):
