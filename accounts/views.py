@@ -208,6 +208,14 @@ def _sync_with_messages(request, *, quiet: bool) -> None:
         )
     except client.NotAuthorized:
         messages.error(request, _("Clearfacts refused your sign-in. Please sign in again."))
+    except client.ClearfactsAnswerInvalid:
+        logger.warning("sync for user %s: Clearfacts' answer was unusable", request.user.pk, exc_info=True)
+        messages.warning(
+            request,
+            _(
+                "Clearfacts could not say just now which administrations you have; they stay as they were. Try again later."
+            ),
+        )
     except client.ClearfactsError:
         logger.warning("sync after sign-in failed for user %s", request.user.pk, exc_info=True)
         messages.warning(

@@ -89,6 +89,8 @@ def test_a_signed_in_refresh_with_a_broken_answer_is_a_message_not_an_error(sofi
     )
 
     assert response.status_code == 200 and "Server Error" not in response.text
+    assert "could not say just now which administrations you have" in response.text
+    assert "could not be reached" not in response.text
     assert AdministrationAccess.objects.count() == 7
 
 
