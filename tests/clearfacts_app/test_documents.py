@@ -334,7 +334,9 @@ def test_the_document_page_shows_what_clearfacts_knows(browser):
     page = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
 
     remote = page.text.split('data-testid="clearfacts-document"', 1)[1].split("</dl>", 1)[0]
-    assert timezone.localdate().isoformat() in remote and "SALE" in remote and "UNPAID" in remote
+    today = timezone.localdate()
+    assert today.strftime("%d/%m/%Y") in remote and today.isoformat() not in remote, "a Belgian date, not ISO"
+    assert "SALE" in remote and "UNPAID" in remote
     assert document.clearfacts_uuid in remote
 
 
