@@ -109,6 +109,9 @@ def test_every_page_fits_every_width_and_passes_axe(page, portal, language):
     sign_in_with_clearfacts(page, portal, SOFIE, language=language)
     user = User.objects.get(email=SOFIE)
     document = make_document(user, filename=LONG_NAME, status=Document.Status.FAILED, error="Clearfacts refused it.")
+    make_document(user, filename="kopie.pdf", status=Document.Status.HELD, error="Clearfacts may have it already.")
+    make_document(user, filename="wacht.pdf", status=Document.Status.NEEDS_SIGN_IN, error="Sign in again.")
+    make_document(user, filename="verzonden.pdf", status=Document.Status.SENT)
 
     problems = []
     for url in site_pages(portal, document):
