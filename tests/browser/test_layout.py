@@ -72,6 +72,8 @@ def check_page(page, url, *, signed_in=True):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(url)
         where = f"{url} at {width}px"
+        if " · " not in page.title():
+            problems.append(f"{where}: the title {page.title()!r} does not name the page")
         if scrolls_sideways(page):
             problems.append(f"{where}: scrolls sideways")
         if violations := axe_violations(page):
@@ -122,7 +124,7 @@ def test_every_page_fits_every_width_and_passes_axe(page, portal, language):
 def test_the_sign_in_page_fits_every_width_and_passes_axe(page, portal):
     problems = []
     for language in ("en", "nl", "fr"):
-        page.context.add_cookies([{"name": "django_language", "value": language, "url": portal.url}])
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": portal.url}])
         problems += check_page(page, f"{portal.url}/accounts/sign-in/", signed_in=False)
     assert not problems, "\n".join(problems)
 
