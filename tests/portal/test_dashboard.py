@@ -55,6 +55,13 @@ def test_documents_that_need_the_user_show_their_reason_and_action(client, membe
     assert f'href="{base}/{documents["failed"].pk}/"' in failed, "a link to the document's page"
 
 
+def test_a_document_waiting_for_the_users_sign_in_offers_it(client, member, owner, administration, documents):
+    page = dashboard(client, member)
+
+    assert 'href="/accounts/sign-in-again/"' in card_of(page, "waiting.pdf")
+    assert "sign-in-again" not in dashboard(client, owner), "only to the one whose sign-in it waits for"
+
+
 def test_recent_uploads_are_listed_and_cancelled_ones_are_not(client, member, documents):
     page = dashboard(client, member)
 
