@@ -1,6 +1,5 @@
 """Uploading documents into Clearfacts, following them, and acting on those that need it."""
 
-import datetime
 
 from django import forms
 from django.conf import settings
@@ -9,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -216,14 +214,6 @@ CLEARFACTS_ENUMERATIONS = {
 }
 
 
-def clearfacts_date(value: str | None) -> datetime.date | None:
-    """A document's date as Clearfacts gives it (ISO 8601), to be shown in the reader's format."""
-    try:
-        return parse_date((value or "")[:10])
-    except ValueError:
-        return None
-
-
 def clearfacts_labels(remote: dict) -> dict:
     """The translated label of each enumeration value on a Clearfacts document (a new value as it came)."""
     labels = {}
@@ -246,7 +236,7 @@ def document_detail(request, company_number, document_pk):
         )
     context = {"administration": request.administration, "document": document, "remote": remote, "problem": problem}
     if remote:
-        context |= {"remote_date": clearfacts_date(remote.get("date")), "remote_labels": clearfacts_labels(remote)}
+        context["remote_labels"] = clearfacts_labels(remote)
     return render(request, "clearfacts_app/document_detail.html", context)
 
 

@@ -271,6 +271,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Brussels"
 USE_I18N = True
 USE_TZ = True
+# English dates as written in Belgium (28/11/2026 14:05), not US style: portal/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 # Static and uploaded files
 STATIC_URL = "/static/"

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clearfacts_app.models import Administration
+from portal.dashboard import ADMINISTRATION_LIMIT, company_cards
 from portal.health import broker_answers, database_answers, services_fingerprint
 from portal.tasks import HEARTBEAT_KEY, WORKER_SERVICES_KEY
 
@@ -18,10 +19,16 @@ logger = logging.getLogger(__name__)
 
 def dashboard(request):
     administrations = Administration.objects.visible_to(request.user)
+    cards, attention_count = company_cards(request.user)
     return render(
         request,
         "portal/dashboard.html",
-        {"administrations": administrations[:12], "administration_count": administrations.count()},
+        {
+            "cards": cards,
+            "attention_count": attention_count,
+            "administrations": administrations[:ADMINISTRATION_LIMIT],
+            "administration_count": administrations.count(),
+        },
     )
 
 

@@ -9,8 +9,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.test import override_settings
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from clearfacts_app.models import Document
@@ -337,8 +336,8 @@ def test_the_document_page_shows_what_clearfacts_knows(browser):
     page = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
 
     remote = page.text.split('data-testid="clearfacts-document"', 1)[1].split("</dl>", 1)[0]
-    with translation.override("en"):
-        assert date_format(timezone.localdate(), "SHORT_DATE_FORMAT") in remote
+    today = timezone.localdate()
+    assert today.strftime("%d/%m/%Y") in remote and today.isoformat() not in remote, "a Belgian date, not ISO"
     assert "Sale" in remote and "Unpaid" in remote
     assert document.clearfacts_uuid in remote
 

@@ -1,0 +1,190 @@
+"""Every page of the site at a phone, laptop and desktop width, in each language.
+
+At each width a page must not scroll sideways, the user menu (and its Sign out) must be
+reachable, and axe-core must find no serious or critical accessibility violation.
+"""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from accounts.models import Membership, User
+from clearfacts_app.models import Administration, Document
+from tests.browser.accessibility import axe_violations, describe
+from tests.browser.conftest import sign_in_with_clearfacts
+from tests.factories import make_administration, make_office, make_user
+
+SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
+MAES = "0652381715"  # Bakkerij Maes BV
+WIDTHS = [375, 1024, 1280, 1440]
+LONG_NAME = "factuur_" + "0123456789" * 19 + ".pdf"  # 200 characters, no spaces
+
+
+def make_document(user, *, filename="aankoop-0042.pdf", status=Document.Status.SENT, error=""):
+    return Document.objects.create(
+        administration=Administration.objects.get(company_number=MAES, office=user.office),
+        uploaded_by=user,
+        destination=Document.Destination.INBOX,
+        invoice_type=Document.InvoiceType.PURCHASE,
+        filename=filename,
+        file=f"documents/test/{filename[:80]}",
+        content_type="application/pdf",
+        size=48_213,
+        sha256="0" * 64,
+        status=status,
+        error=error,
+    )
+
+
+def scrolls_sideways(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def on_screen(page, locator) -> bool:
+    box = locator.bounding_box()
+    width = page.evaluate("window.innerWidth")
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+def user_menu_problem(page) -> str | None:
+    """The user menu shows (behind the navigation toggle on a phone) and its Sign out is on screen."""
+    toggle = page.locator(".navbar-toggler")
+    if toggle.is_visible():
+        toggle.click()
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
+    menu = page.get_by_test_id("user-menu")
+    if not menu.is_visible() or not on_screen(page, menu):
+        return "the user menu is hidden or off screen"
+    menu.click()
+    sign_out = page.locator('form[action$="/accounts/sign-out/"] button')
+    expect(sign_out).to_be_visible()
+    if not on_screen(page, sign_out):
+        return "Sign out is off screen"
+    return None
+
+
+def check_page(page, url, *, signed_in=True):
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(url)
+        where = f"{url} at {width}px"
+        if " · " not in page.title():
+            problems.append(f"{where}: the title {page.title()!r} does not name the page")
+        if scrolls_sideways(page):
+            problems.append(f"{where}: scrolls sideways")
+        if violations := axe_violations(page):
+            problems.append(f"{where}: axe-core found\n{describe(violations)}")
+        if signed_in and (problem := user_menu_problem(page)):
+            problems.append(f"{where}: {problem}")
+    return problems
+
+
+def site_pages(portal, document):
+    base = f"{portal.url}/administrations/{MAES}"
+    return [
+        f"{portal.url}/",
+        f"{portal.url}/administrations/",
+        f"{base}/",
+        f"{base}/journals/",
+        f"{base}/customers/",
+        f"{base}/archive/",
+        f"{base}/statistics/",
+        f"{base}/app-info/",
+        f"{base}/documents/upload/",
+        f"{base}/documents/{document.pk}/",
+        f"{portal.url}/documents/",
+        f"{portal.url}/office/",
+        f"{portal.url}/office/associates/",
+        f"{portal.url}/office/associates/add/",
+        f"{portal.url}/no-such-page/",
+    ]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_every_page_fits_every_width_and_passes_axe(page, portal, language):
+    page.emulate_media(reduced_motion="reduce")  # Bootstrap's collapse and fades then end at once
+    sign_in_with_clearfacts(page, portal, SOFIE, language=language)
+    user = User.objects.get(email=SOFIE)
+    document = make_document(user, filename=LONG_NAME, status=Document.Status.FAILED, error="Clearfacts refused it.")
+    make_document(user, filename="kopie.pdf", status=Document.Status.HELD, error="Clearfacts may have it already.")
+    make_document(user, filename="wacht.pdf", status=Document.Status.NEEDS_SIGN_IN, error="Sign in again.")
+    make_document(user, filename="verzonden.pdf", status=Document.Status.SENT)
+
+    problems = []
+    for url in site_pages(portal, document):
+        problems += check_page(page, url)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sign_in_page_fits_every_width_and_passes_axe(page, portal):
+    problems = []
+    for language in ("en", "nl", "fr"):
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": portal.url}])
+        problems += check_page(page, f"{portal.url}/accounts/sign-in/", signed_in=False)
+    assert not problems, "\n".join(problems)
+
+
+def fits_its_container(page, selector) -> bool:
+    return page.eval_on_selector(selector, "table => table.scrollWidth <= table.parentElement.clientWidth")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_long_file_name_wraps_instead_of_widening_the_document_tables(page, portal, language):
+    sign_in_with_clearfacts(page, portal, SOFIE, language=language)
+    make_document(User.objects.get(email=SOFIE), filename=LONG_NAME, status=Document.Status.FAILED, error="Refused.")
+
+    for url in (f"{portal.url}/documents/", f"{portal.url}/administrations/{MAES}/"):
+        for width in (1024, 1280, 1440):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(url)
+            assert fits_its_container(page, '[data-testid="documents"]'), f"{url} at {width}px"
+            expect(page.get_by_test_id("document-status")).to_be_in_viewport()
+
+
+def test_on_a_phone_the_upload_button_leaves_the_status_filter_free(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{portal.url}/administrations/{MAES}/")
+
+    upload = page.get_by_test_id("upload-link").bounding_box()
+    status = page.locator('select[name="status"]').bounding_box()
+
+    overlap_x = min(upload["x"] + upload["width"], status["x"] + status["width"]) - max(upload["x"], status["x"])
+    overlap_y = min(upload["y"] + upload["height"], status["y"] + status["height"]) - max(upload["y"], status["y"])
+    assert overlap_x <= 0 or overlap_y <= 0, f"the upload button {upload} covers the status filter {status}"
+    assert not scrolls_sideways(page)
+
+
+def test_every_top_bar_label_stays_on_one_line_in_french(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE, language="fr")
+    for width in (1024, 1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{portal.url}/")
+        if page.locator(".navbar-toggler").is_visible():
+            page.locator(".navbar-toggler").click()
+        dashboard = page.get_by_role("link", name="Tableau de bord", exact=True)
+        documents = page.get_by_role("link", name="Documents", exact=True)
+        expect(dashboard).to_be_visible()
+        assert dashboard.bounding_box()["height"] == documents.bounding_box()["height"], f"it wraps at {width}px"
+
+
+def test_the_admin_document_list_keeps_its_columns_with_a_long_file_name(page, portal, admin_user):
+    staff = Client()
+    staff.force_login(admin_user, backend="accounts.staff.StaffAuthenticationBackend")
+    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": portal.url}])
+    office = make_office()
+    administration = make_administration(office, company_number=MAES)
+    uploader = make_user(office, role=Membership.Role.MEMBER, administrations=[administration])
+    make_document(uploader, filename=LONG_NAME, status=Document.Status.FAILED, error="Refused.")
+
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{portal.url}/admin/clearfacts_app/document/")
+        assert page.locator("#result_list tbody .field-filename").bounding_box()["width"] <= 320, f"at {width}px"
+        expect(page.locator("#result_list td.field-status")).to_be_in_viewport()
