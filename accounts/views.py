@@ -213,7 +213,8 @@ def _sync_with_messages(request, *, quiet: bool) -> None:
         messages.warning(
             request,
             _(
-                "Clearfacts could not say just now which administrations you have; they stay as they were. Try again later."
+                "Clearfacts could not say just now which administrations you have; they stay as they were. "
+                "Try again later."
             ),
         )
     except client.ClearfactsError:

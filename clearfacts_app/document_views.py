@@ -1,6 +1,5 @@
 """Uploading documents into Clearfacts, following them, and acting on those that need it."""
 
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
