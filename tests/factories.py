@@ -3,7 +3,7 @@
 import itertools
 
 from accounts.models import ClearfactsCredential, Membership, Office, User
-from clearfacts_app.models import Administration, AdministrationAccess
+from clearfacts_app.models import Administration, AdministrationAccess, Document
 
 _numbers = itertools.count(1000001)
 
@@ -46,3 +46,18 @@ def make_user(office, *, role=Membership.Role.MEMBER, administrations=(), name="
     for administration in administrations:
         AdministrationAccess.objects.create(user=user, administration=administration)
     return user
+
+
+def make_document(administration, uploader, filename="factuur.pdf", **fields) -> Document:
+    """A purchase invoice in the administration's inbox; its stored file is only a name unless a test saves one."""
+    defaults = {
+        "destination": Document.Destination.INBOX,
+        "invoice_type": Document.InvoiceType.PURCHASE,
+        "file": f"documents/{filename[:80]}",
+        "content_type": "application/pdf",
+        "size": 1000,
+        "sha256": "0" * 64,
+    }
+    return Document.objects.create(
+        administration=administration, uploaded_by=uploader, filename=filename, **(defaults | fields)
+    )

@@ -15,28 +15,18 @@ from accounts.models import Membership, User
 from clearfacts_app.models import Administration, Document
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import sign_in_with_clearfacts
-from tests.factories import make_administration, make_office, make_user
+from tests.factories import make_administration, make_document, make_office, make_user
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
 MAES = "0652381715"  # Bakkerij Maes BV
 WIDTHS = [375, 1024, 1280, 1440]
 LONG_NAME = "factuur_" + "0123456789" * 19 + ".pdf"  # 200 characters, no spaces
+REFUSED = {"reason_code": Document.Reason.REFUSED, "reason_params": {"message": "Page 3 is empty."}}
 
 
-def make_document(user, *, filename="aankoop-0042.pdf", status=Document.Status.SENT, error=""):
-    return Document.objects.create(
-        administration=Administration.objects.get(company_number=MAES, office=user.office),
-        uploaded_by=user,
-        destination=Document.Destination.INBOX,
-        invoice_type=Document.InvoiceType.PURCHASE,
-        filename=filename,
-        file=f"documents/test/{filename[:80]}",
-        content_type="application/pdf",
-        size=48_213,
-        sha256="0" * 64,
-        status=status,
-        error=error,
-    )
+def make_sofies_document(user, *, filename="aankoop-0042.pdf", status=Document.Status.SENT, **fields):
+    maes = Administration.objects.get(company_number=MAES, office=user.office)
+    return make_document(maes, user, filename, status=status, **fields)
 
 
 def scrolls_sideways(page) -> bool:
@@ -110,10 +100,18 @@ def test_every_page_fits_every_width_and_passes_axe(page, portal, language):
     page.emulate_media(reduced_motion="reduce")  # Bootstrap's collapse and fades then end at once
     sign_in_with_clearfacts(page, portal, SOFIE, language=language)
     user = User.objects.get(email=SOFIE)
-    document = make_document(user, filename=LONG_NAME, status=Document.Status.FAILED, error="Clearfacts refused it.")
-    make_document(user, filename="kopie.pdf", status=Document.Status.HELD, error="Clearfacts may have it already.")
-    make_document(user, filename="wacht.pdf", status=Document.Status.NEEDS_SIGN_IN, error="Sign in again.")
-    make_document(user, filename="verzonden.pdf", status=Document.Status.SENT)
+    document = make_sofies_document(user, filename=LONG_NAME, status=Document.Status.FAILED, **REFUSED)
+    make_sofies_document(
+        user, filename="kopie.pdf", status=Document.Status.HELD, reason_code=Document.Reason.OUTCOME_UNKNOWN
+    )
+    make_sofies_document(
+        user,
+        filename="wacht.pdf",
+        status=Document.Status.NEEDS_SIGN_IN,
+        reason_code=Document.Reason.SIGN_IN_REFUSED,
+        reason_params={"user": "Sofie"},
+    )
+    make_sofies_document(user, filename="verzonden.pdf", status=Document.Status.SENT)
 
     problems = []
     for url in site_pages(portal, document):
@@ -136,7 +134,7 @@ def fits_its_container(page, selector) -> bool:
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_a_long_file_name_wraps_instead_of_widening_the_document_tables(page, portal, language):
     sign_in_with_clearfacts(page, portal, SOFIE, language=language)
-    make_document(User.objects.get(email=SOFIE), filename=LONG_NAME, status=Document.Status.FAILED, error="Refused.")
+    make_sofies_document(User.objects.get(email=SOFIE), filename=LONG_NAME, status=Document.Status.FAILED, **REFUSED)
 
     for url in (f"{portal.url}/documents/", f"{portal.url}/administrations/{MAES}/"):
         for width in (1024, 1280, 1440):
@@ -181,7 +179,7 @@ def test_the_admin_document_list_keeps_its_columns_with_a_long_file_name(page, p
     office = make_office()
     administration = make_administration(office, company_number=MAES)
     uploader = make_user(office, role=Membership.Role.MEMBER, administrations=[administration])
-    make_document(uploader, filename=LONG_NAME, status=Document.Status.FAILED, error="Refused.")
+    make_document(administration, uploader, LONG_NAME, status=Document.Status.FAILED, **REFUSED)
 
     for width in (1280, 1440):
         page.set_viewport_size({"width": width, "height": 900})

@@ -14,6 +14,7 @@ from clearfacts_app.models import Administration, AdministrationAccess, Document
 from clearfacts_app.sync import sync_user
 from sandbox.clearfacts import malformed
 from tests import samples
+from tests.factories import make_document
 from tests.portal_site import sign_in
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"  # an ADMIN associate
@@ -171,16 +172,10 @@ def test_an_upload_answer_with_extra_fields_gives_the_id(portal):
 def test_the_document_page_says_clearfacts_could_not_say(sofie, portal, kind):
     user = User.objects.get()
     sent = uploaded(user)
-    document = Document.objects.create(
-        administration=Administration.objects.get(company_number=BAKKERIJ),
-        uploaded_by=user,
-        destination=Document.Destination.INBOX,
-        invoice_type=Document.InvoiceType.PURCHASE,
-        filename="invoice.pdf",
-        file="documents/invoice.pdf",
-        content_type="application/pdf",
-        size=1,
-        sha256="0" * 64,
+    document = make_document(
+        Administration.objects.get(company_number=BAKKERIJ),
+        user,
+        "invoice.pdf",
         status=Document.Status.SENT,
         clearfacts_uuid=sent["uuid"],
     )

@@ -26,6 +26,7 @@ from sandbox.clearfacts.graphql_resolvers import documented_only_schema
 from sandbox.clearfacts.models import ClearfactsUser
 from sandbox.models import RequestLog
 from tests import samples
+from tests.factories import make_document
 from tests.portal_site import sign_in
 
 SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
@@ -146,22 +147,16 @@ def test_the_document_page_shows_the_documented_fields_without_the_assumed_ones(
             filename="invoice.pdf",
             content_type="application/pdf",
         )
-        document = Document.objects.create(
-            administration=Administration.objects.get(company_number=BAKKERIJ),
-            uploaded_by=user,
-            destination=Document.Destination.INBOX,
-            invoice_type=Document.InvoiceType.PURCHASE,
-            filename="invoice.pdf",
-            file="documents/invoice.pdf",
-            content_type="application/pdf",
-            size=1,
-            sha256="0" * 64,
+        document = make_document(
+            Administration.objects.get(company_number=BAKKERIJ),
+            user,
+            "invoice.pdf",
             status=Document.Status.SENT,
             clearfacts_uuid=sent["uuid"],
         )
         page = browser.get(f"{portal.url}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
 
-    assert page.status_code == 200 and "PURCHASE" in page.text and "UNPAID" in page.text
+    assert page.status_code == 200 and "Purchase" in page.text and "Unpaid" in page.text
     assert "could not" not in page.text and "refused" not in page.text.lower()
 
 

@@ -5,24 +5,14 @@ import pytest
 from django.conf import settings
 
 from clearfacts_app.models import Document
+from tests import factories
 
 Status = Document.Status
 
 
 def make_document(administration, uploader, filename, status, reason_code="", **reason_params):
-    return Document.objects.create(
-        administration=administration,
-        uploaded_by=uploader,
-        destination=Document.Destination.INBOX,
-        invoice_type=Document.InvoiceType.PURCHASE,
-        filename=filename,
-        file=f"documents/{filename}",
-        content_type="application/pdf",
-        size=1000,
-        sha256="0" * 64,
-        status=status,
-        reason_code=reason_code,
-        reason_params=reason_params,
+    return factories.make_document(
+        administration, uploader, filename, status=status, reason_code=reason_code, reason_params=reason_params
     )
 
 
