@@ -74,11 +74,11 @@ def credential_store(*, user: User, token_response: dict, requested_scopes: str 
 def credential_forget(*, user: User) -> None:
     """Deletes the user's tokens here, after asking the provider to revoke them (best effort)."""
     credential = credential_for(user)
-    if credential is not None and credential.refresh_token:
-        # One call, so sign-out waits at most one timeout; revoking a refresh token ends the access
-        # tokens of its grant too (RFC 7009 §2.1).
-        provider.revoke(credential.refresh_token, kind="refresh_token")
-    elif credential is not None:
+    if credential is not None:
+        # RFC 7009 §2.1 lets a provider end the access tokens with their refresh token, but does not
+        # make it: both are revoked, each call bounded by OIDC_REVOCATION_TIMEOUT.
+        if credential.refresh_token:
+            provider.revoke(credential.refresh_token, kind="refresh_token")
         provider.revoke(credential.access_token, kind="access_token")
     ClearfactsCredential.objects.filter(user=user).delete()
 

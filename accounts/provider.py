@@ -62,22 +62,22 @@ def _cache_key(name: str) -> str:
     return f"oidc:{name}:{settings.CLEARFACTS_OIDC_ISSUER}"
 
 
-def _get_json(url: str) -> dict:
+def _get_json(url: str, *, timeout=None) -> dict:
     try:
-        response = _session.get(url)
+        response = _session.get(url, **({"timeout": timeout} if timeout else {}))
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as error:
         raise ProviderUnreachable(f"GET {url} failed: {error.__class__.__name__}") from error
 
 
-def configuration(*, refresh: bool = False) -> dict:
+def configuration(*, refresh: bool = False, timeout=None) -> dict:
     """The provider's discovery document, checked against the configured issuer."""
     key = _cache_key("configuration")
     document = None if refresh else cache.get(key)
     if document is None:
         issuer = settings.CLEARFACTS_OIDC_ISSUER
-        document = _get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+        document = _get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=timeout)
         if document.get("issuer") != issuer or not all(document.get(name) for name in REQUIRED_ENDPOINTS):
             raise ProviderUnreachable("the discovery document is not the configured issuer's")
         cache.set(key, document, CACHE_SECONDS)
@@ -250,18 +250,31 @@ def userinfo(access_token: str) -> dict:
     return claims
 
 
-def cached_configuration() -> dict | None:
-    """The discovery document if it is at hand, without calling the provider."""
-    return cache.get(_cache_key("configuration"))
+def sign_out_configuration() -> dict:
+    """The discovery document for signing out: cached, else fetched within OIDC_REVOCATION_TIMEOUT.
+
+    Without it the provider's session and tokens would outlive the sign-out, and the next person at
+    the same browser would be signed in as the previous one. A provider found unreachable is not
+    asked again for half a minute, so one sign-out waits for it once; {} when it cannot be had.
+    """
+    document = cache.get(_cache_key("configuration"))
+    if document is not None or cache.get(_cache_key("unreachable-at-sign-out")):
+        return document or {}
+    try:
+        return configuration(timeout=settings.OIDC_REVOCATION_TIMEOUT)
+    except SignInError as error:
+        logger.warning("no discovery document at sign-out: %r", str(error))
+        cache.set(_cache_key("unreachable-at-sign-out"), True, 30)
+        return {}
 
 
 def revoke(token: str, *, kind: str) -> bool:
     """Asks the provider to revoke a token (RFC 7009), if it offers revocation; True if it confirmed.
 
     Best effort within settings.OIDC_REVOCATION_TIMEOUT: sign-out must neither wait for a slow
-    provider nor fail when it is down. Only a discovery document already cached is used.
+    provider nor fail when it is down.
     """
-    endpoint = (cached_configuration() or {}).get("revocation_endpoint")
+    endpoint = sign_out_configuration().get("revocation_endpoint")
     if not endpoint or not token:
         return False
     data = {
@@ -283,7 +296,7 @@ def revoke(token: str, *, kind: str) -> bool:
 
 def end_session_url(*, post_logout_redirect_uri: str) -> str | None:
     """Where to end the user's session at the provider (RP-initiated logout), if it offers that."""
-    endpoint = (cached_configuration() or {}).get("end_session_endpoint")
+    endpoint = sign_out_configuration().get("end_session_endpoint")
     if not endpoint:
         return None
     query = urlencode({"client_id": settings.OIDC_RP_CLIENT_ID, "post_logout_redirect_uri": post_logout_redirect_uri})

@@ -4,6 +4,7 @@ session ends too, so the next sign-in may be someone else."""
 import time
 
 import requests
+from django.core.cache import cache
 from django.test import override_settings
 
 from accounts.models import ClearfactsCredential, User
@@ -36,6 +37,27 @@ def test_sign_out_revokes_the_tokens_at_the_provider(portal):
         f"{portal.issuer}/oauth2-server/userinfo", headers={"Authorization": f"Bearer {access_token}"}, timeout=10
     )
     assert userinfo.status_code == 401
+
+
+def test_sign_out_revokes_and_ends_the_provider_session_when_discovery_is_no_longer_cached(portal):
+    browser, _ = sign_in(portal, SOFIE)
+    cache.clear()  # the discovery document expired, or the cache restarted, since the sign-in
+
+    signed_out = sign_out(browser, portal)
+
+    token = AccessToken.objects.get()
+    assert token.revoked_at is not None and token.refresh_revoked_at is not None
+    assert any("/sandbox/clearfacts/oauth2-server/logout" in step.url for step in signed_out.history)
+    assert signed_out.url == f"{portal.url}/accounts/sign-in/"
+
+
+def test_sign_out_revokes_the_access_token_itself_not_only_its_refresh_token(portal):
+    browser, _ = sign_in(portal, SOFIE)
+
+    sign_out(browser, portal)
+
+    revoked = RequestLog.objects.filter(operation="revocation").count()
+    assert revoked == 2, "a provider need not end the access token with its refresh token (RFC 7009 §2.1)"
 
 
 def test_sign_out_works_when_revocation_fails(portal):
