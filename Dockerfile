@@ -2,7 +2,9 @@
 # The same image runs the web server, the Celery worker and beat (see docker-compose.yml).
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# DEBUG=0: the image is production (no sandbox, secrets required) unless a run says otherwise.
+ENV DEBUG=0 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     VAR_DIR=/app/var \
     PIP_DISABLE_PIP_VERSION_CHECK=1

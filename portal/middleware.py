@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.http.request import split_domain_port
 from django.views.defaults import page_not_found
 
+from portal.error_views import bad_request
 from portal.views import server_error
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
@@ -44,11 +45,17 @@ class OneLocalOriginMiddleware:
         return self.get_response(request)
 
 
+# A bad request (a foreign Host header, too many fields) gets Django's debug page with status 400.
+SITE_PAGES = {
+    400: lambda request: bad_request(request, None),
+    404: lambda request: page_not_found(request, Http404()),
+    500: server_error,
+}
 DEBUG_PAGE_MARKER = b"DEBUG = True"  # the sentence every Django debug page begins its explanation with
 
 
 class SiteErrorPagesMiddleware:
-    """With DEBUG=1 (the embedded run) too, the site's 404 and 500 pages instead of Django's debug pages.
+    """With DEBUG=1 (the embedded run) too, the site's 400, 404 and 500 pages instead of Django's debug pages.
 
     Those list every URL pattern and the settings. Django has already logged an unhandled exception
     with its traceback by the time its debug page passes here. Answers that are not a debug page,
@@ -60,11 +67,11 @@ class SiteErrorPagesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not settings.DEBUG or response.status_code not in (404, 500) or response.streaming:
+        if not settings.DEBUG or response.status_code not in SITE_PAGES or response.streaming:
             return response
         if DEBUG_PAGE_MARKER not in response.content:
             return response
-        site_page = page_not_found(request, Http404()) if response.status_code == 404 else server_error(request)
+        site_page = SITE_PAGES[response.status_code](request)
         # The debug page's headers (security headers, CSP) stay; its body and type do not.
         response.content = site_page.content
         response["Content-Type"] = site_page["Content-Type"]

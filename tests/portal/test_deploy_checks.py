@@ -66,3 +66,36 @@ def test_check_deploy_fails_with_a_sandbox_credential_in_production(process_env,
 
     assert result.returncode != 0
     assert "portal.E003" in result.stderr and f"{name} is the sandbox's published credential" in result.stderr
+
+
+def web_start_command(serve: str) -> str:
+    """docker-compose.yml's web command, with `serve` in place of gunicorn."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    command = re.search(r'^  web:\n(?:.*\n)*?    command: sh -c "(.+)"$', compose, flags=re.M)[1]
+    return re.sub(r"exec gunicorn .*", serve, command)
+
+
+def test_the_production_web_container_refuses_to_serve_with_the_sandbox_on(process_env, tmp_path):
+    command = web_start_command(serve="echo SERVING")
+
+    refused = subprocess.run(
+        ["sh", "-c", command],
+        env=production_env(process_env, tmp_path) | {"SANDBOX": "1"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    served = subprocess.run(
+        ["sh", "-c", command], env=production_env(process_env, tmp_path), cwd=ROOT, capture_output=True, text=True
+    )
+
+    assert refused.returncode != 0 and "SERVING" not in refused.stdout and "portal.E002" in refused.stderr
+    assert served.returncode == 0 and "SERVING" in served.stdout, served.stderr
+
+
+def test_the_image_is_production_unless_told_otherwise():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert re.search(r"^ENV DEBUG=0\b", dockerfile, flags=re.M), (
+        "a bare `docker run` must not be DEBUG with the sandbox"
+    )

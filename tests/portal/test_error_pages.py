@@ -33,6 +33,26 @@ def test_an_unknown_address_shows_the_sites_404_page_in_the_embedded_run(client,
 
 
 @pytest.mark.usefixtures("embedded")
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"path": "/accounts/sign-in/", "HTTP_HOST": "evil.example"},
+        {"path": "/i18n/setlang/", "method": "post", "data": {f"field{n}": "x" for n in range(1100)}},
+    ],
+    ids=["foreign host", "too many fields"],
+)
+def test_a_bad_request_shows_the_sites_400_page_not_the_debug_page_in_the_embedded_run(db, request_kwargs):
+    kwargs = dict(request_kwargs)
+    method, path = kwargs.pop("method", "get"), kwargs.pop("path")
+
+    response = getattr(Client(), method)(path, HTTP_ACCEPT_LANGUAGE="en", **kwargs)
+
+    assert response.status_code == 400
+    assert DEBUG_PAGE not in response.text and "SECRET_KEY" not in response.text and "Traceback" not in response.text
+    assert 'data-testid="error-page"' in response.text
+
+
+@pytest.mark.usefixtures("embedded")
 def test_another_tenants_administration_shows_the_sites_404_page_in_the_embedded_run(client, outsider, administration):
     client.force_login(outsider)
 
