@@ -174,7 +174,7 @@ def execute(*, user, operation: str, variables: dict | None = None) -> dict:
     try:
         return _execute(user=user, operation=operation, variables=variables)
     except SchemaMismatch as mismatch:
-        logger.warning("Clearfacts refused %s (%s); asking %s instead", operation, mismatch.message, fallback)
+        logger.warning("Clearfacts refused %s (%r); asking %s instead", operation, mismatch.message, fallback)
         cache.set(_lacks_key(operation), True, FALLBACK_MEMORY_SECONDS)
         return _execute(user=user, operation=fallback, variables=variables)
 
@@ -219,7 +219,7 @@ def _query_error(user, operation: str, errors: list | None) -> ClearfactsError:
     extensions = first.get("extensions") or {}
     code = extensions.get("code", "")
     message = first.get("message", "")
-    logger.info("Clearfacts %s answered %s: %s", operation, code or "an error", message)
+    logger.info("Clearfacts %s answered %r: %r", operation, code or "an error", message)
     if code == "UNAUTHENTICATED":
         credential_invalidate(user=user, reason="Clearfacts refused the access token")
         return NotAuthorized(message, code=code)

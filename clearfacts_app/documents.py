@@ -180,11 +180,11 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
         if last_attempt:
             _finish(document, Status.FAILED, **_reason(Reason.GAVE_UP, count=document.attempts))
             return Status.FAILED
-        logger.info("document %s: Clearfacts unavailable (%s); tried again later", document.pk, error)
+        logger.info("document %s: Clearfacts unavailable (%r); tried again later", document.pk, str(error))
         _finish(document, Status.QUEUED, **_reason(Reason.UNREACHABLE))
         raise
     except client.OutcomeUnknown as error:
-        logger.warning("document %s: outcome of the upload unknown (%s)", document.pk, error)
+        logger.warning("document %s: outcome of the upload unknown (%r)", document.pk, str(error))
         _finish(document, Status.HELD, **_reason(Reason.OUTCOME_UNKNOWN))
         return Status.HELD
     except SoftTimeLimitExceeded:

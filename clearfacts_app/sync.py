@@ -49,7 +49,7 @@ def _role_from_clearfacts(user: User, current: str | None) -> str:
     except client.NotAuthorized:
         raise
     except client.ClearfactsError as error:
-        logger.info("kept the role of user %s: associates not readable (%s)", user.pk, error.code or error)
+        logger.info("kept the role of user %s: associates not readable (%r)", user.pk, error.code or str(error))
         return current or Membership.Role.MEMBER
     is_admin = any(
         (a.get("email") or "").casefold() == user.email.casefold() and a.get("type") == "ADMIN" for a in associates

@@ -22,7 +22,7 @@ def sync_user_access(user_id: int) -> str:
     except client.NotAuthorized:
         return "needs sign-in"  # the credential is now marked invalid; nothing more to do until they sign in
     except (client.MissingScope, client.Refused, client.ClearfactsAnswerInvalid) as error:
-        logger.warning("sync of user %s refused: %s", user_id, error.code or error)
+        logger.warning("sync of user %s refused: %r", user_id, error.code or str(error))
         return "refused"
     return "synced"
 

@@ -212,6 +212,16 @@ def test_the_drift_command_uses_a_stored_sign_in_and_reports_type_mismatches(por
     assert "Query.getCompanyStatistics(startPeriod:) is String! in Clearfacts, Date! in the SDL" in out
 
 
+def test_the_drift_command_sends_a_stored_sign_in_to_no_other_endpoint(portal):
+    sign_in(portal, SOFIE)
+    before = RequestLog.objects.count()
+
+    with pytest.raises(CommandError, match="--user only works with the configured"):
+        call_command("clearfacts_schema_drift", "--user", SOFIE, "--url", f"{portal.url}/elsewhere/graphql")
+
+    assert RequestLog.objects.count() == before
+
+
 def test_the_drift_command_explains_an_unreachable_endpoint(db):
     with pytest.raises(CommandError, match="no introspection answer"):
         call_command("clearfacts_schema_drift", "--token", "x", "--url", "http://127.0.0.1:9/graphql")

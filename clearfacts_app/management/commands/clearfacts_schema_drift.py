@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--url", help="the GraphQL endpoint (default: CLEARFACTS_GRAPHQL_URL)")
 
     def handle(self, *args, token=None, user=None, url=None, **options):
+        if user and url and url != settings.CLEARFACTS_GRAPHQL_URL:
+            # A person's stored sign-in goes to the Clearfacts it was issued by, never elsewhere.
+            raise CommandError("--user only works with the configured CLEARFACTS_GRAPHQL_URL; use --token for another.")
         url = url or settings.CLEARFACTS_GRAPHQL_URL
         token = token or self._stored_token(user)
         try:
