@@ -80,9 +80,21 @@ def read_clearfacts(request, scope: str, read):
         logger.warning("Clearfacts' schema refused a page's question", exc_info=True)
         return None, _("Clearfacts no longer answers this question the way the portal asks it. Try again later.")
     except client.Refused as error:
-        return None, error.message or _("Clearfacts refused the request.")
+        return None, refusal_message(error)
     except client.ClearfactsAnswerInvalid:
         return None, answer_invalid_message()
+
+
+def refusal_message(error: client.Refused) -> str:
+    """Why Clearfacts refused, in the reader's language; Clearfacts' own words only quoted as its."""
+    if error.code == "FORBIDDEN":
+        return _(
+            "Clearfacts does not let your account see this: it is for the accounting office's associates, "
+            "or needs a right your account does not have."
+        )
+    if error.message:
+        return _("Clearfacts refused the request. Clearfacts said: “%(message)s”") % {"message": error.message}
+    return _("Clearfacts refused the request.")
 
 
 def answer_invalid_message() -> str:

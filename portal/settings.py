@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "mozilla_django_oidc",
+    "django_countries",
     "django_htmx",
     "template_partials",
     "csp",

@@ -331,6 +331,22 @@ def test_the_office_page_shows_the_accountant(sofie):
     assert "0471.234.512" in details and "Kortrijksesteenweg 1024" in details
 
 
+@pytest.mark.parametrize(("language", "country"), [("en", "Belgium"), ("nl", "België"), ("fr", "Belgique")])
+def test_addresses_name_the_country_in_the_readers_language(sofie, portal, language, country):
+    sofie.post(
+        f"{portal.url}/i18n/setlang/",
+        data={"language": language, "next": "/", "csrfmiddlewaretoken": sofie.cookies["csrftoken"]},
+        timeout=30,
+    )
+    administration = Administration.objects.filter(country_iso2="BE").first()
+
+    office = get(sofie, "/office/").text.split('data-testid="accountant"', 1)[1]
+    detail = get(sofie, f"/administrations/{administration.company_number}/").text
+
+    assert f"Kortrijksesteenweg 1024, 9000 Gent, {country}" in office
+    assert f", {country}</dd>" in detail
+
+
 def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associate_actions(portal):
     with override_settings(OIDC_RP_SCOPES=scopes_without("associate_actions")):
         browser, _ = sign_in(portal, SOFIE)
@@ -341,6 +357,29 @@ def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associa
     assert len(listed) == 2 and any("Dossierbeheerders" in row for row in listed)
     assert "/office/associates/add/" not in page.text and "/edit/" not in page.text
     assert "(scope associate_actions)" in get(sofie, "/office/associates/add/").text
+
+
+@pytest.mark.parametrize(
+    ("language", "explanation"),
+    [
+        ("en", "Clearfacts does not let your account see this"),
+        ("nl", "Clearfacts laat uw account dit niet zien"),
+        ("fr", "Clearfacts ne permet pas à votre compte de voir ceci"),
+    ],
+)
+def test_a_client_on_the_associates_page_reads_why_in_their_language(portal, language, explanation):
+    browser, _ = sign_in(portal, AN)  # a client of the office, not one of its associates
+    browser.post(
+        f"{portal.url}/i18n/setlang/",
+        data={"language": language, "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
+    browser.portal = portal.url
+
+    page = get(browser, "/office/associates/")
+
+    assert page.status_code == 200 and explanation in page.text
+    assert "Only associates of the accounting office may do this." not in page.text, "Clearfacts' English"
 
 
 def test_without_associate_read_the_associates_are_hidden_and_explained(portal):
