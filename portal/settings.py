@@ -264,6 +264,8 @@ ACCOUNT_LOGIN_REDIRECT_URL = "admin:index"
 MFA_ADAPTER = "accounts.staff.StaffMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Clearfacts portal"
+# A code typed in the last seconds of its 30 s still works when it arrives (RFC 6238 §5.2: one step).
+MFA_TOTP_TOLERANCE = 1
 
 # Internationalisation
 LANGUAGE_CODE = "en"

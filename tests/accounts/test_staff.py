@@ -31,8 +31,8 @@ def totp_for(user) -> str:
     return secret
 
 
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+def current_code(secret: str, *, steps_ago: int = 0) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 - steps_ago))
 
 
 def staff_login(client, email=None, password=PASSWORD):
@@ -153,3 +153,13 @@ def test_the_sign_in_page_offers_clearfacts_first_and_the_staff_form_second(clie
 
     clearfacts, staff_form = page.index("Sign in with Clearfacts"), page.index('action="/staff/login/"')
     assert clearfacts < staff_form
+
+
+def test_a_code_from_the_previous_30_seconds_still_works_but_an_older_one_does_not(client, staff):
+    secret = totp_for(staff)
+
+    too_old = client.post(staff_login(client)["Location"], {"code": current_code(secret, steps_ago=2)})
+    just_typed = client.post(staff_login(client)["Location"], {"code": current_code(secret, steps_ago=1)})
+
+    assert too_old.status_code == 200, "a code two steps old is refused"
+    assert just_typed.status_code == 302 and client.get("/admin/").status_code == 200
