@@ -6,28 +6,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clearfacts_app', '0004_document_reason_codes_and_retention'),
+        ("clearfacts_app", "0004_document_reason_codes_and_retention"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=64, verbose_name='action')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='data')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='time')),
-                ('actor', models.ForeignKey(blank=True, help_text='Empty when the portal acted by itself.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='activities', to=settings.AUTH_USER_MODEL, verbose_name='actor')),
-                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='clearfacts_app.administration', verbose_name='administration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(max_length=64, verbose_name="action")),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="data")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="time")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when the portal acted by itself.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="activities",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                ),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="clearfacts_app.administration",
+                        verbose_name="administration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'activity',
-                'verbose_name_plural': 'activities',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['administration', '-created_at', '-id'], name='activity_latest_idx')],
+                "verbose_name": "activity",
+                "verbose_name_plural": "activities",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["administration", "-created_at", "-id"], name="activity_latest_idx")],
             },
         ),
     ]
