@@ -33,6 +33,14 @@ class CredentialUnavailable(Exception):
     """There is no usable Clearfacts token for the user: they must sign in again."""
 
 
+class CredentialRefused(Exception):
+    """The provider refused the user's token while a view was calling it: they must sign in again.
+
+    Raised by the provider's client (clearfacts_app.client.NotAuthorized is one), so that the
+    sign-in middleware can answer it without importing the client.
+    """
+
+
 class CredentialTemporarilyUnavailable(Exception):
     """The token needs refreshing but that cannot happen now; retrying later may help."""
 

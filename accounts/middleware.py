@@ -4,8 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.credentials import credential_for
-from clearfacts_app.client import NotAuthorized
+from accounts.credentials import CredentialRefused, credential_for
 
 # Pages a user whose token was refused can still reach.
 EXEMPT_VIEWS = {"accounts:sign-out", "accounts:reauthenticate", "accounts:oidc-start", "accounts:oidc-callback",
@@ -39,7 +38,7 @@ class ClearfactsCredentialMiddleware:
 
     def process_exception(self, request, exception):
         """Clearfacts refused the token while the view was calling it (the credential is now invalid)."""
-        if isinstance(exception, NotAuthorized) and request.user.is_authenticated:
+        if isinstance(exception, CredentialRefused) and request.user.is_authenticated:
             return self.sign_in_again(request)
         return None
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from clearfacts_app.documents import document_retry
-from clearfacts_app.models import Administration, AdministrationAccess, Document
+from clearfacts_app.models import Activity, Administration, AdministrationAccess, Document
 
 
 class AdministrationAccessInline(admin.TabularInline):
@@ -72,5 +72,25 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected failed documents again"))
     def retry(self, request, queryset):
-        requeued = sum(document_retry(document=document) for document in queryset)
+        requeued = sum(document_retry(document=document, actor=request.user) for document in queryset)
         self.message_user(request, _("%(count)d documents queued to be sent again.") % {"count": requeued})
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    """Activity rows are a record: staff read them, nobody adds, edits or deletes one."""
+
+    list_display = ["created_at", "administration", "actor", "action"]
+    list_filter = ["action", "administration__office"]
+    search_fields = ["action", "administration__name", "administration__company_number", "actor__email"]
+    list_select_related = ["administration", "actor"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -30,6 +30,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, build_
 from requests_toolbelt import MultipartEncoder
 
 from accounts.credentials import (
+    CredentialRefused,
     CredentialTemporarilyUnavailable,
     CredentialUnavailable,
     access_token_for,
@@ -61,7 +62,7 @@ class Unavailable(ClearfactsError):
     retryable = True
 
 
-class NotAuthorized(ClearfactsError):
+class NotAuthorized(ClearfactsError, CredentialRefused):
     """Clearfacts refused the user's token (or there is none): they must sign in again."""
 
 

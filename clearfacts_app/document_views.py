@@ -163,9 +163,11 @@ def _upload(request, refusals: list[Refusal]):
             data = form.cleaned_data
             accepted.append(
                 documents.document_create(
-                    user=request.user,
                     administration=request.administration,
-                    uploaded=uploaded,
+                    uploaded_by=request.user,
+                    filename=uploaded.name,
+                    content=uploaded,
+                    sha256=uploaded.sha256,  # computed by uploads.HashingUploadHandler as the file arrived
                     kind=kind,
                     destination=data["destination"],
                     invoice_type=data["invoice_type"],
@@ -227,7 +229,7 @@ def clearfacts_labels(remote: dict) -> dict:
 def document_detail(request, company_number, document_pk):
     document = _document(request, document_pk)
     remote, problem = None, None
-    if document.status == Document.Status.SENT:
+    if document.is_sent:
         remote, problem = read_clearfacts(
             request,
             "upload_document",
@@ -260,7 +262,7 @@ def document_action(request, company_number, document_pk, action):
     _require_writer(request)
     document = _document(request, document_pk)
     do, done = ACTIONS[action]
-    if do(document=document):
+    if do(document=document, actor=request.user):
         messages.success(request, done)
     else:
         messages.warning(request, _("This cannot be done in the document's current state."))

@@ -15,14 +15,17 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ClearfactsCredential
 from clearfacts_app import client
+from clearfacts_app.activity import activity_record
 from clearfacts_app.filetypes import FileKind
 from clearfacts_app.models import Administration, Document
+from clearfacts_app.tasks import send_document
 
 logger = logging.getLogger(__name__)
 
@@ -46,54 +49,62 @@ def _reason(code: str, **params) -> dict:
     return {"reason_code": code, "reason_params": params}
 
 
-def _send(document_id: int) -> None:
-    from clearfacts_app.tasks import send_document  # the tasks module imports this one
-
-    send_document.delay(document_id)
-
-
 def _dispatch(document_id: int) -> None:
-    transaction.on_commit(lambda: _send(document_id))
+    """Hands the document to a worker once the transaction that queued it commits (at once outside one)."""
+    send_document.delay_on_commit(document_id)
+
+
+def _record(document: Document, *, actor, action: str) -> None:
+    activity_record(
+        administration=document.administration,
+        actor=actor,
+        action=action,
+        data={"document": document.pk, "filename": document.filename},
+    )
 
 
 def document_create(
     *,
-    user,
     administration: Administration,
-    uploaded,
+    uploaded_by,
+    filename: str,
+    content: File,
+    sha256: str,
     kind: FileKind,
     destination: str,
     invoice_type: str = "",
     archive_type: str = "",
     archive_category: dict | None = None,
 ) -> Document:
-    """Stores the uploaded file and records the document; its sending starts after commit.
+    """Stores `content` (whose SHA-256 is `sha256`) and records the document; its sending starts
+    after commit.
 
-    The same file (SHA-256) already uploaded to this administration, and not given up on, is held
-    for confirmation.
+    The same file already uploaded to this administration, and not given up on, is held for
+    confirmation.
     """
     with transaction.atomic():
         # One upload at a time per administration, so two copies of a file cannot both pass the check.
         Administration.objects.select_for_update().filter(pk=administration.pk).first()
-        duplicate = administration.documents.filter(sha256=uploaded.sha256, status__in=ON_ITS_WAY).exists()
+        duplicate = administration.documents.filter(sha256=sha256, status__in=ON_ITS_WAY).exists()
         document = Document(
             administration=administration,
-            uploaded_by=user,
+            uploaded_by=uploaded_by,
             destination=destination,
             invoice_type=invoice_type if destination == Document.Destination.INBOX else "",
             archive_type=archive_type if destination == Document.Destination.ARCHIVE else "",
             archive_category_id=(archive_category or {}).get("id", ""),
             archive_category_name=(archive_category or {}).get("name", ""),
-            filename=uploaded.name,
+            filename=filename,
             content_type=kind.value,
-            size=uploaded.size,
-            sha256=uploaded.sha256,
+            size=content.size,
+            sha256=sha256,
             status=Status.HELD if duplicate else Status.QUEUED,
             **(_reason(Reason.DUPLICATE) if duplicate else NO_REASON),
         )
         # Stored under a name of the portal's making with the kind's extension, never the user's.
-        document.file.save(f"{uuid.uuid4().hex}{kind.extension}", uploaded, save=False)
+        document.file.save(f"{uuid.uuid4().hex}{kind.extension}", content, save=False)
         document.save()
+        _record(document, actor=uploaded_by, action="document.uploaded")
         if not duplicate:
             _dispatch(document.pk)
     return document
@@ -208,32 +219,38 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
     return Status.SENT
 
 
-def document_requeue(*, document: Document, allowed_from: set[str]) -> bool:
-    """Queues a document again (retry, or send a held one anyway); False if its status forbids it."""
+def _requeue(*, document: Document, actor, allowed_from: set[str], action: str) -> bool:
+    """Queues a document again and records who did; False (and nothing recorded) if its status forbids it."""
     with transaction.atomic():
         updated = Document.objects.filter(pk=document.pk, status__in=allowed_from).update(
             status=Status.QUEUED, crashes=0, updated_at=timezone.now(), **NO_REASON
         )
         if updated:
+            _record(document, actor=actor, action=action)
             _dispatch(document.pk)
     return bool(updated)
 
 
-def document_retry(*, document: Document) -> bool:
-    return document_requeue(document=document, allowed_from={Status.FAILED, Status.NEEDS_SIGN_IN})
+def document_retry(*, document: Document, actor) -> bool:
+    return _requeue(document=document, actor=actor, allowed_from=Document.RETRYABLE, action="document.retried")
 
 
-def document_send_anyway(*, document: Document) -> bool:
-    return document_requeue(document=document, allowed_from={Status.HELD})
+def document_send_anyway(*, document: Document, actor) -> bool:
+    return _requeue(
+        document=document, actor=actor, allowed_from=Document.SENDABLE_ANYWAY, action="document.sent_anyway"
+    )
 
 
-def document_cancel(*, document: Document) -> bool:
+def document_cancel(*, document: Document, actor) -> bool:
     """Gives up on a document that was not sent; its stored file is deleted."""
-    updated = Document.objects.filter(
-        pk=document.pk, status__in={Status.FAILED, Status.NEEDS_SIGN_IN, Status.HELD}
-    ).update(status=Status.CANCELLED, updated_at=timezone.now())
+    with transaction.atomic():
+        updated = Document.objects.filter(pk=document.pk, status__in=Document.CANCELLABLE).update(
+            status=Status.CANCELLED, updated_at=timezone.now()
+        )
+        if updated:
+            _record(document, actor=actor, action="document.cancelled")
     if updated:
-        document.file.delete(save=False)
+        document.file.delete(save=False)  # only once the cancellation is kept
     return bool(updated)
 
 
@@ -277,7 +294,7 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     lost.filter(pk__in=lost_ids).update(updated_at=now)
     stale = crashed_ids + lost_ids
     for pk in stale:
-        _send(pk)
+        _dispatch(pk)
     signed_in_again = Document.objects.filter(
         status=Status.NEEDS_SIGN_IN,
         uploaded_by__clearfacts_credential__status=ClearfactsCredential.Status.VALID,

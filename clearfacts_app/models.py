@@ -117,6 +117,11 @@ class Document(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     FINAL = {Status.SENT, Status.FAILED, Status.NEEDS_SIGN_IN, Status.CANCELLED, Status.HELD}
+    # Which actions each status allows: the services and the templates both ask these.
+    RETRYABLE = {Status.FAILED, Status.NEEDS_SIGN_IN}
+    SENDABLE_ANYWAY = {Status.HELD}
+    CANCELLABLE = RETRYABLE | SENDABLE_ANYWAY
+    NEEDS_USER = CANCELLABLE
 
     class Reason(models.TextChoices):
         """Why a document is held, failed or waiting; stored as a code, translated when shown."""
@@ -195,6 +200,27 @@ class Document(models.Model):
         return self.status in self.FINAL
 
     @property
+    def is_sent(self) -> bool:
+        return self.status == self.Status.SENT
+
+    @property
+    def needs_sign_in(self) -> bool:
+        return self.status == self.Status.NEEDS_SIGN_IN
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in self.RETRYABLE
+
+    @property
+    def can_send_anyway(self) -> bool:
+        """Held for the user: sending it could make a second copy in Clearfacts."""
+        return self.status in self.SENDABLE_ANYWAY
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in self.CANCELLABLE
+
+    @property
     def clearfacts_filename(self) -> str:
         """The name the file goes to Clearfacts under: the user's, with the extension of what it is."""
         return name_for_kind(self.filename, FileKind(self.content_type))
@@ -218,3 +244,41 @@ class Document(models.Model):
         if self.destination == self.Destination.INBOX:
             return f"{self.get_destination_display()} · {self.get_invoice_type_display()}"
         return f"{self.get_archive_type_display()} · {self.archive_category_name}"
+
+
+class Activity(models.Model):
+    """Something a person (or the portal) did to an administration; append-only.
+
+    `action` is a code such as "document.sent_anyway" and `data` its parameters (ids, names), so
+    that the row is shown in the reader's language, not the actor's. Written by
+    `clearfacts_app.activity.activity_record` in the transaction of the change it records.
+    """
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="activities", verbose_name=_("administration")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("actor"),
+        help_text=_("Empty when the portal acted by itself."),
+    )
+    action = models.CharField(_("action"), max_length=64)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["administration", "-created_at", "-id"], name="activity_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} ({self.administration_id})"

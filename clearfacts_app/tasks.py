@@ -1,3 +1,10 @@
+"""Celery tasks: each loads what it needs by primary key and calls a service.
+
+Services import this module and dispatch with `delay_on_commit`; the services a task calls are
+imported inside its body, so that the import goes one way (see docs/decisions.md, "Dispatching
+tasks").
+"""
+
 import logging
 from datetime import timedelta
 
@@ -5,8 +12,7 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts.models import ClearfactsCredential, User
-from clearfacts_app import client, documents
-from clearfacts_app.sync import sync_user
+from clearfacts_app import client
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +20,8 @@ logger = logging.getLogger(__name__)
 @shared_task(autoretry_for=(client.Unavailable,), retry_backoff=30, retry_backoff_max=15 * 60, max_retries=6)
 def sync_user_access(user_id: int) -> str:
     """Brings one user's office and administration grants up to date with Clearfacts."""
+    from clearfacts_app.sync import sync_user
+
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return "no such user"
@@ -36,7 +44,7 @@ def sync_all_user_access() -> int:
         ).values_list("pk", flat=True)
     )
     for user_id in user_ids:
-        sync_user_access.delay(user_id)
+        sync_user_access.delay_on_commit(user_id)
     return len(user_ids)
 
 
@@ -52,12 +60,16 @@ def sync_all_user_access() -> int:
 )
 def send_document(self, document_id: int) -> str:
     """Uploads one document to Clearfacts; transport errors and 5xx are retried with backoff."""
+    from clearfacts_app import documents
+
     return documents.document_send(document_id=document_id, last_attempt=self.request.retries >= self.max_retries)
 
 
 @shared_task
 def sweep_documents(stale_after_seconds: int | None = None) -> int:
     """Sends again documents whose task was lost, and resumes those waiting for a sign-in."""
+    from clearfacts_app import documents
+
     seconds = settings.DOCUMENT_SWEEP_AFTER_SECONDS if stale_after_seconds is None else stale_after_seconds
     return len(documents.documents_sweep(stale_after=timedelta(seconds=seconds)))
 
@@ -65,6 +77,8 @@ def sweep_documents(stale_after_seconds: int | None = None) -> int:
 @shared_task
 def remove_sent_files() -> int:
     """Deletes the portal's copy of files sent more than DOCUMENT_RETENTION_DAYS ago (0 keeps them)."""
+    from clearfacts_app import documents
+
     if not settings.DOCUMENT_RETENTION_DAYS:
         return 0
     return documents.documents_remove_sent_files(retention=timedelta(days=settings.DOCUMENT_RETENTION_DAYS))

@@ -83,7 +83,7 @@ def test_a_document_whose_stored_file_is_gone_fails_with_a_reason(an):
 def dispatched(monkeypatch):
     """The documents handed to the broker (here, instead of to a worker)."""
     sent = []
-    monkeypatch.setattr(documents, "_send", sent.append)
+    monkeypatch.setattr(documents, "_dispatch", sent.append)
     return sent
 
 
