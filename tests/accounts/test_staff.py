@@ -153,3 +153,10 @@ def test_the_sign_in_page_offers_clearfacts_first_and_the_staff_form_second(clie
 
     clearfacts, staff_form = page.index("Sign in with Clearfacts"), page.index('action="/staff/login/"')
     assert clearfacts < staff_form
+
+
+def test_the_admins_own_login_form_hands_over_only_a_path_on_this_site(client, db):
+    response = client.get("/admin/login/?next=https://evil.example/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/login/?next=/admin/"
