@@ -1,10 +1,7 @@
-from urllib.parse import urlencode
-
-from django.shortcuts import redirect
 from django.urls import reverse
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.credentials import CredentialRefused, credential_for
+from portal.htmx import redirect_with_next
 
 # Pages a user whose token was refused can still reach.
 EXEMPT_VIEWS = {"accounts:sign-out", "accounts:reauthenticate", "accounts:oidc-start", "accounts:oidc-callback",
@@ -44,7 +41,4 @@ class ClearfactsCredentialMiddleware:
 
     @staticmethod
     def sign_in_again(request):
-        if request.htmx:
-            next_url = request.htmx.current_url_abs_path or "/"
-            return HttpResponseClientRedirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': next_url})}")
-        return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
+        return redirect_with_next(request, reverse("accounts:reauthenticate"))

@@ -97,9 +97,18 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.user} @ {self.office} ({self.get_role_display()})"
 
+    def has_role(self, role: str) -> bool:
+        """Whether this role is `role` or a higher one (viewer < member < office administrator)."""
+        ranks = [self.Role.VIEWER, self.Role.MEMBER, self.Role.ADMIN]
+        return ranks.index(self.role) >= ranks.index(role)
+
     @property
     def can_write(self) -> bool:
-        return self.role != self.Role.VIEWER
+        return self.has_role(self.Role.MEMBER)
+
+    @property
+    def is_office_admin(self) -> bool:
+        return self.has_role(self.Role.ADMIN)
 
 
 class ClearfactsCredential(models.Model):

@@ -18,6 +18,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 from accounts import credentials, provider
 from accounts.oidc import language_of
 from accounts.redirects import safe_next
+from accounts.roles import role_not_required
 from clearfacts_app import client
 from clearfacts_app.documents import documents_resume
 from clearfacts_app.sync import sync_user
@@ -236,12 +237,14 @@ def _sync_with_messages(request, *, quiet: bool) -> None:
 
 
 @require_POST
+@role_not_required
 def refresh(request):
     """Repeats the sync with Clearfacts: office, administrations and grants."""
     _sync_with_messages(request, quiet=False)
     return HttpResponseRedirect(safe_next(request, request.POST.get("next")) or reverse("portal:dashboard"))
 
 
+@require_GET
 def reauthenticate(request):
     """Clearfacts no longer accepts the stored token: ask for a new sign-in."""
     credential = credentials.credential_for(request.user)

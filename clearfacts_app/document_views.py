@@ -3,7 +3,6 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -13,25 +12,21 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts.models import Membership
+from accounts.roles import requires_role
 from clearfacts_app import documents, selectors
 from clearfacts_app.models import Document
+from clearfacts_app.pages import document_list_context, has_scope, missing_scope_message, read_clearfacts
 from clearfacts_app.uploads import Refusal, check_upload, parse_upload
-from clearfacts_app.views import (
-    document_list_context,
-    has_scope,
-    missing_scope_message,
-    read_clearfacts,
-    wants_partial,
-)
+from portal.htmx import wants_partial
 
 LIST_TEMPLATE = "clearfacts_app/documents.html"
 UPLOAD_TEMPLATE = "clearfacts_app/document_upload.html"
 
 
-def _require_writer(request) -> None:
-    membership = getattr(request.user, "membership", None)
-    if membership is None or not membership.can_write:
-        raise PermissionDenied(_("Viewers can look at documents but not upload or change them."))
+writers_only = requires_role(
+    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can look at documents but not upload or change them.")
+)
 
 
 class UploadForm(forms.Form):
@@ -120,8 +115,8 @@ def _archive_categories(request):
 
 @csrf_exempt  # checked by _upload below, once our parser has read the files (uploads.parse_upload)
 @require_http_methods(["GET", "POST"])
+@writers_only
 def document_upload(request, company_number):
-    _require_writer(request)
     if request.method == "GET":
         return _upload(request, [])
     received = parse_upload(request)
@@ -258,8 +253,8 @@ ACTIONS = {
 
 
 @require_POST
+@writers_only
 def document_action(request, company_number, document_pk, action):
-    _require_writer(request)
     document = _document(request, document_pk)
     do, done = ACTIONS[action]
     if do(document=document, actor=request.user):

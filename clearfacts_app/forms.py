@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from clearfacts_app import client
 from clearfacts_app.selectors import month_start
 
 MAX_STATISTICS_MONTHS = 36
@@ -84,6 +85,13 @@ class ClearfactsErrorsMixin:
 
     def add_clearfacts_error(self, field: str | None, message: str) -> None:
         self.add_error(self.CLEARFACTS_FIELDS.get(field or ""), message)
+
+    def add_change_failure(self, error: client.ClearfactsError) -> None:
+        """Why Clearfacts did not make the change: on the field it names, else above the form."""
+        if isinstance(error, client.Unavailable):
+            self.add_error(None, _("Clearfacts could not be reached just now. Try again in a moment."))
+        else:
+            self.add_clearfacts_error(error.details.get("field"), error.message or _("Clearfacts refused the change."))
 
 
 class AssociateForm(ClearfactsErrorsMixin, forms.Form):

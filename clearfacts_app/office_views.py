@@ -1,17 +1,23 @@
 """The user's accounting office: its details and its associates (employees) in Clearfacts."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.models import Membership
 from accounts.redirects import grant_access_url
+from accounts.roles import has_role, requires_role
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AssociateForm
-from clearfacts_app.views import has_scope, is_office_admin, read_clearfacts
+from clearfacts_app.pages import has_scope, read_clearfacts
+
+office_admin_only = requires_role(
+    Membership.Role.ADMIN, refusal=gettext_lazy("Only office administrators can add or change associates.")
+)
 
 
 @require_GET
@@ -27,23 +33,19 @@ def associate_list(request):
     associates, problem = read_clearfacts(
         request, "associate_read", lambda refresh: selectors.associates(user=request.user, refresh=refresh)
     )
+    is_office_admin = has_role(request.user, Membership.Role.ADMIN)
     return render(
         request,
         "clearfacts_app/associate_list.html",
         {
             "associates": associates,
             "problem": problem,
-            "can_change": is_office_admin(request.user) and has_scope(request, "associate_actions"),
+            "can_change": is_office_admin and has_scope(request, "associate_actions"),
             "grant_url": grant_access_url("associate_actions", next_url=request.get_full_path())
-            if is_office_admin(request.user) and not has_scope(request, "associate_actions")
+            if is_office_admin and not has_scope(request, "associate_actions")
             else None,
         },
     )
-
-
-def _require_office_admin(request) -> None:
-    if not is_office_admin(request.user):
-        raise PermissionDenied(_("Only office administrators can add or change associates."))
 
 
 def _missing_associate_actions(request) -> dict:
@@ -68,17 +70,10 @@ def _groups_or_problem(request):
     return groups, {"problem": problem} if problem else None
 
 
-def _apply_clearfacts_error(form: AssociateForm, error: client.ClearfactsError) -> None:
-    if isinstance(error, client.Unavailable):
-        form.add_error(None, _("Clearfacts could not be reached just now. Try again in a moment."))
-    else:
-        form.add_clearfacts_error(error.details.get("field"), error.message or _("Clearfacts refused the change."))
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
+@office_admin_only
 def associate_add(request):
-    _require_office_admin(request)
     groups, problem = _groups_or_problem(request)
     if problem:
         return render(request, "clearfacts_app/associate_form.html", problem | {"adding": True})
@@ -97,7 +92,7 @@ def associate_add(request):
                 active=data["active"],
             )
         except (client.Refused, client.Unavailable, client.NotFound, client.MissingScope) as error:
-            _apply_clearfacts_error(form, error)
+            form.add_change_failure(error)
         else:
             # The generated password is shown in this one answer and kept nowhere.
             return render(request, "clearfacts_app/associate_added.html", {"associate": added})
@@ -105,8 +100,8 @@ def associate_add(request):
 
 
 @require_http_methods(["GET", "POST"])
+@office_admin_only
 def associate_edit(request, associate_ref):
-    _require_office_admin(request)
     groups, problem = _groups_or_problem(request)
     associates = None
     if not problem:
@@ -135,7 +130,7 @@ def associate_edit(request, associate_ref):
         except client.NotFound as error:
             raise Http404(_("No associate of your office has this id.")) from error
         except (client.Refused, client.Unavailable, client.MissingScope) as error:
-            _apply_clearfacts_error(form, error)
+            form.add_change_failure(error)
         else:
             messages.success(request, _("Clearfacts saved the changes to %(name)s.") % {"name": associate["email"]})
             return redirect("clearfacts_app:associate-list")

@@ -22,9 +22,14 @@ CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
 SEARCH_MAX_CHUNKS = 10  # counting and searching read at most the first 1000 customers
 
 
-def cached_read(*, user, operation: str, variables: dict | None = None, refresh: bool = False) -> dict:
+def cache_key(*, user, operation: str, variables: dict | None = None) -> str:
+    """Where the answer to `operation` with `variables` for `user` is cached."""
     digest = hashlib.sha256(json.dumps(variables or {}, sort_keys=True).encode()).hexdigest()[:32]
-    key = f"clearfacts:{user.pk}:{operation}:{digest}"
+    return f"clearfacts:{user.pk}:{operation}:{digest}"
+
+
+def cached_read(*, user, operation: str, variables: dict | None = None, refresh: bool = False) -> dict:
+    key = cache_key(user=user, operation=operation, variables=variables)
     if not refresh:
         data = cache.get(key)
         if data is not None:
@@ -54,8 +59,7 @@ def associate_groups(*, user, refresh: bool = False) -> list[dict]:
 
 def forget_associates(*, user) -> None:
     """After a change, the next page shows Clearfacts' new list."""
-    digest = hashlib.sha256(b"{}").hexdigest()[:32]
-    cache.delete(f"clearfacts:{user.pk}:AssociatesWithDetails:{digest}")
+    cache.delete(cache_key(user=user, operation="AssociatesWithDetails"))
 
 
 def document(*, user, uuid: str, refresh: bool = False) -> dict:
@@ -89,10 +93,15 @@ class CustomerPage:
     pages: int
     counted_all: bool = True  # False: Clearfacts has more than the COUNT_MAX_CHUNKS pages read
     searched: int = 0  # customers read from Clearfacts
+    pages_known: bool = True  # False: only Clearfacts knows how many pages there are
 
     @property
     def searched_all(self) -> bool:
         return self.counted_all
+
+    @property
+    def known_pages(self) -> int | None:
+        return self.pages if self.pages_known else None
 
     @property
     def has_previous(self) -> bool:
@@ -142,10 +151,14 @@ def customers_page(
             user=user, administration=administration, offset=(number - 1) * CUSTOMERS_PER_REQUEST, refresh=refresh
         )
         if chunk:
-            return CustomerPage(chunk, number, len(customers), pages, counted_all, searched)
+            return CustomerPage(chunk, number, len(customers), pages, counted_all, searched, pages_known=False)
     number = min(number, pages)
     start = (number - 1) * per_page
-    return CustomerPage(customers[start : start + per_page], number, len(customers), pages, counted_all, searched)
+    shown = customers[start : start + per_page]
+    # A search counts the pages of its matches among the customers read.
+    return CustomerPage(
+        shown, number, len(customers), pages, counted_all, searched, pages_known=counted_all or bool(query)
+    )
 
 
 def month_start(day: datetime.date) -> datetime.date:

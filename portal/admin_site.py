@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.redirects import safe_next
+
 STAFF_BACKEND = "accounts.staff.StaffAuthenticationBackend"
 
 
@@ -40,4 +42,5 @@ class StaffAdminSite(admin.AdminSite):
         if request.user.is_authenticated:
             messages.error(request, _("The administration site is for platform staff only."))
             return redirect("portal:dashboard")
-        return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse("account_login"))
+        next_url = safe_next(request, request.GET.get("next")) or reverse("admin:index")
+        return redirect_to_login(next_url, reverse("account_login"))

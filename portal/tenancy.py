@@ -7,8 +7,9 @@ administration and is scoped through it. Outsiders get 404, never 403.
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.db import models
-from django.shortcuts import get_object_or_404
-from django_htmx.http import HttpResponseClientRedirect
+from django.shortcuts import get_object_or_404, resolve_url
+
+from portal.htmx import redirect_with_next
 
 
 class TenantQuerySet(models.QuerySet):
@@ -46,18 +47,9 @@ class PortalLoginRequiredMiddleware(LoginRequiredMiddleware):
     """
 
     def handle_no_permission(self, request, view_func):
-        response = super().handle_no_permission(request, view_func)
         if getattr(request, "htmx", False):
-            next_url = request.htmx.current_url_abs_path or "/"
-            return HttpResponseClientRedirect(_with_next(response["Location"], next_url))
-        return response
-
-
-def _with_next(login_url: str, next_url: str) -> str:
-    from urllib.parse import urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(login_url)
-    return urlunsplit(parts._replace(query=urlencode({"next": next_url})))
+            return redirect_with_next(request, resolve_url(self.get_login_url(view_func)))
+        return super().handle_no_permission(request, view_func)
 
 
 class AdministrationMiddleware:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from portal import views
@@ -16,7 +17,7 @@ portal_patterns = (
 
 urlpatterns = [
     path("", include(portal_patterns)),
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", login_not_required(require_POST(set_language)), name="set_language"),
     path("favicon.ico", views.favicon),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("allauth.urls")),

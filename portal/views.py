@@ -17,6 +17,7 @@ from portal.tasks import HEARTBEAT_KEY, WORKER_SERVICES_KEY
 logger = logging.getLogger(__name__)
 
 
+@require_GET
 def dashboard(request):
     administrations = Administration.objects.visible_to(request.user)
     cards, attention_count = company_cards(request.user)
@@ -55,6 +56,7 @@ def healthz(request):
 
 
 @login_not_required
+@require_GET
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that do not name an icon."""
     return redirect(static("img/favicon.svg"), permanent=True)

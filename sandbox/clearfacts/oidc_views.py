@@ -13,11 +13,12 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.redirects import safe_next
 from sandbox.clearfacts import bearer, keys, misbehave, session
 from sandbox.clearfacts.models import SCOPES, AccessToken, ClearfactsUser, Consent, OAuthClient
 from sandbox.clearfacts.oauth import current_issuer, server, userinfo_claims
@@ -236,11 +237,9 @@ class LoginForm(forms.Form):
 
 
 def _safe_next(request, default: str) -> str:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    sandbox_path = session.cookie_path()
-    if next_url.startswith(sandbox_path) and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        return next_url
-    return default
+    """A `next` on the sandbox's own pages, else `default`."""
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    return next_url if next_url.startswith(session.cookie_path()) else default
 
 
 @login_not_required

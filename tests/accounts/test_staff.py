@@ -163,3 +163,10 @@ def test_a_code_from_the_previous_30_seconds_still_works_but_an_older_one_does_n
 
     assert too_old.status_code == 200, "a code two steps old is refused"
     assert just_typed.status_code == 302 and client.get("/admin/").status_code == 200
+
+
+def test_the_admins_own_login_form_hands_over_only_a_path_on_this_site(client, db):
+    response = client.get("/admin/login/?next=https://evil.example/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/login/?next=/admin/"

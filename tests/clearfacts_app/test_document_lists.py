@@ -4,6 +4,7 @@ import re
 import pytest
 
 from clearfacts_app.models import Document
+from tests.factories import make_administration
 
 
 @pytest.fixture
@@ -78,3 +79,26 @@ def test_a_refreshed_row_of_the_documents_page_keeps_the_administration_column(c
 
     assert f"<td>{administration.name}</td>" in refreshed
     assert refreshed.count("<td") == row.count("<td")
+
+
+def test_the_previous_page_keeps_the_filters_too(client, member, administration, thirty_documents):
+    client.force_login(member)
+
+    page = client.get("/documents/", {"destination": "inbox", "page": "2"}).text
+
+    assert 'data-testid="documents-previous" href="/documents/?destination=inbox&amp;page=1"' in page
+    assert re.search(r'data-testid="documents-page">Page 2 of 2<', page)
+
+
+def test_the_administration_list_is_paged_and_its_links_keep_the_search_and_the_order(client, member, office):
+    for n in range(30):
+        administration = make_administration(office, f"Bakkerij {n:02d}")
+        member.administration_accesses.create(administration=administration)
+    client.force_login(member)
+
+    page = client.get("/administrations/", {"q": "bakkerij", "sort": "-name"}).text
+
+    assert 'data-testid="administrations-next" href="?q=bakkerij&amp;sort=-name&amp;page=2"' in page
+    second = client.get("/administrations/", {"q": "bakkerij", "sort": "-name", "page": "2"}).text
+    assert 'data-testid="administrations-previous" href="?q=bakkerij&amp;sort=-name&amp;page=1"' in second
+    assert re.search(r'data-testid="administrations-page">Page 2 of 2<', second)
