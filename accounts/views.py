@@ -17,11 +17,11 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import credentials, provider
 from accounts.oidc import language_of
-from accounts.redirects import safe_next
 from accounts.roles import role_not_required
 from clearfacts_app import client
 from clearfacts_app.documents import documents_resume
 from clearfacts_app.sync import sync_user
+from portal.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Membership
-from accounts.redirects import grant_access_url
 from accounts.roles import has_role, requires_role
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AssociateForm
 from clearfacts_app.pages import has_scope, read_clearfacts
+from portal.redirects import grant_access_url
 
 office_admin_only = requires_role(
     Membership.Role.ADMIN, refusal=gettext_lazy("Only office administrators can add or change associates.")

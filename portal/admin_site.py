@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.redirects import safe_next
+from portal.redirects import safe_next
 
 STAFF_BACKEND = "accounts.staff.StaffAuthenticationBackend"
 

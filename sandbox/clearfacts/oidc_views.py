@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.redirects import safe_next
+from portal.redirects import safe_next
 from sandbox.clearfacts import bearer, keys, misbehave, session
 from sandbox.clearfacts.models import SCOPES, AccessToken, ClearfactsUser, Consent, OAuthClient
 from sandbox.clearfacts.oauth import current_issuer, server, userinfo_claims
