@@ -14,16 +14,23 @@ from django.db import connection
 from accounts.models import Membership, User
 from tests.factories import make_administration, make_office, make_user
 
-pytest_plugins = ["tests.portal_site"]
+pytest_plugins = ["tests.portal_site", "tests.seeded", "tests.signed_in"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
+def portal_first(request):
+    """In a test on the live portal, the portal (its seeded sandbox, its issuer) comes before the people."""
+    if "portal" in request.fixturenames:
+        request.getfixturevalue("portal")
+
+
 # The people of every access test: an owner (office admin), a member, a viewer, a colleague
-# without a grant, and an outsider from another office.
+# without a grant, and an outsider from another office. Each is a sandbox person too (tests/factories.py).
 @pytest.fixture
-def office(db):
+def office(db, request):
+    portal_first(request)
     return make_office("Fiduciaire Dupont")
 
 
@@ -53,7 +60,8 @@ def colleague_without_access(office):
 
 
 @pytest.fixture
-def other_office(db):
+def other_office(db, request):
+    portal_first(request)
     return make_office("Comptabilité Lambert")
 
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from sandbox.clearfacts.bearer import create_personal_token
 from sandbox.clearfacts.models import ClearfactsUser, OAuthClient
-from sandbox.clearfacts.seed import DEMO_PASSWORD, seed
+from sandbox.clearfacts.seed import DEMO_PASSWORD
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.sandbox.clearvo_support import Clearvo
 
@@ -45,8 +45,8 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(live_server, transactional_db):
-    seed()
+def sandbox(live_server, transactional_db, seeded_sandbox):
+    seeded_sandbox.restore()
     client = OAuthClient.objects.create(
         client_id=TEST_CLIENT_ID, name="Test application", redirect_uris=f"{live_server.url}/test-callback/"
     )
