@@ -71,6 +71,13 @@ def sign_in_directly(portal, username: str, *, language: str | None = None, scop
     return browser
 
 
+def in_english(browser: requests.Session, portal) -> requests.Session:
+    """A session signed in through tests.portal_site.sign_in (in the person's language), switched to English."""
+    set_cookie(browser, portal.url, settings.LANGUAGE_COOKIE_NAME, "en")  # what the language menu sets
+    browser.portal = portal.url
+    return browser
+
+
 @pytest.fixture
 def sofie(portal):
     """Sofie Vandenberghe (ADMIN associate, sees all seven administrations of her office), reading English."""
