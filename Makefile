@@ -20,7 +20,7 @@ export PORT HOST SITE_URL
 
 help:
 	@echo "make run    install, migrate, seed the sandbox and run web + worker + beat on port $(PORT)"
-	@echo "make test   install the development tools and run the whole test suite"
+	@echo "make test   install the development tools and run the whole test suite (in parallel)"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-pin requirements*.txt from requirements*.in"
 	@echo "make messages  update and compile the nl/fr/en translations (needs gettext)"
