@@ -155,11 +155,25 @@ class Process:
         self.log.close()
 
 
+# The session's live worker, once a test started it (one per process, so one per xdist worker).
+LIVE_WORKERS = []
+
+
+def is_celery_worker(args) -> bool:
+    return Path(str(args[0])).name == "celery" and "worker" in args
+
+
 @pytest.fixture
 def start_process(tmp_path, request):
-    started = []
+    started, paused = [], []
 
     def start(args, env, name="process", cwd=ROOT):
+        if is_celery_worker(args):
+            # A test's own worker is the only one taking its tasks: the live worker waits meanwhile.
+            for worker in LIVE_WORKERS:
+                if worker.running:
+                    worker.stop()
+                    paused.append(worker)
         process = Process(args, env, tmp_path / f"{name}-{len(started)}.log", cwd=cwd)
         started.append(process)
         return process
@@ -170,6 +184,8 @@ def start_process(tmp_path, request):
         process.stop()
         if failed:
             print(f"--- output of {process.popen.args}:\n{process.output()[-6000:]}")
+    for worker in paused:
+        worker.start()
 
 
 @pytest.fixture
@@ -239,7 +255,9 @@ def live_worker(live_server, django_db_setup, tmp_path_factory):
     }
     worker = Worker(env, tmp_path_factory.mktemp("worker"))
     worker.start()
+    LIVE_WORKERS.append(worker)
     yield worker
+    LIVE_WORKERS.remove(worker)
     worker.stop()
 
 
@@ -261,6 +279,10 @@ class Worker:
 
     def stop(self):
         self.process.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.process.popen.poll() is None
 
     def output(self) -> str:
         return self.process.output()
