@@ -10,6 +10,9 @@ HOST ?= 127.0.0.1
 SITE_URL ?= http://localhost:$(PORT)
 # The demo plays the sandbox's clearance cadences 60 times faster (5 minutes become 5 seconds).
 SANDBOX_TIME_FACTOR ?= 60
+# `make test` runs the suite in parallel, one pytest-xdist worker per CPU; PYTEST_WORKERS=0 (or -n 0 in
+# PYTEST_ARGS) runs it in one process. worksteal: a worker that runs out takes tests from a busy one.
+PYTEST_WORKERS ?= auto
 export PORT HOST SITE_URL
 
 .DEFAULT_GOAL := help
@@ -17,7 +20,7 @@ export PORT HOST SITE_URL
 
 help:
 	@echo "make run    install, migrate, seed the sandbox and run web + worker + beat on port $(PORT)"
-	@echo "make test   install the development tools and run the whole test suite"
+	@echo "make test   install the development tools and run the whole test suite (in parallel)"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-pin requirements*.txt from requirements*.in"
 	@echo "make messages  update and compile the nl/fr/en translations (needs gettext)"
@@ -47,7 +50,7 @@ run: $(VENV)/.installed-runtime
 		exec $(BIN)/honcho --env /dev/null --procfile Procfile.dev start --port $(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

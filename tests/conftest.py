@@ -14,16 +14,23 @@ from django.db import connection
 from accounts.models import Membership, User
 from tests.factories import make_administration, make_office, make_user
 
-pytest_plugins = ["tests.portal_site"]
+pytest_plugins = ["tests.portal_site", "tests.seeded", "tests.signed_in"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
+def portal_first(request):
+    """In a test on the live portal, the portal (its seeded sandbox, its issuer) comes before the people."""
+    if "portal" in request.fixturenames:
+        request.getfixturevalue("portal")
+
+
 # The people of every access test: an owner (office admin), a member, a viewer, a colleague
-# without a grant, and an outsider from another office.
+# without a grant, and an outsider from another office. Each is a sandbox person too (tests/factories.py).
 @pytest.fixture
-def office(db):
+def office(db, request):
+    portal_first(request)
     return make_office("Fiduciaire Dupont")
 
 
@@ -53,7 +60,8 @@ def colleague_without_access(office):
 
 
 @pytest.fixture
-def other_office(db):
+def other_office(db, request):
+    portal_first(request)
     return make_office("Comptabilité Lambert")
 
 
@@ -147,11 +155,25 @@ class Process:
         self.log.close()
 
 
+# The session's live worker, once a test started it (one per process, so one per xdist worker).
+LIVE_WORKERS = []
+
+
+def is_celery_worker(args) -> bool:
+    return Path(str(args[0])).name == "celery" and "worker" in args
+
+
 @pytest.fixture
 def start_process(tmp_path, request):
-    started = []
+    started, paused = [], []
 
     def start(args, env, name="process", cwd=ROOT):
+        if is_celery_worker(args):
+            # A test's own worker is the only one taking its tasks: the live worker waits meanwhile.
+            for worker in LIVE_WORKERS:
+                if worker.running:
+                    worker.stop()
+                    paused.append(worker)
         process = Process(args, env, tmp_path / f"{name}-{len(started)}.log", cwd=cwd)
         started.append(process)
         return process
@@ -162,6 +184,8 @@ def start_process(tmp_path, request):
         process.stop()
         if failed:
             print(f"--- output of {process.popen.args}:\n{process.output()[-6000:]}")
+    for worker in paused:
+        worker.start()
 
 
 @pytest.fixture
@@ -231,7 +255,9 @@ def live_worker(live_server, django_db_setup, tmp_path_factory):
     }
     worker = Worker(env, tmp_path_factory.mktemp("worker"))
     worker.start()
+    LIVE_WORKERS.append(worker)
     yield worker
+    LIVE_WORKERS.remove(worker)
     worker.stop()
 
 
@@ -253,6 +279,10 @@ class Worker:
 
     def stop(self):
         self.process.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.process.popen.poll() is None
 
     def output(self) -> str:
         return self.process.output()

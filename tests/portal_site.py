@@ -1,7 +1,7 @@
 """The portal wired to its sandbox on one live server, and a browser that signs in through it.
 
 `portal` (the fixture below) points the portal's Clearfacts settings at the live server's
-sandbox, seeds it and registers the live server's callback URL. `sign_in()` drives the real
+sandbox, seeds it (tests/seeded.py) and registers the live server's callback URL. `sign_in()` drives the real
 flow: the portal's start URL, the sandbox's login page, its consent page, the portal's callback.
 """
 
@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from sandbox.clearfacts.models import OAuthClient
-from sandbox.clearfacts.seed import DEMO_PASSWORD, seed
+from sandbox.clearfacts.seed import DEMO_PASSWORD
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -30,7 +30,7 @@ class Portal:
 
 
 @pytest.fixture
-def portal(live_server, transactional_db, settings):
+def portal(live_server, transactional_db, settings, seeded_sandbox):
     issuer = f"{live_server.url}/sandbox/clearfacts"
     overrides = override_settings(
         CLEARFACTS_OIDC_ISSUER=issuer,
@@ -39,7 +39,7 @@ def portal(live_server, transactional_db, settings):
     )
     overrides.enable()
     cache.clear()  # discovery and JWKS of the previous test's sandbox (its keys are gone)
-    seed()
+    seeded_sandbox.restore()
     client = OAuthClient.objects.get(client_id=settings.OIDC_RP_CLIENT_ID)
     client.redirect_uris = f"{live_server.url}/accounts/oidc/callback/"
     client.save()

@@ -26,10 +26,8 @@ from sandbox.clearfacts.models import AccessToken, ClearfactsUser, Misbehaviour
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
 from tests.conftest import wait_until
+from tests.personas import AN, SOFIE
 from tests.portal_site import sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-AN = "an.maes@bakkerij-maes.be"
 
 
 def token_calls() -> int:

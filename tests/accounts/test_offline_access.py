@@ -8,9 +8,9 @@ from django.test import override_settings
 
 from accounts.models import ClearfactsCredential
 from sandbox.clearfacts.models import AccessToken
+from tests.personas import SOFIE
 from tests.portal_site import sign_in
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
 NOTICE = "geen vernieuwingstoken"  # Sofie speaks Dutch
 
 

@@ -16,12 +16,8 @@ from sandbox.clearfacts import keys, misbehave
 from sandbox.clearfacts.models import AccessToken, ClearfactsUser, Company
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
+from tests.personas import AN, BAKKERIJ, MARC, SOFIE
 from tests.portal_site import authorization_redirect, sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-AN = "an.maes@bakkerij-maes.be"
-MARC = "marc.lambert@fiduciaire-lambert.be"
-BAKKERIJ = "0652381715"
 
 
 def signed_in_user(browser, portal) -> bool:

@@ -10,10 +10,9 @@ from django.test import override_settings
 
 from accounts.models import User
 from portal.env import env_url
+from tests.personas import AN, SOFIE
 from tests.portal_site import sign_in
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-AN = "an.maes@bakkerij-maes.be"
 NOT_PATHS = ["0", "last", "sign-in", "//evil.example/", "https://evil.example/", "javascript:alert(1)"]
 
 

@@ -12,10 +12,8 @@ from sandbox.clearfacts.models import AccessToken
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
 from tests.conftest import wait_until
+from tests.personas import MARC, SOFIE
 from tests.portal_site import sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-MARC = "marc.lambert@fiduciaire-lambert.be"
 
 
 def sign_out(browser, portal):

@@ -3,8 +3,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in_with_clearfacts
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
+from tests.personas import SOFIE
 
 
 def test_browse_the_list_switch_administration_and_open_every_tab(page, portal):

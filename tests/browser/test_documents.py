@@ -6,8 +6,7 @@ from clearfacts_app.models import Document
 from sandbox.clearfacts import models as sandbox
 from tests import samples
 from tests.browser.conftest import sign_in_with_clearfacts
-
-AN = "an.maes@bakkerij-maes.be"
+from tests.personas import AN
 
 
 def test_two_files_chosen_with_the_file_picker_both_reach_sent(page, portal, live_worker, tmp_path):

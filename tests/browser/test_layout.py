@@ -16,16 +16,15 @@ from clearfacts_app.models import Administration, Document
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import sign_in_with_clearfacts
 from tests.factories import make_administration, make_document, make_office, make_user
+from tests.personas import BAKKERIJ, SOFIE
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-MAES = "0652381715"  # Bakkerij Maes BV
 WIDTHS = [375, 1024, 1280, 1440]
 LONG_NAME = "factuur_" + "0123456789" * 19 + ".pdf"  # 200 characters, no spaces
 REFUSED = {"reason_code": Document.Reason.REFUSED, "reason_params": {"message": "Page 3 is empty."}}
 
 
 def make_sofies_document(user, *, filename="aankoop-0042.pdf", status=Document.Status.SENT, **fields):
-    maes = Administration.objects.get(company_number=MAES, office=user.office)
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=user.office)
     return make_document(maes, user, filename, status=status, **fields)
 
 
@@ -74,7 +73,7 @@ def check_page(page, url, *, signed_in=True):
 
 
 def site_pages(portal, document):
-    base = f"{portal.url}/administrations/{MAES}"
+    base = f"{portal.url}/administrations/{BAKKERIJ}"
     return [
         f"{portal.url}/",
         f"{portal.url}/administrations/",
@@ -136,7 +135,7 @@ def test_a_long_file_name_wraps_instead_of_widening_the_document_tables(page, po
     sign_in_with_clearfacts(page, portal, SOFIE, language=language)
     make_sofies_document(User.objects.get(email=SOFIE), filename=LONG_NAME, status=Document.Status.FAILED, **REFUSED)
 
-    for url in (f"{portal.url}/documents/", f"{portal.url}/administrations/{MAES}/"):
+    for url in (f"{portal.url}/documents/", f"{portal.url}/administrations/{BAKKERIJ}/"):
         for width in (1024, 1280, 1440):
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(url)
@@ -147,7 +146,7 @@ def test_a_long_file_name_wraps_instead_of_widening_the_document_tables(page, po
 def test_on_a_phone_the_upload_button_leaves_the_status_filter_free(page, portal):
     sign_in_with_clearfacts(page, portal, SOFIE)
     page.set_viewport_size({"width": 375, "height": 800})
-    page.goto(f"{portal.url}/administrations/{MAES}/")
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/")
 
     upload = page.get_by_test_id("upload-link").bounding_box()
     status = page.locator('select[name="status"]').bounding_box()
@@ -177,7 +176,7 @@ def test_the_admin_document_list_keeps_its_columns_with_a_long_file_name(page, p
     cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": portal.url}])
     office = make_office()
-    administration = make_administration(office, company_number=MAES)
+    administration = make_administration(office, company_number=BAKKERIJ)
     uploader = make_user(office, role=Membership.Role.MEMBER, administrations=[administration])
     make_document(administration, uploader, LONG_NAME, status=Document.Status.FAILED, **REFUSED)
 

@@ -3,8 +3,7 @@ import re
 from playwright.sync_api import expect
 
 from sandbox.clearfacts.seed import DEMO_PASSWORD
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
+from tests.personas import SOFIE
 
 
 def test_signing_in_through_the_sandbox_login_and_consent_pages_lands_on_the_dashboard(page, portal):

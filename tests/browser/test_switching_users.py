@@ -3,9 +3,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in_with_clearfacts
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-MARC = "marc.lambert@fiduciaire-lambert.be"
+from tests.personas import MARC, SOFIE
 
 
 def test_after_signing_out_the_next_sign_in_may_be_another_demo_user(page, portal):

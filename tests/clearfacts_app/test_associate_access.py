@@ -4,13 +4,14 @@ when a sign-in lacks it."""
 from django.test import override_settings
 
 from accounts.models import ClearfactsCredential
-from tests.clearfacts_app.test_pages import SOFIE, get, in_english, scopes_without
+from tests.clearfacts_app.test_pages import get, scopes_without
+from tests.personas import SOFIE
 from tests.portal_site import csrf_token, sign_in
+from tests.signed_in import in_english, sign_in_directly
 
 
 def test_an_office_administrator_can_add_associates_with_the_default_settings(portal):
-    browser, _ = sign_in(portal, SOFIE)
-    in_english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en")
 
     page = get(browser, "/office/associates/add/")
 

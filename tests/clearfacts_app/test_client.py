@@ -5,15 +5,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from graphql import parse, validate
 
-from accounts.models import ClearfactsCredential, User
+from accounts.models import ClearfactsCredential
 from clearfacts_app import client, selectors
 from clearfacts_app.models import Administration
 from sandbox.clearfacts.models import AccessToken
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
-from tests.portal_site import sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
+from tests.personas import BAKKERIJ, SOFIE
+from tests.signed_in import sign_in_directly
 
 
 def test_every_operation_validates_against_the_contracts_sdl():
@@ -39,13 +38,12 @@ def test_the_sandbox_serves_the_same_schema_file_the_client_validates_against():
 
 @pytest.fixture
 def user(portal):
-    sign_in(portal, SOFIE)
-    return User.objects.get()
+    return sign_in_directly(portal, SOFIE).user
 
 
 @pytest.fixture
 def bakkerij(user):
-    return Administration.objects.get(company_number="0652381715")
+    return Administration.objects.get(company_number=BAKKERIJ)
 
 
 def test_a_read_returns_the_data(user):

@@ -15,27 +15,12 @@ from clearfacts_app.sync import sync_user
 from sandbox.clearfacts import malformed
 from tests import samples
 from tests.factories import make_document
+from tests.personas import BAKKERIJ, SOFIE
 from tests.portal_site import sign_in
+from tests.signed_in import sign_in_directly
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"  # an ADMIN associate
-BAKKERIJ = "0652381715"
 BROKEN = ["null", "missing", "wrong_types", "not_a_list", "missing_fields"]
 COULD_NOT_SAY = "Clearfacts could not say just now"
-
-
-def in_english(browser, portal):
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-        timeout=30,
-    )
-    return browser
-
-
-@pytest.fixture
-def sofie(portal):
-    browser, _ = sign_in(portal, SOFIE)
-    return in_english(browser, portal)
 
 
 # --- the sync ---
@@ -66,7 +51,7 @@ def test_the_first_sign_in_with_associates_null_is_a_member(portal):
 @pytest.mark.parametrize("field", ["accountant", "administrations"])
 @pytest.mark.parametrize("kind", BROKEN)
 def test_a_broken_office_or_administrations_answer_changes_nothing(portal, field, kind):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
     user = User.objects.get()
     Administration.objects.update(name="as it was")
     malformed.plan(field, kind)
@@ -154,14 +139,14 @@ def uploaded(user, kind: str | None = None):
 
 @pytest.mark.parametrize("kind", ["null", "missing", "wrong_types", "not_a_list", "missing_fields"])
 def test_an_upload_answer_without_a_usable_id_is_an_unknown_outcome(portal, kind):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
 
     with pytest.raises(client.OutcomeUnknown):
         uploaded(User.objects.get(), kind)
 
 
 def test_an_upload_answer_with_extra_fields_gives_the_id(portal):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
 
     answer = uploaded(User.objects.get(), "extra_fields")
 

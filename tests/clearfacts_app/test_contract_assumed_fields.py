@@ -27,11 +27,10 @@ from sandbox.clearfacts.models import ClearfactsUser
 from sandbox.models import RequestLog
 from tests import samples
 from tests.factories import make_document
+from tests.personas import BAKKERIJ, BROUWERIJ, PIETER, SOFIE
 from tests.portal_site import sign_in
+from tests.signed_in import in_english, sign_in_directly
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-BAKKERIJ = "0652381715"
-BROUWERIJ = "0441908244"
 DOCUMENTED_ONLY = override_settings(SANDBOX_CLEARFACTS_DOCUMENTED_ONLY=True)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,15 +88,6 @@ def test_the_documented_only_sandbox_refuses_an_assumed_field_at_validation(port
     assert accepted.status_code == 200 and accepted.json()["data"]["customers"][0]["city"]
 
 
-def in_english(browser, portal):
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-        timeout=30,
-    )
-    return browser
-
-
 def test_a_clearfacts_without_the_assumed_fields_costs_only_those_features(portal):
     with DOCUMENTED_ONLY:
         browser, response = sign_in(portal, SOFIE)
@@ -124,8 +114,7 @@ def rows_column(html: str, column: int) -> list[str]:
 
 
 def test_with_the_assumed_fields_the_features_have_their_details(portal):
-    browser, _ = sign_in(portal, SOFIE)
-    in_english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en")
 
     customers = browser.get(f"{portal.url}/administrations/{BROUWERIJ}/customers/", timeout=30)
 
@@ -136,8 +125,7 @@ def test_with_the_assumed_fields_the_features_have_their_details(portal):
 
 def test_the_document_page_shows_the_documented_fields_without_the_assumed_ones(portal):
     with DOCUMENTED_ONLY:
-        browser, _ = sign_in(portal, SOFIE)
-        in_english(browser, portal)
+        browser = sign_in_directly(portal, SOFIE, language="en")
         user = User.objects.get()
         sent = client.upload(
             user=user,
@@ -199,7 +187,7 @@ def test_the_drift_command_lists_the_assumed_fields_a_clearfacts_lacks_and_fails
 
 
 def test_the_drift_command_uses_a_stored_sign_in_and_reports_type_mismatches(portal, monkeypatch):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
     # A Clearfacts whose statistics periods are still String!, as the SDL once said.
     sdl = graphql_resolvers.SCHEMA_FILE.read_text().replace("startPeriod: Date!", "startPeriod: String!")
     monkeypatch.setattr(graphql_resolvers, "schema", graphql_resolvers.build_executable_schema(sdl=sdl))
@@ -213,7 +201,7 @@ def test_the_drift_command_uses_a_stored_sign_in_and_reports_type_mismatches(por
 
 
 def test_the_drift_command_sends_a_stored_sign_in_to_no_other_endpoint(portal):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
     before = RequestLog.objects.count()
 
     with pytest.raises(CommandError, match="--user only works with the configured"):
@@ -228,8 +216,7 @@ def test_the_drift_command_explains_an_unreachable_endpoint(db):
 
 
 def test_a_tab_whose_question_clearfacts_schema_refuses_says_so_in_words(portal, monkeypatch):
-    browser, _ = sign_in(portal, SOFIE)
-    in_english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en")
     sdl = graphql_resolvers.SCHEMA_FILE.read_text().replace("  creditNote: Boolean!\n", "")
     monkeypatch.setattr(graphql_resolvers, "schema", graphql_resolvers.build_executable_schema(sdl=sdl))
 
@@ -241,11 +228,10 @@ def test_a_tab_whose_question_clearfacts_schema_refuses_says_so_in_words(portal,
 
 
 def test_an_edit_without_the_assumed_details_leaves_role_activity_and_language_as_they_are(portal):
-    with override_settings(OIDC_RP_SCOPES=settings.OIDC_RP_SCOPES + " associate_actions"), DOCUMENTED_ONLY:
-        browser, _ = sign_in(portal, SOFIE)
-        in_english(browser, portal)
+    with DOCUMENTED_ONLY:
+        browser = sign_in_directly(portal, SOFIE, language="en", scope=f"{settings.OIDC_RP_SCOPES} associate_actions")
         Membership.objects.update(role=Membership.Role.ADMIN)  # the role itself needs Associate.type
-        pieter = ClearfactsUser.objects.get(username="pieter.declercq@vandenberghe-partners.be")
+        pieter = ClearfactsUser.objects.get(username=PIETER)
         before = (pieter.associate_type, pieter.active, pieter.locale)
         edit = f"{portal.url}/office/associates/{pieter.subject}/edit/"
         browser.get(edit, timeout=30)

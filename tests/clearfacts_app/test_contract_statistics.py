@@ -21,11 +21,8 @@ from clearfacts_app.client import OPERATIONS, SCHEMA
 from clearfacts_app.models import Administration
 from sandbox.clearfacts.models import Statistic
 from sandbox.models import RequestLog, Service
-from tests.portal_site import sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-BAKKERIJ = "0652381715"
-BROUWERIJ = "0441908244"
+from tests.personas import BAKKERIJ, BROUWERIJ, SOFIE
+from tests.signed_in import sign_in_directly
 
 
 def sandbox_counts(kind: str, month: datetime.date) -> int:
@@ -34,7 +31,7 @@ def sandbox_counts(kind: str, month: datetime.date) -> int:
 
 
 def test_the_statistics_tab_shows_the_administrations_own_counts(portal):
-    browser, _ = sign_in(portal, SOFIE)
+    browser = sign_in_directly(portal, SOFIE)
 
     page = browser.get(
         f"{portal.url}/administrations/{BAKKERIJ}/statistics/",
@@ -87,7 +84,7 @@ def stand_in():
 
 
 def test_the_portal_asks_by_be_vat_number_and_reads_its_own_entry(portal, stand_in):
-    sign_in(portal, SOFIE)
+    sign_in_directly(portal, SOFIE)
     user, administration = User.objects.get(), Administration.objects.get(company_number=BAKKERIJ)
 
     with override_settings(CLEARFACTS_GRAPHQL_URL=stand_in):
@@ -100,23 +97,13 @@ def test_the_portal_asks_by_be_vat_number_and_reads_its_own_entry(portal, stand_
     assert [(m.period, m.air, m.processing) for m in months] == [("01/2025", 7, 7)]
 
 
-def english(browser, portal):
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-        timeout=30,
-    )
-    return browser
-
-
 @pytest.mark.parametrize(
     ("start", "end", "field"),
     [("9999-12", "9999-12", "From"), ("0001-01", "0001-02", "From"), ("1999-12", "2000-02", "From"),
      ("2025-01", f"{datetime.date.today().year + 2}-01", "To")],
 )  # fmt: skip
 def test_a_period_outside_clearfacts_years_is_a_field_error_without_calling_clearfacts(portal, start, end, field):
-    browser, _ = sign_in(portal, SOFIE)
-    english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en")
     calls = RequestLog.objects.filter(service=Service.CLEARFACTS_GRAPHQL).count()
 
     page = browser.get(

@@ -8,10 +8,9 @@ from clearfacts_app.models import Administration
 from clearfacts_app.sync import sync_user
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog, Service
+from tests.personas import AN, SOFIE
 from tests.portal_site import sign_in
-
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"  # an ADMIN associate
-AN = "an.maes@bakkerij-maes.be"  # a client user of Bakkerij Maes
+from tests.signed_in import sign_in_directly
 
 
 def test_a_client_user_signs_in_as_a_member_with_their_administration(portal):
@@ -26,8 +25,7 @@ def test_a_client_user_signs_in_as_a_member_with_their_administration(portal):
 
 def signed_in_as_viewer(portal, username) -> User:
     """Signed in, then made a viewer in the portal (a role Clearfacts knows nothing of)."""
-    sign_in(portal, username)
-    user = User.objects.get()
+    user = sign_in_directly(portal, username).user
     Membership.objects.filter(user=user).update(role=Membership.Role.VIEWER)
     return user
 

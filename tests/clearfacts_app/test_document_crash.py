@@ -11,16 +11,17 @@ from clearfacts_app.models import Document
 from clearfacts_app.tasks import sweep_documents
 from sandbox.clearfacts import models as sandbox
 from tests import samples
-from tests.clearfacts_app.test_documents import AN, UPLOAD, ends
+from tests.clearfacts_app.test_documents import UPLOAD, ends
 from tests.conftest import wait_until
-from tests.portal_site import sign_in
+from tests.personas import AN
+from tests.signed_in import sign_in_directly
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_worker_killed_mid_upload_then_restarted_sends_the_document_once(portal, live_worker, tmp_path):
-    browser, _ = sign_in(portal, AN)
-    browser.portal, browser.worker = portal.url, live_worker
+    browser = sign_in_directly(portal, AN)
+    browser.worker = live_worker
     big = tmp_path / "jaarrekening.pdf"
     samples.write_large_pdf(big, 12 * 1024 * 1024)
 

@@ -10,23 +10,16 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import User
 from clearfacts_app import client, documents
 from clearfacts_app.models import Document
 from sandbox.clearfacts import models as sandbox
 from sandbox.models import RequestLog
 from tests import samples
-from tests.clearfacts_app.test_documents import AN, BAKKERIJ, browser, ends, upload  # noqa: F401 (fixture)
+from tests.clearfacts_app.test_documents import ends, upload
 from tests.conftest import wait_until
-from tests.portal_site import sign_in
+from tests.personas import BAKKERIJ
 
 Status = Document.Status
-
-
-@pytest.fixture
-def an(portal):
-    sign_in(portal, AN)
-    return User.objects.get(email=AN)
 
 
 def queued_document(user, **fields) -> Document:
@@ -41,7 +34,7 @@ def queued_document(user, **fields) -> Document:
 
 
 def test_an_answer_lost_after_the_whole_file_was_sent_holds_the_document_for_the_user(an, portal):
-    document = queued_document(an)
+    document = queued_document(an.user)
 
     # Clearfacts takes the file, but its answer comes after the portal stopped waiting.
     with override_settings(CLEARFACTS_UPLOAD_ANSWER_TIMEOUT=0.5, SANDBOX_LATENCY_MS=1500):
@@ -52,14 +45,12 @@ def test_an_answer_lost_after_the_whole_file_was_sent_holds_the_document_for_the
     assert document.reason_code == Document.Reason.OUTCOME_UNKNOWN
     wait_until(lambda: sandbox.Document.objects.exists(), message="the sandbox to store the upload")
     assert sandbox.Document.objects.count() == 1
-    session, _ = sign_in(portal, AN)
-    session.cookies.set("django_language", "en")
-    page = session.get(f"{portal.url}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
+    page = an.get(f"{portal.url}/administrations/{BAKKERIJ}/documents/{document.pk}/", timeout=30)
     assert "may have received this file" in page.text and "Send it anyway" in page.text
 
 
 def test_a_connection_that_never_opened_is_retried_later(an):
-    document = queued_document(an)
+    document = queued_document(an.user)
 
     with override_settings(CLEARFACTS_GRAPHQL_URL="http://127.0.0.1:9/graphql"), pytest.raises(client.Unavailable):
         documents.document_send(document_id=document.pk, last_attempt=False)
@@ -69,7 +60,7 @@ def test_a_connection_that_never_opened_is_retried_later(an):
 
 
 def test_a_document_whose_stored_file_is_gone_fails_with_a_reason(an):
-    document = queued_document(an)
+    document = queued_document(an.user)
     document.file.delete(save=False)
 
     assert documents.document_send(document_id=document.pk, last_attempt=False) == Status.FAILED
@@ -88,7 +79,7 @@ def dispatched(monkeypatch):
 
 
 def test_the_sweeper_dispatches_a_lost_document_once_per_stale_period(an, dispatched):
-    document = queued_document(an)
+    document = queued_document(an.user)
     Document.objects.filter(pk=document.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
 
     documents.documents_sweep(stale_after=timedelta(minutes=5))
@@ -99,8 +90,10 @@ def test_the_sweeper_dispatches_a_lost_document_once_per_stale_period(an, dispat
 
 def test_a_send_interrupted_mid_file_is_queued_again_until_it_was_interrupted_too_often(an, dispatched):
     lease_over = timezone.now() - timedelta(seconds=1)
-    crashed = queued_document(an, status=Status.SENDING, sending_until=lease_over, attempts=7, crashes=1)
-    hopeless = queued_document(an, status=Status.SENDING, sending_until=lease_over, crashes=documents.MAX_CRASHES - 1)
+    crashed = queued_document(an.user, status=Status.SENDING, sending_until=lease_over, attempts=7, crashes=1)
+    hopeless = queued_document(
+        an.user, status=Status.SENDING, sending_until=lease_over, crashes=documents.MAX_CRASHES - 1
+    )
 
     documents.documents_sweep(stale_after=timedelta(minutes=5))
 
@@ -111,7 +104,7 @@ def test_a_send_interrupted_mid_file_is_queued_again_until_it_was_interrupted_to
 
 def test_a_send_that_died_after_the_whole_file_went_out_is_held_not_sent_again(an, dispatched):
     lease_over = timezone.now() - timedelta(seconds=1)
-    document = queued_document(an, status=Status.SENDING, sending_until=lease_over, handed_over_at=lease_over)
+    document = queued_document(an.user, status=Status.SENDING, sending_until=lease_over, handed_over_at=lease_over)
 
     documents.documents_sweep(stale_after=timedelta(minutes=5))
 
@@ -124,7 +117,7 @@ def test_a_large_file_on_a_slow_uplink_gets_through(an, tmp_path):
     """Request bodies go out under the connect timeout: a 5 s one would break a slow upload."""
     big = tmp_path / "scan.pdf"
     samples.write_large_pdf(big, 6 * 1024 * 1024)  # more than the loopback socket buffers take at once
-    document = queued_document(an, size=big.stat().st_size)
+    document = queued_document(an.user, size=big.stat().st_size)
     with big.open("rb") as file:
         document.file.save("scan.pdf", file, save=True)
 
@@ -140,7 +133,7 @@ def test_the_lease_is_renewed_while_the_file_goes_out(an, tmp_path, monkeypatch,
     monkeypatch.setattr(documents, "LEASE_RENEWAL_SECONDS", 0.2)
     big = tmp_path / "scan.pdf"
     samples.write_large_pdf(big, 6 * 1024 * 1024)  # goes out for seconds after the socket buffers fill
-    document = queued_document(an, size=big.stat().st_size)
+    document = queued_document(an.user, size=big.stat().st_size)
     with big.open("rb") as file:
         document.file.save("scan.pdf", file, save=True)
     sweeps, sent = [], threading.Event()
@@ -163,7 +156,7 @@ def test_the_lease_is_renewed_while_the_file_goes_out(an, tmp_path, monkeypatch,
     assert dispatched == [] and sandbox.Document.objects.count() == 1
 
 
-def test_the_same_file_twice_in_one_batch_is_sent_once_and_the_copy_held(browser):  # noqa: F811
+def test_the_same_file_twice_in_one_batch_is_sent_once_and_the_copy_held(browser):
     content = samples.pdf(pages=3)
 
     upload(browser, ("factuur.pdf", content), ("factuur (1).pdf", content))
@@ -174,7 +167,7 @@ def test_the_same_file_twice_in_one_batch_is_sent_once_and_the_copy_held(browser
     assert sandbox.Document.objects.count() == 1
 
 
-def test_a_batch_over_the_total_limit_keeps_what_came_before_and_explains_the_rest(browser):  # noqa: F811
+def test_a_batch_over_the_total_limit_keeps_what_came_before_and_explains_the_rest(browser):
     with override_settings(DOCUMENT_MAX_BATCH_BYTES=100_000):
         response = upload(browser, ("a.pdf", samples.pdf() + b" " * 30_000), ("b.pdf", samples.pdf(pages=2)),
                           ("c.pdf", samples.pdf() + b" " * 80_000), ("d.pdf", samples.pdf(pages=4)))  # fmt: skip

@@ -8,8 +8,9 @@ from django.utils.formats import date_format
 
 from clearfacts_app.models import Document
 from tests import samples
-from tests.clearfacts_app.test_documents import BAKKERIJ, browser, ends, upload  # noqa: F401 (fixture)
+from tests.clearfacts_app.test_documents import ends, upload
 from tests.clearfacts_app.test_documents import upload_to_a_category_clearfacts_has_since_deleted as failed_upload
+from tests.personas import BAKKERIJ
 
 
 def speak(session, language: str) -> None:
@@ -29,7 +30,7 @@ def detail_path(document) -> str:
     return f"/administrations/{BAKKERIJ}/documents/{document.pk}/"
 
 
-def test_a_held_reason_is_shown_in_the_language_of_whoever_reads_it(browser):  # noqa: F811
+def test_a_held_reason_is_shown_in_the_language_of_whoever_reads_it(browser):
     speak(browser, "nl")
     content = samples.pdf()
     upload(browser, ("factuur.pdf", content), ("kopie.pdf", content))
@@ -44,7 +45,7 @@ def test_a_held_reason_is_shown_in_the_language_of_whoever_reads_it(browser):  #
         assert "Precies dit bestand" not in page
 
 
-def test_clearfacts_own_words_are_quoted_as_they_came_within_a_translated_sentence(browser):  # noqa: F811
+def test_clearfacts_own_words_are_quoted_as_they_came_within_a_translated_sentence(browser):
     document = failed_upload(browser)
 
     dutch = read(browser, detail_path(document), "nl")
@@ -59,7 +60,7 @@ def test_clearfacts_own_words_are_quoted_as_they_came_within_a_translated_senten
     ("language", "words", "raw"),
     [("nl", ["Verkoop", "Onbetaald"], ["SALE", "UNPAID"]), ("fr", ["Vente", "Non payée"], ["SALE", "UNPAID"])],
 )
-def test_the_document_page_shows_clearfacts_values_and_dates_in_the_readers_language(browser, language, words, raw):  # noqa: F811
+def test_the_document_page_shows_clearfacts_values_and_dates_in_the_readers_language(browser, language, words, raw):
     upload(browser, ("factuur.pdf", samples.pdf(2)), invoice_type="SALE")
     document = ends(Document.objects.get(), Document.Status.SENT, browser)
 

@@ -13,10 +13,11 @@ from accounts.models import User
 from clearfacts_app.models import Document
 from sandbox.clearfacts import models as sandbox
 from tests import samples
-from tests.clearfacts_app.test_documents import AN, BAKKERIJ, browser, ends, upload  # noqa: F401 (fixture)
+from tests.clearfacts_app.test_documents import ends, upload
+from tests.personas import AN, BAKKERIJ
 
 
-def test_a_file_is_stored_and_sent_under_the_extension_of_what_it_is(browser):  # noqa: F811
+def test_a_file_is_stored_and_sent_under_the_extension_of_what_it_is(browser):
     upload(browser, ("evil.html", samples.pdf()), ("scan.jpeg", samples.JPEG))
 
     pdf = ends(Document.objects.get(filename="evil.html"), Document.Status.SENT, browser)
@@ -27,7 +28,7 @@ def test_a_file_is_stored_and_sent_under_the_extension_of_what_it_is(browser):  
     assert sorted(sandbox.Document.objects.values_list("filename", flat=True)) == ["evil.pdf", "scan.jpeg"]
 
 
-def test_a_name_of_spaces_only_is_refused_and_the_rest_goes_through(browser):  # noqa: F811
+def test_a_name_of_spaces_only_is_refused_and_the_rest_goes_through(browser):
     response = upload(browser, ("   ", samples.pdf()), ("goed.pdf", samples.pdf(2)))
 
     refused = response.text.split('data-testid="upload-refused"', 1)[1].split("</li>", 1)[0]
@@ -52,7 +53,7 @@ def sent_document(user, *, days_ago: int) -> Document:
     return document
 
 
-def test_the_local_copy_of_a_sent_file_is_removed_after_the_retention_period(browser):  # noqa: F811
+def test_the_local_copy_of_a_sent_file_is_removed_after_the_retention_period(browser):
     from clearfacts_app.tasks import remove_sent_files
 
     an = User.objects.get(email=AN)
@@ -70,7 +71,7 @@ def test_the_local_copy_of_a_sent_file_is_removed_after_the_retention_period(bro
     assert 'data-testid="file-removed"' in page and "the document stays in Clearfacts" in page
 
 
-def test_a_retention_of_zero_keeps_every_file(browser):  # noqa: F811
+def test_a_retention_of_zero_keeps_every_file(browser):
     from clearfacts_app.tasks import remove_sent_files
 
     an = User.objects.get(email=AN)

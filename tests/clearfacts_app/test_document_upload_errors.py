@@ -11,7 +11,8 @@ from urllib3 import encode_multipart_formdata
 from clearfacts_app.models import Document
 from sandbox.clearfacts import models as sandbox
 from tests import samples
-from tests.clearfacts_app.test_documents import BAKKERIJ, UPLOAD, browser, ends, upload  # noqa: F401 (fixture)
+from tests.clearfacts_app.test_documents import UPLOAD, ends, upload
+from tests.personas import BAKKERIJ
 
 
 def post_raw(session, body: bytes, content_type: str | None, **headers):
@@ -26,7 +27,7 @@ def results(response) -> str:
     return response.text.split('data-testid="upload-results"', 1)[1]
 
 
-def test_an_empty_post_is_answered_with_the_form_and_what_is_missing(browser):  # noqa: F811
+def test_an_empty_post_is_answered_with_the_form_and_what_is_missing(browser):
     response = post_raw(browser, b"", None)
 
     assert response.status_code in (200, 400)
@@ -43,7 +44,7 @@ def test_an_empty_post_is_answered_with_the_form_and_what_is_missing(browser):  
     ],
     ids=["no boundary", "no such boundary in the body", "empty boundary"],
 )
-def test_a_multipart_body_that_cannot_be_read_is_explained_in_the_page(browser, content_type, body):  # noqa: F811
+def test_a_multipart_body_that_cannot_be_read_is_explained_in_the_page(browser, content_type, body):
     response = post_raw(browser, body, content_type)
 
     assert response.status_code == 400
@@ -52,7 +53,7 @@ def test_a_multipart_body_that_cannot_be_read_is_explained_in_the_page(browser, 
     assert not Document.objects.exists()
 
 
-def test_a_form_sent_with_another_boundary_than_announced_is_answered_with_the_form(browser):  # noqa: F811
+def test_a_form_sent_with_another_boundary_than_announced_is_answered_with_the_form(browser):
     body, _ = encode_multipart_formdata(
         {"destination": "inbox", "files": ("factuur.pdf", samples.pdf(), "application/pdf")}, boundary="sent"
     )
@@ -64,7 +65,7 @@ def test_a_form_sent_with_another_boundary_than_announced_is_answered_with_the_f
     assert not Document.objects.exists()
 
 
-def test_more_files_than_allowed_keeps_the_first_ones_and_explains_the_rest(browser):  # noqa: F811
+def test_more_files_than_allowed_keeps_the_first_ones_and_explains_the_rest(browser):
     files = [(f"factuur-{n}.pdf", samples.pdf(pages=n)) for n in range(1, 6)]
 
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FILES=3):
@@ -80,7 +81,7 @@ def test_more_files_than_allowed_keeps_the_first_ones_and_explains_the_rest(brow
     ]
 
 
-def test_a_name_too_long_to_read_keeps_the_files_before_it_and_explains_the_rest(browser):  # noqa: F811
+def test_a_name_too_long_to_read_keeps_the_files_before_it_and_explains_the_rest(browser):
     response = upload(
         browser, ("eerste.pdf", samples.pdf()), ("x" * 1000 + ".pdf", samples.pdf(2)), ("derde.pdf", samples.pdf(3))
     )
@@ -90,7 +91,7 @@ def test_a_name_too_long_to_read_keeps_the_files_before_it_and_explains_the_rest
     assert list(Document.objects.values_list("filename", flat=True)) == ["eerste.pdf"]
 
 
-def test_a_name_too_long_to_read_alone_is_refused_in_its_own_row(browser):  # noqa: F811
+def test_a_name_too_long_to_read_alone_is_refused_in_its_own_row(browser):
     response = upload(browser, ("x" * 1000 + ".pdf", samples.pdf()), htmx=True)
 
     assert response.status_code == 200 and "<!doctype" not in response.text.lower()
@@ -100,7 +101,7 @@ def test_a_name_too_long_to_read_alone_is_refused_in_its_own_row(browser):  # no
     assert not Document.objects.exists()
 
 
-def test_a_long_name_is_shortened_keeping_its_extension(browser):  # noqa: F811
+def test_a_long_name_is_shortened_keeping_its_extension(browser):
     name = "offerte-" + "lang-" * 100 + "2026.pdf"
 
     upload(browser, (name, samples.pdf()), ("kort.pdf", samples.pdf(2)))
@@ -116,7 +117,7 @@ def category_options(html: str) -> list[str]:
     return [name.strip() for name in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
 
 
-def test_the_category_list_offers_only_the_categories_of_the_chosen_archive(browser):  # noqa: F811
+def test_the_category_list_offers_only_the_categories_of_the_chosen_archive(browser):
     page = browser.get(f"{browser.portal}{UPLOAD}", timeout=30).text
     permanent = browser.get(
         f"{browser.portal}{UPLOAD}", params={"archive_type": "PERMANENT"}, headers={"HX-Request": "true"}, timeout=30
@@ -128,7 +129,7 @@ def test_the_category_list_offers_only_the_categories_of_the_chosen_archive(brow
     assert "Statuten" in category_options(permanent.text) and "Beleggingen" not in category_options(permanent.text)
 
 
-def test_a_category_of_the_other_archive_is_refused_naming_the_files_and_listing_the_right_ones(browser):  # noqa: F811
+def test_a_category_of_the_other_archive_is_refused_naming_the_files_and_listing_the_right_ones(browser):
     various = sandbox.ArchiveCategory.objects.get(company__company_number=BAKKERIJ, name="Beleggingen")
 
     response = upload(
@@ -146,7 +147,7 @@ def test_a_category_of_the_other_archive_is_refused_naming_the_files_and_listing
     assert not Document.objects.exists()
 
 
-def test_an_archive_problem_in_a_single_file_upload_names_that_file(browser):  # noqa: F811
+def test_an_archive_problem_in_a_single_file_upload_names_that_file(browser):
     response = upload(
         browser,
         ("statuten.pdf", samples.pdf()),

@@ -3,25 +3,13 @@
 import io
 import re
 
-import pytest
-
 from clearfacts_app.models import Document
 from sandbox.instrument import fail_next
 from tests import samples
 from tests.conftest import wait_until
-from tests.portal_site import sign_in
+from tests.personas import BAKKERIJ
 
-AN = "an.maes@bakkerij-maes.be"
-UPLOAD = "/administrations/0652381715/documents/upload/"
-
-
-@pytest.fixture
-def browser(portal, live_worker):
-    browser, _ = sign_in(portal, AN)
-    browser.post(f"{portal.url}/i18n/setlang/", timeout=30,
-                 data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]})  # fmt: skip
-    browser.portal = portal.url
-    return browser
+UPLOAD = f"/administrations/{BAKKERIJ}/documents/upload/"
 
 
 def upload(browser, **fields):

@@ -19,24 +19,11 @@ from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
 from tests import samples
 from tests.conftest import wait_until
+from tests.personas import AN, BAKKERIJ
 from tests.portal_site import sign_in
+from tests.signed_in import sign_in_directly
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-AN = "an.maes@bakkerij-maes.be"
-BAKKERIJ = "0652381715"
 UPLOAD = f"/administrations/{BAKKERIJ}/documents/upload/"
-
-
-@pytest.fixture
-def browser(portal, live_worker):
-    browser, _ = sign_in(portal, AN)
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-    )
-    browser.portal = portal.url
-    browser.worker = live_worker
-    return browser
 
 
 def upload(browser, *files, htmx=False, **fields):
@@ -373,8 +360,7 @@ def test_a_forged_upload_without_the_csrf_token_is_refused(browser):
 
 def test_the_upload_page_offers_the_archive_only_with_its_scope(portal, live_worker):
     scopes = " ".join(s for s in settings.OIDC_RP_SCOPES.split() if s != "archive_read")
-    with override_settings(OIDC_RP_SCOPES=scopes):
-        browser, _ = sign_in(portal, AN)
+    browser = sign_in_directly(portal, AN, scope=scopes)
 
     page = browser.get(f"{portal.url}{UPLOAD}", timeout=30)
 

@@ -16,15 +16,9 @@ from clearfacts_app.models import Administration
 from sandbox.clearfacts.models import AppInfo, ClearfactsUser
 from sandbox.instrument import fail_next
 from sandbox.models import RequestLog
-from tests.portal_site import sign_in
+from tests.personas import AN, BAKKERIJ, BOULANGERIE, BROUWERIJ, MARC, PIETER, SOFIE
+from tests.signed_in import sign_in_directly
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-AN = "an.maes@bakkerij-maes.be"
-PIETER = "pieter.declercq@vandenberghe-partners.be"
-MARC = "marc.lambert@fiduciaire-lambert.be"
-BAKKERIJ = "0652381715"
-BROUWERIJ = "0441908244"
-BOULANGERIE = "0665048133"
 HTMX = {"HX-Request": "true"}
 
 
@@ -35,23 +29,6 @@ def graphql_calls(operation: str | None = None) -> int:
 
 def scopes_without(*removed):
     return " ".join(scope for scope in settings.OIDC_RP_SCOPES.split() if scope not in removed)
-
-
-def in_english(browser, portal):
-    """Sofie's Clearfacts locale makes the portal speak Dutch; these tests read English."""
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-        timeout=30,
-    )
-    browser.portal = portal.url
-    return browser
-
-
-@pytest.fixture
-def sofie(portal):
-    browser, _ = sign_in(portal, SOFIE)
-    return in_english(browser, portal)
 
 
 def get(browser, path, **kwargs):
@@ -105,7 +82,7 @@ def test_the_list_sorts_by_name_and_number(sofie):
 
 def test_the_list_of_a_user_without_administrations_explains_why(portal):
     ClearfactsUser.objects.get(username=AN).companies.clear()
-    browser, _ = sign_in(portal, AN)
+    browser = sign_in_directly(portal, AN)
 
     page = browser.get(f"{portal.url}/administrations/", timeout=30)
 
@@ -290,9 +267,7 @@ def test_a_bad_statistics_period_is_explained_without_calling_clearfacts(sofie, 
 
 
 def test_a_missing_scope_is_explained_in_the_tab_without_calling_clearfacts(portal):
-    with override_settings(OIDC_RP_SCOPES=scopes_without("journal_read", "statistics")):
-        browser, _ = sign_in(portal, SOFIE)
-    in_english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en", scope=scopes_without("journal_read", "statistics"))
     calls = graphql_calls()
 
     journals = browser.get(f"{portal.url}/administrations/{BAKKERIJ}/journals/", headers=HTMX, timeout=30)
@@ -348,9 +323,7 @@ def test_addresses_name_the_country_in_the_readers_language(sofie, portal, langu
 
 
 def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associate_actions(portal):
-    with override_settings(OIDC_RP_SCOPES=scopes_without("associate_actions")):
-        browser, _ = sign_in(portal, SOFIE)
-    sofie = in_english(browser, portal)
+    sofie = sign_in_directly(portal, SOFIE, language="en", scope=scopes_without("associate_actions"))
     page = get(sofie, "/office/associates/")
 
     listed = rows(page.text, "associates")
@@ -368,13 +341,7 @@ def test_the_associates_page_lists_them_with_groups_but_no_forms_without_associa
     ],
 )
 def test_a_client_on_the_associates_page_reads_why_in_their_language(portal, language, explanation):
-    browser, _ = sign_in(portal, AN)  # a client of the office, not one of its associates
-    browser.post(
-        f"{portal.url}/i18n/setlang/",
-        data={"language": language, "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-        timeout=30,
-    )
-    browser.portal = portal.url
+    browser = sign_in_directly(portal, AN, language=language)  # a client of the office, not one of its associates
 
     page = get(browser, "/office/associates/")
 
@@ -383,22 +350,13 @@ def test_a_client_on_the_associates_page_reads_why_in_their_language(portal, lan
 
 
 def test_without_associate_read_the_associates_are_hidden_and_explained(portal):
-    with override_settings(OIDC_RP_SCOPES=scopes_without("associate_read")):
-        browser, _ = sign_in(portal, SOFIE)
-    in_english(browser, portal)
+    browser = sign_in_directly(portal, SOFIE, language="en", scope=scopes_without("associate_read"))
 
     office = browser.get(f"{portal.url}/office/", timeout=30)
     associates = browser.get(f"{portal.url}/office/associates/", timeout=30)
 
     assert "/office/associates/" not in office.text.split("</nav>", 1)[1]
     assert "(scope associate_read)" in associates.text
-
-
-@pytest.fixture
-def manager(portal):
-    with override_settings(OIDC_RP_SCOPES=settings.OIDC_RP_SCOPES + " associate_actions"):
-        browser, _ = sign_in(portal, SOFIE)
-    return in_english(browser, portal)
 
 
 ASSOCIATE = {"first_name": "Nina", "last_name": "Wouters", "email": "nina@vandenberghe-partners.be",
@@ -456,8 +414,7 @@ def test_an_office_administrator_gets_the_add_and_edit_buttons(manager):
 
 @pytest.mark.parametrize("role", [Membership.Role.MEMBER, Membership.Role.VIEWER])
 def test_only_office_administrators_may_add_or_edit_associates(portal, role):
-    with override_settings(OIDC_RP_SCOPES=settings.OIDC_RP_SCOPES + " associate_actions"):
-        colleague = in_english(sign_in(portal, PIETER)[0], portal)
+    colleague = sign_in_directly(portal, PIETER, language="en", scope=f"{settings.OIDC_RP_SCOPES} associate_actions")
     Membership.objects.filter(user__email=PIETER).update(role=role)
     sofie = ClearfactsUser.objects.get(username=SOFIE)
     calls = graphql_calls()
@@ -555,7 +512,7 @@ def test_an_empty_app_info_form_is_refused(sofie):
 
 
 def test_only_office_administrators_see_the_app_info_form(portal):
-    browser, _ = sign_in(portal, AN)
+    browser = sign_in_directly(portal, AN)
 
     response = browser.get(f"{portal.url}/administrations/{BAKKERIJ}/app-info/", timeout=30)
 

@@ -3,10 +3,8 @@
 import pytest
 import requests
 
-from tests.portal_site import sign_in
+from tests.personas import BAKKERIJ
 
-SOFIE = "sofie.vandenberghe@vandenberghe-partners.be"
-BAKKERIJ = "0652381715"
 HTMX = {"HX-Request": "true"}
 
 
@@ -14,13 +12,6 @@ def cache_control(response) -> set[str]:
     return {
         directive.strip() for directive in response.headers.get("Cache-Control", "").split(",") if directive.strip()
     }
-
-
-@pytest.fixture
-def sofie(portal):
-    browser, landed = sign_in(portal, SOFIE)
-    assert landed.url == f"{portal.url}/", landed.url
-    return browser
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,9 @@ def test_reencrypt_fields_moves_every_secret_to_the_new_key(member, admin_user):
     old = Fernet.generate_key().decode()
     new = Fernet.generate_key().decode()
     with override_settings(FIELD_ENCRYPTION_KEYS=[old]):
-        ClearfactsCredential.objects.filter(user=member).update(access_token="secret-token")
+        ClearfactsCredential.objects.filter(user=member).update(
+            access_token="secret-token", refresh_token="secret-refresh"
+        )
         totp = Authenticator.objects.get(user=admin_user)
         totp.data = {"secret": encrypt("JBSWY3DPEHPK3PXP")}
         totp.save()

@@ -4,9 +4,8 @@ import pytest
 import requests
 
 from sandbox.clearfacts.models import OAuthClient
+from tests.personas import AN
 from tests.portal_site import Portal, sign_in
-
-AN = "an.maes@bakkerij-maes.be"
 
 
 def loopback_address(portal) -> str:

@@ -129,7 +129,14 @@ def changed(payload: dict, path: str, value) -> dict:
     return result
 
 
-DELETE = object()
+class _Delete:
+    """Marks a field to leave out of the body; named, so test ids are the same in every process (xdist)."""
+
+    def __repr__(self):
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 class Clearvo:

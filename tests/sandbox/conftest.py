@@ -11,20 +11,18 @@ from django.test import override_settings
 
 from sandbox.clearfacts.bearer import create_personal_token
 from sandbox.clearfacts.models import ClearfactsUser, OAuthClient
-from sandbox.clearfacts.seed import DEMO_PASSWORD, seed
+from sandbox.clearfacts.seed import DEMO_PASSWORD
 from sandbox.clearvo.seed import seed as seed_clearvo
+from tests.personas import AN, BAKKERIJ, BOULANGERIE, BROUWERIJ, MARC, SOFIE  # noqa: F401 (imported from here)
 from tests.sandbox.clearvo_support import Clearvo
 
 TEST_CLIENT_ID = "test-client"
 TEST_CLIENT_SECRET = "test-client-secret"
 
-# Seeded people and companies (see sandbox/clearfacts/seed.py).
-ASSOCIATE = "sofie.vandenberghe@vandenberghe-partners.be"  # admin, sees all of office 1
-CLIENT_AN = "an.maes@bakkerij-maes.be"  # sees Bakkerij Maes only
-OTHER_OFFICE = "marc.lambert@fiduciaire-lambert.be"
-BAKKERIJ = "0652381715"
-BROUWERIJ = "0441908244"  # more than 100 customers
-BOULANGERIE = "0665048133"  # office 2
+# Seeded people and companies (tests/personas.py), by their part in these tests.
+ASSOCIATE = SOFIE  # admin, sees all of office 1
+CLIENT_AN = AN  # sees Bakkerij Maes only
+OTHER_OFFICE = MARC
 
 
 @dataclass
@@ -45,8 +43,8 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(live_server, transactional_db):
-    seed()
+def sandbox(live_server, transactional_db, seeded_sandbox):
+    seeded_sandbox.restore()
     client = OAuthClient.objects.create(
         client_id=TEST_CLIENT_ID, name="Test application", redirect_uris=f"{live_server.url}/test-callback/"
     )

@@ -370,7 +370,7 @@ def test_a_missing_scope_is_an_error_with_a_code_and_no_data(sandbox):
         (f'{{ archiveCategories(vatnumber: "{BAKKERIJ}") {{ various {{ id }} }} }}', "archive_read"),
         ('{ getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01", endPeriod: "2025-02-01") { companyNumber } }',
          "statistics"),
-        (f'{{ document(id: "{uuid.uuid4()}") {{ id }} }}', "upload_document"),
+        ('{ document(id: "3f2b8c1e-5d0a-4e6b-9c7f-1a2b3c4d5e6f") { id } }', "upload_document"),  # no such document
         ("{ administrations { name } }", "read_administrations"),
     ],
 )  # fmt: skip
