@@ -104,8 +104,9 @@ def credential_invalidate(*, user: User, reason: str, lease: datetime | None = N
     credentials = ClearfactsCredential.objects.filter(user=user, status=ClearfactsCredential.Status.VALID)
     if lease is not None:
         credentials = credentials.filter(refreshing_until=lease)
-    updated = credentials.update(status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200],
-                                 refreshing_until=None)  # fmt: skip
+    updated = credentials.update(
+        status=ClearfactsCredential.Status.INVALID, invalid_reason=reason[:200], refreshing_until=None
+    )
     if updated:
         logger.warning("Clearfacts credential of user %s is now invalid: %r", user.pk, reason)
     return bool(updated)
@@ -148,8 +149,9 @@ def _claim_refresh(credential: ClearfactsCredential) -> datetime | None:
 
 def _release(user: User, lease: datetime, **fields) -> bool:
     """Ends the lease, writing `fields`; False if the lease was lost meanwhile (nothing written)."""
-    return bool(ClearfactsCredential.objects.filter(user=user, refreshing_until=lease).update(
-        refreshing_until=None, **fields))  # fmt: skip
+    return bool(
+        ClearfactsCredential.objects.filter(user=user, refreshing_until=lease).update(refreshing_until=None, **fields)
+    )
 
 
 def _refresh(user: User, lease: datetime) -> str | None:

@@ -4,8 +4,13 @@ from accounts.credentials import CredentialRefused, credential_for
 from portal.htmx import redirect_with_next
 
 # Pages a user whose token was refused can still reach.
-EXEMPT_VIEWS = {"accounts:sign-out", "accounts:reauthenticate", "accounts:oidc-start", "accounts:oidc-callback",
-                "set_language"}  # fmt: skip
+EXEMPT_VIEWS = {
+    "accounts:sign-out",
+    "accounts:reauthenticate",
+    "accounts:oidc-start",
+    "accounts:oidc-callback",
+    "set_language",
+}
 
 
 class ClearfactsCredentialMiddleware:

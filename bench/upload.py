@@ -79,8 +79,14 @@ class Stack:
             for key, value in os.environ.items()
             if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"}
         }
-        base |= {"VAR_DIR": str(folder / "var"), "DEBUG": "1", "SANDBOX": "1", "LOG_LEVEL": "WARNING",
-                 "DOCUMENT_MAX_UPLOAD_MB": "1024", "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+        base |= {
+            "VAR_DIR": str(folder / "var"),
+            "DEBUG": "1",
+            "SANDBOX": "1",
+            "LOG_LEVEL": "WARNING",
+            "DOCUMENT_MAX_UPLOAD_MB": "1024",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         self.sandbox_env = base | {"SITE_URL": self.sandbox_url, "PORT": str(self.sandbox_port)}
         self.portal_env = base | {
             "SITE_URL": self.portal_url,
@@ -107,8 +113,22 @@ class Stack:
         return process
 
     def gunicorn(self, name, port, env):
-        return self.start(name, [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                                 "--threads", "8", "--timeout", "600"], env)  # fmt: skip
+        return self.start(
+            name,
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--timeout",
+                "600",
+            ],
+            env,
+        )
 
     def up(self):
         self.manage("migrate", "--noinput", "-v0")
@@ -116,9 +136,10 @@ class Stack:
         self.sandbox = self.gunicorn("sandbox", self.sandbox_port, self.sandbox_env)
         self.web = self.gunicorn("portal", self.portal_port, self.portal_env)
         self.worker = self.start(
-            "worker", [str(BIN / "celery"), "-A", "portal", "worker", "--pool=solo", "--loglevel=WARNING"],
+            "worker",
+            [str(BIN / "celery"), "-A", "portal", "worker", "--pool=solo", "--loglevel=WARNING"],
             self.portal_env,
-        )  # fmt: skip
+        )
         for url in (self.sandbox_url, self.portal_url):
             deadline = time.monotonic() + 60
             while True:
@@ -153,15 +174,25 @@ def csrf(html: str) -> str:
 def sign_in(stack: Stack) -> requests.Session:
     browser = requests.Session()
     page = browser.get(f"{stack.portal_url}/accounts/oidc/start/", timeout=30)
-    page = browser.post(page.url, data={"csrfmiddlewaretoken": csrf(page.text), "username": USER,
-                                        "password": PASSWORD}, headers={"Referer": page.url}, timeout=30)  # fmt: skip
+    page = browser.post(
+        page.url,
+        data={"csrfmiddlewaretoken": csrf(page.text), "username": USER, "password": PASSWORD},
+        headers={"Referer": page.url},
+        timeout=30,
+    )
     if 'name="decision"' in page.text:
-        page = browser.post(page.url, data={"csrfmiddlewaretoken": csrf(page.text), "decision": "allow"},
-                            headers={"Referer": page.url}, timeout=30)  # fmt: skip
+        page = browser.post(
+            page.url,
+            data={"csrfmiddlewaretoken": csrf(page.text), "decision": "allow"},
+            headers={"Referer": page.url},
+            timeout=30,
+        )
     if page.url.rstrip("/") != stack.portal_url:
         raise RuntimeError(f"sign-in failed at {page.url}")
-    browser.post(f"{stack.portal_url}/i18n/setlang/", data={"language": "en", "next": "/",
-                                                            "csrfmiddlewaretoken": browser.cookies["csrftoken"]})  # fmt: skip
+    browser.post(
+        f"{stack.portal_url}/i18n/setlang/",
+        data={"language": "en", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+    )
     return browser
 
 
@@ -283,17 +314,21 @@ def main():
         print(
             f"Peak memory growth, worker process: {growth['worker']:6.1f} MB (resting at {rest['worker'] / 1024:.0f} MB)"
         )
-        print(json.dumps({
-            "size_mb": round(size_mb, 1),
-            "raw_mb_per_s": round(raw_rate, 1),
-            "portal_send_mb_per_s": round(send_rate, 1),
-            "end_to_end_mb_per_s": round(end_to_end_rate, 1),
-            "throughput_ratio": round(send_rate / raw_rate, 3),
-            "end_to_end_ratio": round(end_to_end_rate / raw_rate, 3),
-            "web_rss_growth_mb": round(growth["web"], 1),
-            "worker_rss_growth_mb": round(growth["worker"], 1),
-            "peak_rss_growth_mb": round(max(growth.values()), 1),
-        }))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "size_mb": round(size_mb, 1),
+                    "raw_mb_per_s": round(raw_rate, 1),
+                    "portal_send_mb_per_s": round(send_rate, 1),
+                    "end_to_end_mb_per_s": round(end_to_end_rate, 1),
+                    "throughput_ratio": round(send_rate / raw_rate, 3),
+                    "end_to_end_ratio": round(end_to_end_rate / raw_rate, 3),
+                    "web_rss_growth_mb": round(growth["web"], 1),
+                    "worker_rss_growth_mb": round(growth["worker"], 1),
+                    "peak_rss_growth_mb": round(max(growth.values()), 1),
+                }
+            )
+        )
     finally:
         stack.down()
         if not options.keep:

@@ -103,11 +103,13 @@ def _archive_categories(request):
         lambda refresh: selectors.archive_categories(user=request.user, administration=request.administration),
     )
     if problem:
-        return None, " ".join([
-            _("The archive categories could not be loaded from Clearfacts."),
-            problem,
-            _("Uploading to the inbox still works; reload the page to try the archive again."),
-        ])  # fmt: skip
+        return None, " ".join(
+            [
+                _("The archive categories could not be loaded from Clearfacts."),
+                problem,
+                _("Uploading to the inbox still works; reload the page to try the archive again."),
+            ]
+        )
     if not has_scope(request, "archive_actions"):
         return categories, missing_scope_message("archive_actions")
     return categories, None

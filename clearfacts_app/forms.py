@@ -108,8 +108,14 @@ class AssociateForm(ClearfactsErrorsMixin, forms.Form):
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     # Clearfacts names its fields differently; its errors are shown on ours.
-    CLEARFACTS_FIELDS = {"firstName": "first_name", "lastName": "last_name", "email": "email",
-                         "type": "associate_type", "language": "language", "associateGroups": "groups"}  # fmt: skip
+    CLEARFACTS_FIELDS = {
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "email": "email",
+        "type": "associate_type",
+        "language": "language",
+        "associateGroups": "groups",
+    }
 
     def __init__(self, *args, groups: list[dict], **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,8 +4,17 @@ from clearfacts_app import client, selectors
 from clearfacts_app.models import Administration
 
 
-def associate_add(*, user, first_name: str, last_name: str, email: str, associate_type: str, language: str,
-                  group_ids: list[str], active: bool = True) -> dict:  # fmt: skip
+def associate_add(
+    *,
+    user,
+    first_name: str,
+    last_name: str,
+    email: str,
+    associate_type: str,
+    language: str,
+    group_ids: list[str],
+    active: bool = True,
+) -> dict:
     """Creates the associate in Clearfacts. The answer carries a generated password, which the
     caller shows once and must not keep."""
     associate = {
@@ -40,8 +49,9 @@ def associate_edit(*, user, associate_id: str, changes: dict) -> dict:
     return edited["editAssociate"]
 
 
-def app_info_update(*, user, administration: Administration, image_url: str, email: str, badge: dict,
-                    icon: dict) -> dict:  # fmt: skip
+def app_info_update(
+    *, user, administration: Administration, image_url: str, email: str, badge: dict, icon: dict
+) -> dict:
     """updateAppInfo. Blank values are sent as null: Clearfacts then keeps what it has."""
     variables = {
         "vatnumber": administration.company_number,

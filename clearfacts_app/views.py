@@ -26,8 +26,14 @@ from portal.companies import compact_company_number
 from portal.htmx import wants_partial
 
 PAGE_SIZE = 25
-SORTS = {"name": "name", "-name": "-name", "number": "company_number", "-number": "-company_number",
-         "documents": "document_count", "-documents": "-document_count"}  # fmt: skip
+SORTS = {
+    "name": "name",
+    "-name": "-name",
+    "number": "company_number",
+    "-number": "-company_number",
+    "documents": "document_count",
+    "-documents": "-document_count",
+}
 DETAIL_TEMPLATE = "clearfacts_app/administration_detail.html"
 
 

@@ -229,13 +229,27 @@ def wait_until(predicate, *, timeout=30.0, interval=0.2, message="condition", pr
 
 
 def worker_args(name: str) -> list[str]:
-    return [str(VENV_BIN / "celery"), "-A", "portal", "worker", "--loglevel=INFO", "--pool=solo",
-            "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"]  # fmt: skip
+    return [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "portal",
+        "worker",
+        "--loglevel=INFO",
+        "--pool=solo",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+    ]
 
 
 def wait_for_worker(worker) -> None:
-    wait_until(lambda: "ready." in worker.output() or worker.popen.poll() is not None, timeout=60,
-               message="the worker to start", process=worker)  # fmt: skip
+    wait_until(
+        lambda: "ready." in worker.output() or worker.popen.poll() is not None,
+        timeout=60,
+        message="the worker to start",
+        process=worker,
+    )
     if worker.popen.poll() is not None:
         pytest.fail(f"the Celery worker exited:\n{worker.output()[-4000:]}")
 

@@ -48,8 +48,18 @@ class AccessTokenAdmin(admin.ModelAdmin):
     list_filter = ["kind", "client"]
     search_fields = ["user__username", "token_prefix", "name"]
     exclude = ["token_hash", "refresh_token_hash"]
-    readonly_fields = ["kind", "user", "client", "authorization_code", "token_prefix", "scope", "issued_at",
-                       "expires_at", "refresh_expires_at", "last_used_at"]  # fmt: skip
+    readonly_fields = [
+        "kind",
+        "user",
+        "client",
+        "authorization_code",
+        "token_prefix",
+        "scope",
+        "issued_at",
+        "expires_at",
+        "refresh_expires_at",
+        "last_used_at",
+    ]
     actions = ["revoke"]
 
     @admin.action(description="Revoke the selected tokens")

@@ -81,7 +81,7 @@ def discovery(request):
                 "preferred_username",
                 "email",
                 "locale",
-            ],  # fmt: skip
+            ],
         }
     )
 

@@ -86,10 +86,27 @@ ARCHIVE_CATEGORIES = {
 }
 CUSTOMER_KINDS = ["Café", "Taverne", "Brasserie", "Restaurant", "Feestzaal", "Bistro", "Drankenhandel"]
 CUSTOMER_NAMES = [
-    "De Zwaan", "'t Hoekske", "Sint-Jan", "De Kroon", "Het Anker", "De Linde", "Den Engel", "De Valk",
-    "Het Wit Paard", "De Sportwereld", "'t Pleintje", "De Klokke", "Tijl", "De Vriendschap", "Au Vieux Marché",
-    "De Molen", "Het Gulden Vlies", "Den Hert", "De Drie Koningen", "Welkom",
-]  # fmt: skip
+    "De Zwaan",
+    "'t Hoekske",
+    "Sint-Jan",
+    "De Kroon",
+    "Het Anker",
+    "De Linde",
+    "Den Engel",
+    "De Valk",
+    "Het Wit Paard",
+    "De Sportwereld",
+    "'t Pleintje",
+    "De Klokke",
+    "Tijl",
+    "De Vriendschap",
+    "Au Vieux Marché",
+    "De Molen",
+    "Het Gulden Vlies",
+    "Den Hert",
+    "De Drie Koningen",
+    "Welkom",
+]
 CITIES = ["Aalst", "Gent", "Dendermonde", "Ninove", "Geraardsbergen", "Zottegem", "Wetteren", "Lede", "Erpe-Mere"]
 STATISTICS_MONTHS = 24
 
@@ -122,9 +139,15 @@ def _statistics(company: Company, today: datetime.date) -> None:
                 share = 0.65 if invoice_type == "PURCHASE" else 0.35
                 value = int(size * share * (0.3 if worklist else 0.7) * rng.uniform(0.8, 1.2))
                 rows.append(
-                    Statistic(company=company, kind="processing", month=month, invoice_type=invoice_type,
-                              worklist=worklist, value=value)
-                )  # fmt: skip
+                    Statistic(
+                        company=company,
+                        kind="processing",
+                        month=month,
+                        invoice_type=invoice_type,
+                        worklist=worklist,
+                        value=value,
+                    )
+                )
         month = (month - datetime.timedelta(days=1)).replace(day=1)
     Statistic.objects.bulk_create(
         rows,
@@ -160,10 +183,16 @@ def seed() -> list[str]:
             {"name": office["name"], "email": office["email"], "street_address": office["street_address"]},
         )
         offices.append(accountant)
-        _upsert(AssociateGroup, {"accountant": accountant, "name": "Dossierbeheerders"},
-                {"email": f"dossiers@{office['domain']}.be"})  # fmt: skip
-        _upsert(AssociateGroup, {"accountant": accountant, "name": "Loonadministratie"},
-                {"email": f"lonen@{office['domain']}.be"})  # fmt: skip
+        _upsert(
+            AssociateGroup,
+            {"accountant": accountant, "name": "Dossierbeheerders"},
+            {"email": f"dossiers@{office['domain']}.be"},
+        )
+        _upsert(
+            AssociateGroup,
+            {"accountant": accountant, "name": "Loonadministratie"},
+            {"email": f"lonen@{office['domain']}.be"},
+        )
         for name, number, street, customer_count in office["companies"]:
             company = _upsert(
                 Company,

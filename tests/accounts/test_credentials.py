@@ -216,24 +216,41 @@ def test_a_worker_process_syncs_with_the_stored_token_and_stops_when_it_is_refus
     from tests.conftest import VENV_BIN
 
     worker = start_process(
-        [str(VENV_BIN / "celery"), "-A", "portal", "worker", "--pool=solo", "--without-gossip", "--without-mingle",
-         "-n", f"access-{time.monotonic_ns()}@%h"],
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"access-{time.monotonic_ns()}@%h",
+        ],
         env,
         name="worker",
-    )  # fmt: skip
+    )
     ClearfactsUser.objects.get(username=AN).companies.clear()
 
     sync_user_access.delay(user.pk)
 
     deadline = time.monotonic() + 60
-    wait_until(lambda: not AdministrationAccess.objects.filter(user=user).exists(), timeout=deadline - time.monotonic(),
-               message="the withdrawn administration to go", process=worker)  # fmt: skip
+    wait_until(
+        lambda: not AdministrationAccess.objects.filter(user=user).exists(),
+        timeout=deadline - time.monotonic(),
+        message="the withdrawn administration to go",
+        process=worker,
+    )
     assert ClearfactsCredential.objects.get().refreshed_at is not None
 
     AccessToken.objects.update(revoked_at=timezone.now(), refresh_revoked_at=timezone.now())
     sync_user_access.delay(user.pk)
-    wait_until(lambda: not ClearfactsCredential.objects.get().is_valid, timeout=deadline - time.monotonic(),
-               message="the refused credential to be invalid", process=worker)  # fmt: skip
+    wait_until(
+        lambda: not ClearfactsCredential.objects.get().is_valid,
+        timeout=deadline - time.monotonic(),
+        message="the refused credential to be invalid",
+        process=worker,
+    )
     time.sleep(1)
     graphql_calls = RequestLog.objects.filter(service="clearfacts-graphql").count()
     sync_user_access.delay(user.pk)

@@ -32,8 +32,11 @@ def test_first_sign_in_creates_the_user_syncs_the_office_and_lands_on_the_dashbo
     cf_user = ClearfactsUser.objects.get(username=SOFIE)
     user = User.objects.get(oidc_subject=str(cf_user.subject))
     assert (user.oidc_issuer, user.email, user.display_name, user.locale) == (
-        portal.issuer, SOFIE, "Sofie Vandenberghe", "nl-BE",
-    )  # fmt: skip
+        portal.issuer,
+        SOFIE,
+        "Sofie Vandenberghe",
+        "nl-BE",
+    )
     assert not user.has_usable_password()
     assert user.membership.office.company_number == "0471234512"
     assert user.membership.role == Membership.Role.ADMIN

@@ -53,9 +53,19 @@ def test_every_assumed_field_is_marked_and_listed_in_the_decisions():
 
     marked = assumed_in_sdl()
 
-    assert {"Associate.lastName", "Associate.type", "Associate.active", "Associate.language",
-            "AssociateGroup.email", "BusinessPartner.vatNumber", "BusinessPartner.city", "Document.id",
-            "Document.filename", "Document.amountOfPages", "ArchiveDocument"} <= marked  # fmt: skip
+    assert {
+        "Associate.lastName",
+        "Associate.type",
+        "Associate.active",
+        "Associate.language",
+        "AssociateGroup.email",
+        "BusinessPartner.vatNumber",
+        "BusinessPartner.city",
+        "Document.id",
+        "Document.filename",
+        "Document.amountOfPages",
+        "ArchiveDocument",
+    } <= marked
     assert [name for name in sorted(marked) if f"`{name}`" not in decisions] == []
 
 
@@ -237,11 +247,17 @@ def test_an_edit_without_the_assumed_details_leaves_role_activity_and_language_a
         browser.get(edit, timeout=30)
         response = browser.post(
             edit,
-            data={"csrfmiddlewaretoken": browser.cookies["csrftoken"], "first_name": "Piet", "last_name": "De Clercq",
-                  "email": pieter.email, "associate_type": "USER", "language": "en_GB"},
+            data={
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+                "first_name": "Piet",
+                "last_name": "De Clercq",
+                "email": pieter.email,
+                "associate_type": "USER",
+                "language": "en_GB",
+            },
             headers={"Referer": edit},
             timeout=30,
-        )  # fmt: skip
+        )
 
     assert response.status_code == 200
     pieter.refresh_from_db()

@@ -42,10 +42,13 @@ def test_the_statistics_tab_shows_the_administrations_own_counts(portal):
 
     shown = re.findall(r"<tr><td>(\d\d/\d{4})</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td></tr>", page.text)
     expected = [
-        (f"{m:02d}/2025", str(sandbox_counts("AIR", datetime.date(2025, m, 1))),
-         str(sandbox_counts("processing", datetime.date(2025, m, 1))))
+        (
+            f"{m:02d}/2025",
+            str(sandbox_counts("AIR", datetime.date(2025, m, 1))),
+            str(sandbox_counts("processing", datetime.date(2025, m, 1))),
+        )
         for m in (1, 2, 3)
-    ]  # fmt: skip
+    ]
     assert shown == expected
     assert all(int(air) > 0 for _, air, _ in shown)
 
@@ -99,9 +102,13 @@ def test_the_portal_asks_by_be_vat_number_and_reads_its_own_entry(portal, stand_
 
 @pytest.mark.parametrize(
     ("start", "end", "field"),
-    [("9999-12", "9999-12", "From"), ("0001-01", "0001-02", "From"), ("1999-12", "2000-02", "From"),
-     ("2025-01", f"{datetime.date.today().year + 2}-01", "To")],
-)  # fmt: skip
+    [
+        ("9999-12", "9999-12", "From"),
+        ("0001-01", "0001-02", "From"),
+        ("1999-12", "2000-02", "From"),
+        ("2025-01", f"{datetime.date.today().year + 2}-01", "To"),
+    ],
+)
 def test_a_period_outside_clearfacts_years_is_a_field_error_without_calling_clearfacts(portal, start, end, field):
     browser = sign_in_directly(portal, SOFIE, language="en")
     calls = RequestLog.objects.filter(service=Service.CLEARFACTS_GRAPHQL).count()
@@ -119,8 +126,14 @@ def test_a_period_outside_clearfacts_years_is_a_field_error_without_calling_clea
 
 def test_the_statistics_operation_declares_its_periods_as_the_documented_date_scalar():
     arguments = {name: str(a.type) for name, a in SCHEMA.query_type.fields["getCompanyStatistics"].args.items()}
-    assert arguments == {"type": "String!", "startPeriod": "Date!", "endPeriod": "Date!", "companyNumber": "String",
-                         "invoiceType": "String", "worklist": "Boolean"}  # fmt: skip
+    assert arguments == {
+        "type": "String!",
+        "startPeriod": "Date!",
+        "endPeriod": "Date!",
+        "companyNumber": "String",
+        "invoiceType": "String",
+        "worklist": "Boolean",
+    }
     [operation] = OPERATIONS["Statistics"].definitions
     declared = {v.variable.name.value: print_ast(v.type) for v in operation.variable_definitions}
     assert declared == {"companyNumber": "String!", "startPeriod": "Date!", "endPeriod": "Date!"}

@@ -30,11 +30,14 @@ def test_a_worker_killed_mid_upload_then_restarted_sends_the_document_once(porta
         with big.open("rb") as file:
             response = browser.post(
                 f"{portal.url}{UPLOAD}",
-                data={"destination": "inbox", "invoice_type": "PURCHASE",
-                      "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+                data={
+                    "destination": "inbox",
+                    "invoice_type": "PURCHASE",
+                    "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+                },
                 files=[("files", ("jaarrekening.pdf", file, "application/pdf"))],
                 timeout=60,
-            )  # fmt: skip
+            )
         assert 'data-testid="upload-accepted"' in response.text
         document = Document.objects.get()
         wait_until(lambda: Document.objects.get().status == Document.Status.SENDING, message="the send to start")

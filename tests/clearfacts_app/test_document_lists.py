@@ -10,11 +10,20 @@ from tests.factories import make_administration
 @pytest.fixture
 def thirty_documents(member, administration):
     Document.objects.bulk_create(
-        Document(administration=administration, uploaded_by=member, destination="inbox", invoice_type="PURCHASE",
-                 filename=f"factuur-{n:02d}.pdf", file=f"documents/{n}.pdf", content_type="application/pdf",
-                 size=1000, sha256=f"{n:064d}", status="sent" if n % 2 else "failed")
+        Document(
+            administration=administration,
+            uploaded_by=member,
+            destination="inbox",
+            invoice_type="PURCHASE",
+            filename=f"factuur-{n:02d}.pdf",
+            file=f"documents/{n}.pdf",
+            content_type="application/pdf",
+            size=1000,
+            sha256=f"{n:064d}",
+            status="sent" if n % 2 else "failed",
+        )
         for n in range(30)
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("path", ["/documents/", "/administrations/{number}/documents/"])
@@ -43,8 +52,9 @@ def test_the_cross_administration_list_names_each_administration(client, member,
 
 
 @pytest.mark.parametrize("path", ["/documents/", "/administrations/{number}/documents/"])
-def test_unknown_filter_values_are_ignored_and_kept_out_of_the_links(client, member, administration, thirty_documents,
-                                                                    path):  # fmt: skip
+def test_unknown_filter_values_are_ignored_and_kept_out_of_the_links(
+    client, member, administration, thirty_documents, path
+):
     client.force_login(member)
     url = path.format(number=administration.company_number)
 
@@ -67,9 +77,18 @@ def test_known_filters_are_kept_in_the_links(client, member, administration, thi
 
 
 def test_a_refreshed_row_of_the_documents_page_keeps_the_administration_column(client, member, administration):
-    Document.objects.create(administration=administration, uploaded_by=member, destination="inbox",
-                            invoice_type="PURCHASE", filename="wachtend.pdf", file="documents/w.pdf",
-                            content_type="application/pdf", size=1000, sha256="1" * 64, status="queued")  # fmt: skip
+    Document.objects.create(
+        administration=administration,
+        uploaded_by=member,
+        destination="inbox",
+        invoice_type="PURCHASE",
+        filename="wachtend.pdf",
+        file="documents/w.pdf",
+        content_type="application/pdf",
+        size=1000,
+        sha256="1" * 64,
+        status="queued",
+    )
     client.force_login(member)
 
     page = client.get("/documents/").text

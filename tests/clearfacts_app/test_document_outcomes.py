@@ -24,11 +24,19 @@ Status = Document.Status
 
 def queued_document(user, **fields) -> Document:
     """A document recorded and queued, whose task has not run (the tests run it here)."""
-    document = Document.objects.create(**{
-        "administration": user.administration_accesses.get().administration, "uploaded_by": user,
-        "destination": "inbox", "invoice_type": "PURCHASE", "filename": "factuur.pdf",
-        "content_type": "application/pdf", "size": 1, "sha256": "0" * 64,
-    } | fields)  # fmt: skip
+    document = Document.objects.create(
+        **{
+            "administration": user.administration_accesses.get().administration,
+            "uploaded_by": user,
+            "destination": "inbox",
+            "invoice_type": "PURCHASE",
+            "filename": "factuur.pdf",
+            "content_type": "application/pdf",
+            "size": 1,
+            "sha256": "0" * 64,
+        }
+        | fields
+    )
     document.file.save("factuur.pdf", io.BytesIO(samples.pdf()), save=True)
     return document
 
@@ -169,8 +177,13 @@ def test_the_same_file_twice_in_one_batch_is_sent_once_and_the_copy_held(browser
 
 def test_a_batch_over_the_total_limit_keeps_what_came_before_and_explains_the_rest(browser):
     with override_settings(DOCUMENT_MAX_BATCH_BYTES=100_000):
-        response = upload(browser, ("a.pdf", samples.pdf() + b" " * 30_000), ("b.pdf", samples.pdf(pages=2)),
-                          ("c.pdf", samples.pdf() + b" " * 80_000), ("d.pdf", samples.pdf(pages=4)))  # fmt: skip
+        response = upload(
+            browser,
+            ("a.pdf", samples.pdf() + b" " * 30_000),
+            ("b.pdf", samples.pdf(pages=2)),
+            ("c.pdf", samples.pdf() + b" " * 80_000),
+            ("d.pdf", samples.pdf(pages=4)),
+        )
 
     assert response.status_code == 200
     refused = response.text.split('data-testid="upload-refused"', 1)[1]

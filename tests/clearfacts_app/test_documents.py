@@ -75,8 +75,13 @@ def test_a_pdf_reaches_the_sandbox_inbox_with_its_page_count(browser):
 def test_an_archive_upload_goes_to_the_chosen_category(browser):
     category = sandbox.ArchiveCategory.objects.get(company__company_number=BAKKERIJ, name="Statuten")
 
-    upload(browser, ("statuten.pdf", samples.pdf()), destination="archive", archive_type="PERMANENT",
-           archive_category=str(category.id))  # fmt: skip
+    upload(
+        browser,
+        ("statuten.pdf", samples.pdf()),
+        destination="archive",
+        archive_type="PERMANENT",
+        archive_category=str(category.id),
+    )
 
     document = ends(Document.objects.get(), Document.Status.SENT, browser)
     received = sandbox.Document.objects.get()
@@ -85,8 +90,13 @@ def test_an_archive_upload_goes_to_the_chosen_category(browser):
 
 
 def test_an_unknown_category_is_refused_before_anything_is_stored(browser):
-    response = upload(browser, ("a.pdf", samples.pdf()), destination="archive", archive_type="PERMANENT",
-                      archive_category="not-a-category")  # fmt: skip
+    response = upload(
+        browser,
+        ("a.pdf", samples.pdf()),
+        destination="archive",
+        archive_type="PERMANENT",
+        archive_category="not-a-category",
+    )
 
     assert response.status_code == 200 and "This category is not in Clearfacts (any more)" in response.text
     assert not Document.objects.exists()
@@ -95,8 +105,13 @@ def test_an_unknown_category_is_refused_before_anything_is_stored(browser):
 def test_a_category_of_the_other_archive_is_refused_before_anything_is_stored(browser):
     various = sandbox.ArchiveCategory.objects.filter(company__company_number=BAKKERIJ, kind="VARIOUS").first()
 
-    response = upload(browser, ("a.pdf", samples.pdf()), destination="archive", archive_type="PERMANENT",
-                      archive_category=str(various.id))  # fmt: skip
+    response = upload(
+        browser,
+        ("a.pdf", samples.pdf()),
+        destination="archive",
+        archive_type="PERMANENT",
+        archive_category=str(various.id),
+    )
 
     assert "Choose a category of that archive." in response.text
     assert not Document.objects.exists()
@@ -136,8 +151,10 @@ def test_a_file_over_the_size_limit_is_refused_and_the_rest_goes_through(browser
     assert list(Document.objects.values_list("filename", flat=True)) == ["small.pdf"]
 
 
-@pytest.mark.parametrize(("name", "content"), [("scan.jpg", samples.JPEG), ("peppol.xml", samples.UBL_INVOICE),
-                                               ("ubl-be.xml", samples.UBL_CREDIT_NOTE)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("scan.jpg", samples.JPEG), ("peppol.xml", samples.UBL_INVOICE), ("ubl-be.xml", samples.UBL_CREDIT_NOTE)],
+)
 def test_jpeg_and_ubl_xml_are_sent_too(browser, name, content):
     upload(browser, (name, content))
 
@@ -170,8 +187,13 @@ def upload_to_a_category_clearfacts_has_since_deleted(browser):
     category = sandbox.ArchiveCategory.objects.get(company__company_number=BAKKERIJ, name="Statuten")
     category_id = str(category.id)
     category.delete()
-    upload(browser, ("statuten.pdf", samples.pdf()), destination="archive", archive_type="PERMANENT",
-           archive_category=category_id)  # fmt: skip
+    upload(
+        browser,
+        ("statuten.pdf", samples.pdf()),
+        destination="archive",
+        archive_type="PERMANENT",
+        archive_category=category_id,
+    )
     return ends(Document.objects.get(), Document.Status.FAILED, browser)
 
 
@@ -220,8 +242,11 @@ def test_the_same_file_again_is_held_until_the_user_confirms(browser):
     assert second.status == Document.Status.HELD
     detail = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{second.pk}/", timeout=30)
     assert "already uploaded to this administration" in detail.text
-    browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{second.pk}/send/",
-                 data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
+    browser.post(
+        f"{browser.portal}/administrations/{BAKKERIJ}/documents/{second.pk}/send/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
     ends(second, Document.Status.SENT, browser)
     assert sandbox.Document.objects.count() == 2
 
@@ -231,14 +256,20 @@ def test_a_failed_document_can_be_cancelled_and_its_file_is_deleted(browser):
     stored = Path(document.file.path)
     assert stored.exists()
 
-    browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/cancel/",
-                 data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
+    browser.post(
+        f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/cancel/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
 
     document.refresh_from_db()
     assert document.status == Document.Status.CANCELLED
     assert not stored.exists()
-    retried = browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
-                           data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
+    retried = browser.post(
+        f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
     assert "cannot be done in the document" in retried.text
 
 
@@ -252,8 +283,11 @@ def test_retry_sends_a_failed_document_again(browser, portal):
         status=Document.Status.FAILED, reason_code="legacy", reason_params={"text": "simulated"}
     )
 
-    browser.post(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
-                 data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=30)  # fmt: skip
+    browser.post(
+        f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/retry/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=30,
+    )
 
     ends(document, Document.Status.SENT, browser)
     assert sandbox.Document.objects.count() == 2
@@ -263,9 +297,15 @@ def test_the_sweeper_sends_what_a_lost_task_left_queued(browser):
     # The task of this document was lost: its row was written, no message reached a worker.
     an = User.objects.get(email=AN)
     document = Document.objects.create(
-        administration=an.administration_accesses.get().administration, uploaded_by=an, destination="inbox",
-        invoice_type="SALE", filename="lost.pdf", content_type="application/pdf", size=1, sha256="0" * 64,
-    )  # fmt: skip
+        administration=an.administration_accesses.get().administration,
+        uploaded_by=an,
+        destination="inbox",
+        invoice_type="SALE",
+        filename="lost.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+    )
     document.file.save("lost.pdf", io.BytesIO(samples.pdf()), save=True)
     Document.objects.filter(pk=document.pk).update(updated_at=timezone.now() - timezone.timedelta(minutes=10))
 
@@ -281,8 +321,11 @@ def test_the_htmx_upload_answers_one_status_row_that_follows_itself(browser):
     document = Document.objects.get()
     assert f'hx-get="/administrations/{BAKKERIJ}/documents/{document.pk}/status/"' in response.text
     ends(document, Document.Status.SENT, browser)
-    status = browser.get(f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/status/",
-                         headers={"HX-Request": "true"}, timeout=30)  # fmt: skip
+    status = browser.get(
+        f"{browser.portal}/administrations/{BAKKERIJ}/documents/{document.pk}/status/",
+        headers={"HX-Request": "true"},
+        timeout=30,
+    )
     assert status.status_code == 286, "a final status stops the polling"
     assert 'data-status="sent"' in status.text and "hx-trigger" not in status.text
 
@@ -300,8 +343,13 @@ def test_a_status_row_keeps_polling_while_not_final(browser):
 def test_documents_are_listed_per_administration_and_across_them_with_filters(browser):
     upload(browser, ("inbox.pdf", samples.pdf()))
     category = sandbox.ArchiveCategory.objects.get(company__company_number=BAKKERIJ, name="Statuten")
-    upload(browser, ("archive.pdf", samples.pdf(2)), destination="archive", archive_type="PERMANENT",
-           archive_category=str(category.id))  # fmt: skip
+    upload(
+        browser,
+        ("archive.pdf", samples.pdf(2)),
+        destination="archive",
+        archive_type="PERMANENT",
+        archive_category=str(category.id),
+    )
     for document in Document.objects.all():
         ends(document, Document.Status.SENT, browser)
 

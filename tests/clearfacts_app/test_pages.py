@@ -127,8 +127,9 @@ def test_a_tab_opened_directly_renders_the_whole_page(sofie):
 
 def test_a_history_restore_gets_the_whole_page_and_tab_answers_vary_on_hx_request(sofie):
     tab = get(sofie, f"/administrations/{BAKKERIJ}/journals/", headers=HTMX)
-    restored = get(sofie, f"/administrations/{BAKKERIJ}/journals/",
-                   headers=HTMX | {"HX-History-Restore-Request": "true"})  # fmt: skip
+    restored = get(
+        sofie, f"/administrations/{BAKKERIJ}/journals/", headers=HTMX | {"HX-History-Restore-Request": "true"}
+    )
 
     assert "<!doctype html>" not in tab.text and "HX-Request" in tab.headers["Vary"]
     assert "<!doctype html>" in restored.text and "Main navigation" in restored.text
@@ -221,8 +222,10 @@ def test_a_search_reads_a_limited_number_of_chunks_and_says_so(sofie, monkeypatc
 
 def test_customer_search_results_are_paged(sofie):
     # "(1" matches customers (1), (10)-(19) and (100)-(142): 54 of them.
-    pages = [get(sofie, f"/administrations/{BROUWERIJ}/customers/", params={"q": "(1", "page": page}, headers=HTMX)
-             for page in (1, 2, 3)]  # fmt: skip
+    pages = [
+        get(sofie, f"/administrations/{BROUWERIJ}/customers/", params={"q": "(1", "page": page}, headers=HTMX)
+        for page in (1, 2, 3)
+    ]
 
     assert [len(rows(page.text, "customers")) for page in pages] == [25, 25, 4]
     assert ['data-testid="customers-next"' in page.text for page in pages] == [True, True, False]
@@ -238,8 +241,9 @@ def test_the_archive_tab_lists_various_and_permanent_categories(sofie):
 
 
 def test_statistics_show_a_chart_and_a_table_for_the_chosen_period_in_one_call(sofie):
-    page = get(sofie, f"/administrations/{BAKKERIJ}/statistics/", params={"start": "2025-01", "end": "2025-06"},
-               headers=HTMX)  # fmt: skip
+    page = get(
+        sofie, f"/administrations/{BAKKERIJ}/statistics/", params={"start": "2025-01", "end": "2025-06"}, headers=HTMX
+    )
 
     table = rows(page.text, "statistics-table")
     assert [re.search(r"<td>([0-9/]+)</td>", row)[1] for row in table] == [f"{m:02d}/2025" for m in range(1, 7)]
@@ -256,9 +260,12 @@ def test_statistics_default_to_the_last_twelve_months(sofie):
 
 @pytest.mark.parametrize(
     ("start", "end", "message"),
-    [("2025-06", "2025-01", "The end must not be before the start."), ("2020-01", "2025-01", "Choose at most 36"),
-     ("june", "2025-01", "Enter a valid date")],
-)  # fmt: skip
+    [
+        ("2025-06", "2025-01", "The end must not be before the start."),
+        ("2020-01", "2025-01", "Choose at most 36"),
+        ("june", "2025-01", "Enter a valid date"),
+    ],
+)
 def test_a_bad_statistics_period_is_explained_without_calling_clearfacts(sofie, start, end, message):
     page = get(sofie, f"/administrations/{BAKKERIJ}/statistics/", params={"start": start, "end": end}, headers=HTMX)
 
@@ -359,8 +366,14 @@ def test_without_associate_read_the_associates_are_hidden_and_explained(portal):
     assert "(scope associate_read)" in associates.text
 
 
-ASSOCIATE = {"first_name": "Nina", "last_name": "Wouters", "email": "nina@vandenberghe-partners.be",
-             "associate_type": "USER", "language": "nl_BE", "active": "on"}  # fmt: skip
+ASSOCIATE = {
+    "first_name": "Nina",
+    "last_name": "Wouters",
+    "email": "nina@vandenberghe-partners.be",
+    "associate_type": "USER",
+    "language": "nl_BE",
+    "active": "on",
+}
 
 
 def test_adding_an_associate_shows_the_generated_password_once_and_keeps_it_nowhere(manager):
@@ -379,11 +392,13 @@ def test_adding_an_associate_shows_the_generated_password_once_and_keeps_it_nowh
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
-    [({"email": "not an address"}, "email", "Enter a valid email address."),
-     ({"email": AN}, "email", "A user with this e-mail address already exists."),
-     ({"first_name": ""}, "first_name", "This field is required."),
-     ({"associate_type": "BOSS"}, "associate_type", "Select a valid choice.")],
-)  # fmt: skip
+    [
+        ({"email": "not an address"}, "email", "Enter a valid email address."),
+        ({"email": AN}, "email", "A user with this e-mail address already exists."),
+        ({"first_name": ""}, "first_name", "This field is required."),
+        ({"associate_type": "BOSS"}, "associate_type", "Select a valid choice."),
+    ],
+)
 def test_a_bad_associate_gets_its_errors_per_field_and_nothing_is_created(manager, changes, field, message):
     response = post(manager, "/office/associates/add/", ASSOCIATE | changes)
 
@@ -396,8 +411,11 @@ def test_editing_an_associate_saves_it_in_clearfacts(manager):
     form = get(manager, f"/office/associates/{pieter.subject}/edit/")
     assert 'value="Pieter"' in form.text
 
-    response = post(manager, f"/office/associates/{pieter.subject}/edit/", ASSOCIATE | {
-        "first_name": "Piet", "last_name": "De Clercq", "email": pieter.email})  # fmt: skip
+    response = post(
+        manager,
+        f"/office/associates/{pieter.subject}/edit/",
+        ASSOCIATE | {"first_name": "Piet", "last_name": "De Clercq", "email": pieter.email},
+    )
 
     assert response.url.endswith("/office/associates/")
     pieter.refresh_from_db()
@@ -445,9 +463,19 @@ def test_an_office_administrator_updates_the_app_info_with_a_preview(sofie):
     form = get(sofie, f"/administrations/{BAKKERIJ}/app-info/")
     assert 'data-testid="badge-preview"' in form.text
 
-    response = post(sofie, f"/administrations/{BAKKERIJ}/app-info/", {
-        "image_url": "https://example.be/logo.png", "email": "support@example.be", "badge_text": "NEW",
-        "badge_text_color": "#d5a855", "badge_color": "red", "icon_type": "trophy", "icon_color": "yellow"})  # fmt: skip
+    response = post(
+        sofie,
+        f"/administrations/{BAKKERIJ}/app-info/",
+        {
+            "image_url": "https://example.be/logo.png",
+            "email": "support@example.be",
+            "badge_text": "NEW",
+            "badge_text_color": "#d5a855",
+            "badge_color": "red",
+            "icon_type": "trophy",
+            "icon_color": "yellow",
+        },
+    )
 
     assert 'data-testid="app-info-saved"' in response.text
     info = AppInfo.objects.get(company__company_number=BAKKERIJ)
@@ -461,9 +489,13 @@ def test_an_office_administrator_updates_the_app_info_with_a_preview(sofie):
 
 @pytest.mark.parametrize(
     ("data", "field"),
-    [({"badge_color": "red; background: url(x)"}, "badge_color"), ({"image_url": "not a url"}, "image_url"),
-     ({"icon_type": "<script>"}, "icon_type"), ({"email": "nope"}, "email")],
-)  # fmt: skip
+    [
+        ({"badge_color": "red; background: url(x)"}, "badge_color"),
+        ({"image_url": "not a url"}, "image_url"),
+        ({"icon_type": "<script>"}, "icon_type"),
+        ({"email": "nope"}, "email"),
+    ],
+)
 def test_bad_app_info_is_refused_per_field_and_not_sent(sofie, data, field):
     calls = graphql_calls()
 
@@ -474,8 +506,11 @@ def test_bad_app_info_is_refused_per_field_and_not_sent(sofie, data, field):
 
 
 def test_blank_app_info_fields_leave_what_clearfacts_has(sofie):
-    post(sofie, f"/administrations/{BAKKERIJ}/app-info/", {
-        "badge_text": "NEW", "badge_color": "red", "icon_type": "trophy", "icon_color": "yellow"})  # fmt: skip
+    post(
+        sofie,
+        f"/administrations/{BAKKERIJ}/app-info/",
+        {"badge_text": "NEW", "badge_color": "red", "icon_type": "trophy", "icon_color": "yellow"},
+    )
 
     response = post(sofie, f"/administrations/{BAKKERIJ}/app-info/", {"email": "support@example.be"})
 
@@ -495,8 +530,9 @@ def test_clearfacts_refusing_the_e_mail_address_is_shown_on_the_e_mail_field(sof
     user = User.objects.get(email=SOFIE)
     administration = Administration.objects.get(company_number=BAKKERIJ)
     with pytest.raises(client.Refused) as refused:
-        services.app_info_update(user=user, administration=administration, image_url="", email="not an address",
-                                 badge={}, icon={})  # fmt: skip
+        services.app_info_update(
+            user=user, administration=administration, image_url="", email="not an address", badge={}, icon={}
+        )
     form = AppInfoForm({"email": "support@example.be"})
     form.is_valid()
 

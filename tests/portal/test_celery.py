@@ -22,8 +22,11 @@ def test_a_task_sent_here_is_run_by_a_worker_process(celery_worker_process):
     heartbeat.delay(marker)
 
     # Only a worker process can have written this: tasks never run eagerly (see above).
-    wait_until(lambda: cache.get(f"{HEARTBEAT_KEY}:{marker}"), message="a worker to run the task",
-               process=celery_worker_process)  # fmt: skip
+    wait_until(
+        lambda: cache.get(f"{HEARTBEAT_KEY}:{marker}"),
+        message="a worker to run the task",
+        process=celery_worker_process,
+    )
 
 
 def test_the_app_is_configured_for_reliable_delivery():

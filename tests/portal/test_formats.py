@@ -50,10 +50,17 @@ def test_an_iso_date_from_clearfacts_is_shown_in_the_users_format():
 def test_the_documents_page_in_english_shows_belgian_dates(client, office, administration):
     user = make_user(office, role=Membership.Role.MEMBER, administrations=[administration])
     document = Document.objects.create(
-        administration=administration, uploaded_by=user, destination=Document.Destination.INBOX,
-        invoice_type=Document.InvoiceType.PURCHASE, filename="factuur.pdf", file="documents/x.pdf",
-        content_type="application/pdf", size=1000, sha256="0" * 64, status=Document.Status.SENT,
-    )  # fmt: skip
+        administration=administration,
+        uploaded_by=user,
+        destination=Document.Destination.INBOX,
+        invoice_type=Document.InvoiceType.PURCHASE,
+        filename="factuur.pdf",
+        file="documents/x.pdf",
+        content_type="application/pdf",
+        size=1000,
+        sha256="0" * 64,
+        status=Document.Status.SENT,
+    )
     Document.objects.filter(pk=document.pk).update(created_at=MOMENT)
     client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"

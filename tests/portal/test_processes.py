@@ -126,9 +126,19 @@ def embedded_env(port):
     env = {
         key: value
         for key, value in child_environ().items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SANDBOX",
-                       "SITE_URL", "VAR_DIR", "PORT"}
-    }  # fmt: skip
+        if key
+        not in {
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "CACHE_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SANDBOX",
+            "SITE_URL",
+            "VAR_DIR",
+            "PORT",
+        }
+    }
     # VENV: the suite's virtualenv, so that make run does not install the requirements again.
     return env | {"PORT": str(port), "VENV": str(VENV_BIN.parent)}
 
@@ -178,8 +188,13 @@ def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_p
 
     # A task sent by a Django process over the filesystem broker is run by make run's worker.
     in_clone(clone, env, "from portal.tasks import heartbeat; heartbeat.delay('make-run')")
-    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["worker_last_seen"],
-               timeout=30, interval=0.5, message="make run's worker to run the task", process=stack)  # fmt: skip
+    wait_until(
+        lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["worker_last_seen"],
+        timeout=30,
+        interval=0.5,
+        message="make run's worker to run the task",
+        process=stack,
+    )
     output = stack.output()
     assert "worker" in output and "beat" in output and "Starting development server" in output
     health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
@@ -199,11 +214,21 @@ def test_make_run_serves_health_runs_tasks_and_stops_on_ctrl_c(tmp_path, start_p
     )
     assert 'data-testid="upload-accepted"' in accepted.text, accepted.text[-3000:]
     received = "from sandbox.clearfacts.models import Document; print(Document.objects.filter(filename='make-run.pdf').count())"
-    wait_until(lambda: in_clone(clone, env, received) == "1", timeout=60, interval=1,
-               message="the sandbox to receive the document from make run's worker", process=stack)  # fmt: skip
+    wait_until(
+        lambda: in_clone(clone, env, received) == "1",
+        timeout=60,
+        interval=1,
+        message="the sandbox to receive the document from make run's worker",
+        process=stack,
+    )
     status = "from clearfacts_app.models import Document; print(Document.objects.get().status)"
-    wait_until(lambda: in_clone(clone, env, status) == "sent", timeout=30, interval=1,
-               message="the portal to record the document as sent", process=stack)  # fmt: skip
+    wait_until(
+        lambda: in_clone(clone, env, status) == "sent",
+        timeout=30,
+        interval=1,
+        message="the portal to record the document as sent",
+        process=stack,
+    )
 
     # The demo's error pages are the site's own, not Django's debug pages listing every URL pattern.
     missing = browser.get(f"{site}/no-such-page/", timeout=10)

@@ -19,10 +19,20 @@ def test_every_environment_variable_is_listed_in_env_example():
 
 def test_the_fixed_variable_names_are_the_ones_read():
     fixed = {
-        "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SANDBOX",
-        "CLEARFACTS_OIDC_ISSUER", "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "CLEARFACTS_GRAPHQL_URL",
-        "CLEARVO_API_URL", "FIELD_ENCRYPTION_KEY", "SITE_URL",
-    }  # fmt: skip
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DEBUG",
+        "SANDBOX",
+        "CLEARFACTS_OIDC_ISSUER",
+        "OIDC_RP_CLIENT_ID",
+        "OIDC_RP_CLIENT_SECRET",
+        "CLEARFACTS_GRAPHQL_URL",
+        "CLEARVO_API_URL",
+        "FIELD_ENCRYPTION_KEY",
+        "SITE_URL",
+    }
     assert fixed <= variables_read_by_settings()
 
 

@@ -36,9 +36,16 @@ from tests.sandbox.conftest import (
 )
 
 ALL_SCOPES = (
-    "accountant", "statistics", "read_administrations", "associate_read", "associate_actions", "journal_read",
-    "contact_read", "upload_document", "archive",
-)  # fmt: skip
+    "accountant",
+    "statistics",
+    "read_administrations",
+    "associate_read",
+    "associate_actions",
+    "journal_read",
+    "contact_read",
+    "upload_document",
+    "archive",
+)
 
 
 @pytest.fixture
@@ -78,10 +85,12 @@ def test_query_accountant(sandbox, token):
             "name": "Boekhoudkantoor Vandenberghe & Partners",
             "companyNumber": "0471234512",
             "email": "info@vandenberghe-partners.be",
-            "address": {"streetAddress": "Kortrijksesteenweg 1024, 9000 Gent",
-                        "country": {"iso2": "BE", "name": "Belgium"}},
+            "address": {
+                "streetAddress": "Kortrijksesteenweg 1024, 9000 Gent",
+                "country": {"iso2": "BE", "name": "Belgium"},
+            },
         }
-    }  # fmt: skip
+    }
 
 
 def test_query_accountant_as_application_graphql(sandbox, token):
@@ -113,9 +122,18 @@ def test_mutation_add_associate_returns_the_password_once(sandbox, token):
     query = """mutation add ($associate: AddAssociateArgument!) {
         addAssociate (associate: $associate) { id, associateGroups { id, name }, plainPassword }
     }"""
-    variables = {"associate": {"firstName": "Test", "lastName": "Associate", "email": "associate@acme.be",
-                               "type": "ADMIN", "associateGroups": [{"id": str(group.id)}], "active": True,
-                               "language": "nl_BE", "sendActivationMail": False}}  # fmt: skip
+    variables = {
+        "associate": {
+            "firstName": "Test",
+            "lastName": "Associate",
+            "email": "associate@acme.be",
+            "type": "ADMIN",
+            "associateGroups": [{"id": str(group.id)}],
+            "active": True,
+            "language": "nl_BE",
+            "sendActivationMail": False,
+        }
+    }
 
     added = data(multipart(sandbox, token, query, variables))["addAssociate"]
 
@@ -161,9 +179,11 @@ def test_query_administrations(sandbox, token):
             {"type": "purchase", "emailAddress": f"aankoop-{BAKKERIJ}@vandenberghe.clearfacts.be"},
             {"type": "purchase", "emailAddress": f"achat-{BAKKERIJ}@vandenberghe.clearfacts.be"},
         ],
-        "address": {"streetAddress": "Sint-Pietersnieuwstraat 12, 9000 Gent",
-                    "country": {"iso2": "BE", "name": "Belgium"}},
-    }  # fmt: skip
+        "address": {
+            "streetAddress": "Sint-Pietersnieuwstraat 12, 9000 Gent",
+            "country": {"iso2": "BE", "name": "Belgium"},
+        },
+    }
 
 
 def test_query_administration(sandbox, token):
@@ -324,8 +344,16 @@ UPDATE_APP_INFO = """mutation update ($vatnumber: String!, $imageUrl: String, $e
 
 
 def test_mutation_update_app_info(sandbox, token):  # a personal access token: no integration to check
-    variables = {"vatnumber": BAKKERIJ, "imageUrl": "XXX", "emailAddress": "test@clearfacts.be", "badgeText": "NEW",
-                 "badgeTextColor": "#d5a855", "badgeColor": "red", "iconType": "trophy", "iconColor": "yellow"}  # fmt: skip
+    variables = {
+        "vatnumber": BAKKERIJ,
+        "imageUrl": "XXX",
+        "emailAddress": "test@clearfacts.be",
+        "badgeText": "NEW",
+        "badgeTextColor": "#d5a855",
+        "badgeColor": "red",
+        "iconType": "trophy",
+        "iconColor": "yellow",
+    }
 
     assert data(multipart(sandbox, token, UPDATE_APP_INFO, variables)) == {
         "updateAppInfo": {
@@ -368,12 +396,14 @@ def test_a_missing_scope_is_an_error_with_a_code_and_no_data(sandbox):
         (f'{{ journals(companyNumber: "{BAKKERIJ}") {{ id }} }}', "journal_read"),
         (f'{{ customers(companyNumber: "{BAKKERIJ}") {{ id }} }}', "contact_read"),
         (f'{{ archiveCategories(vatnumber: "{BAKKERIJ}") {{ various {{ id }} }} }}', "archive_read"),
-        ('{ getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01", endPeriod: "2025-02-01") { companyNumber } }',
-         "statistics"),
+        (
+            '{ getCompanyStatistics(type: "AIR", startPeriod: "2025-01-01", endPeriod: "2025-02-01") { companyNumber } }',
+            "statistics",
+        ),
         ('{ document(id: "3f2b8c1e-5d0a-4e6b-9c7f-1a2b3c4d5e6f") { id } }', "upload_document"),  # no such document
         ("{ administrations { name } }", "read_administrations"),
     ],
-)  # fmt: skip
+)
 def test_each_query_needs_its_scope(sandbox, operation, scope):
     token = personal_token(ASSOCIATE, *(s for s in ALL_SCOPES if s not in (scope, "archive")))
 
@@ -508,9 +538,13 @@ def test_files_clearfacts_does_not_accept_are_refused_and_not_stored(sandbox, to
 
 @pytest.mark.parametrize(
     ("content", "content_type", "pages"),
-    [(samples.JPEG, "image/jpeg", 1), (samples.UBL_INVOICE, "application/xml", 1),
-     (samples.UBL_CREDIT_NOTE, "application/xml", 1), (samples.pdf(5), "application/pdf", 5)],
-)  # fmt: skip
+    [
+        (samples.JPEG, "image/jpeg", 1),
+        (samples.UBL_INVOICE, "application/xml", 1),
+        (samples.UBL_CREDIT_NOTE, "application/xml", 1),
+        (samples.pdf(5), "application/pdf", 5),
+    ],
+)
 def test_pdf_jpeg_and_ubl_xml_are_accepted(sandbox, token, content, content_type, pages):
     uploaded = data(upload(sandbox, token, content, filename="scan", content_type=content_type))["uploadFile"]
 
@@ -621,9 +655,11 @@ def test_invalid_queries_are_http_400_with_a_code(sandbox, token, query, status,
 
 def test_an_unsupported_body_is_http_400(sandbox, token):
     response = requests.post(
-        sandbox.graphql_url, data="query=x", headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+        sandbox.graphql_url,
+        data="query=x",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
         timeout=10,
-    )  # fmt: skip
+    )
     assert response.status_code == 400
 
 

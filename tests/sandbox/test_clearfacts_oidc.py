@@ -237,8 +237,13 @@ def test_consent_is_remembered_for_the_same_scopes(sandbox):
     ],
 )
 def test_an_unknown_client_or_redirect_uri_gets_an_error_page_not_a_redirect(sandbox, params, message):
-    query = {"response_type": "code", "client_id": TEST_CLIENT_ID, "redirect_uri": sandbox.redirect_uri,
-             "scope": "openid", "state": "s"} | params  # fmt: skip
+    query = {
+        "response_type": "code",
+        "client_id": TEST_CLIENT_ID,
+        "redirect_uri": sandbox.redirect_uri,
+        "scope": "openid",
+        "state": "s",
+    } | params
     browser = requests.Session()
     sandbox_login(browser, sandbox, ASSOCIATE)
 
@@ -366,10 +371,14 @@ def test_personal_access_tokens_are_80_characters_without_expiry_and_work_everyw
 
     created = browser.post(
         f"{sandbox.issuer}/tokens/",
-        data={"csrfmiddlewaretoken": csrf, "name": "CLI", "scopes": ["openid", "email", "read_administrations"],
-              "create": "1"},
+        data={
+            "csrfmiddlewaretoken": csrf,
+            "name": "CLI",
+            "scopes": ["openid", "email", "read_administrations"],
+            "create": "1",
+        },
         headers={"Referer": page.url},
-    )  # fmt: skip
+    )
 
     raw = created.text.split('data-testid="new-token">', 1)[1].split("<", 1)[0]
     assert len(raw) == 80 and raw.isascii()

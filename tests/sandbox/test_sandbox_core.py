@@ -35,8 +35,10 @@ def test_a_planned_fault_fails_the_next_calls_and_then_stops(sandbox, token):
 
     assert statuses == [502, 502, 200]
     assert list(RequestLog.objects.order_by("id").values_list("status", "fault_injected")) == [
-        (502, True), (502, True), (200, False),
-    ]  # fmt: skip
+        (502, True),
+        (502, True),
+        (200, False),
+    ]
 
 
 def test_a_planned_fault_can_target_one_operation(sandbox, token):
@@ -172,10 +174,16 @@ def test_without_the_sandbox_there_are_no_sandbox_urls_and_no_admin(tmp_path):
         "print(any(app.startswith('sandbox') for app in settings.INSTALLED_APPS))\n"
     )
     env = {
-        "SANDBOX": "0", "VAR_DIR": str(tmp_path), "CLEARFACTS_OIDC_ISSUER": "https://login.clearfacts.be",
-        "CLEARFACTS_GRAPHQL_URL": "https://api.clearfacts.be/graphql", "CLEARVO_API_URL": "https://api.clearvo.io/v1",
-        "OIDC_RP_CLIENT_ID": "x", "OIDC_RP_CLIENT_SECRET": "y", "CLEARVO_API_KEY": "ck_live_z", "PATH": "/usr/bin:/bin",
-    }  # fmt: skip
+        "SANDBOX": "0",
+        "VAR_DIR": str(tmp_path),
+        "CLEARFACTS_OIDC_ISSUER": "https://login.clearfacts.be",
+        "CLEARFACTS_GRAPHQL_URL": "https://api.clearfacts.be/graphql",
+        "CLEARVO_API_URL": "https://api.clearvo.io/v1",
+        "OIDC_RP_CLIENT_ID": "x",
+        "OIDC_RP_CLIENT_SECRET": "y",
+        "CLEARVO_API_KEY": "ck_live_z",
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
         env=env,
