@@ -3,6 +3,7 @@ import logging
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
@@ -65,7 +66,9 @@ def favicon(request):
 def server_error(request):
     """The 500 page in the site's layout, rendered without touching the database."""
     try:
-        html = loader.get_template("500.html").render({"request": request, "error_page": True})
+        # The language menu posts a form: its CSRF token is the only thing taken from the request.
+        context = {"request": request, "error_page": True, "csrf_token": get_token(request)}
+        html = loader.get_template("500.html").render(context)
     except Exception:
         logger.exception("the 500 page itself failed to render")
         html = "<h1>Server error</h1><p>Something went wrong on our side. Please try again later.</p>"

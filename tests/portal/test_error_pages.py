@@ -1,6 +1,7 @@
 """Error pages in the site's layout, translated: in production and in the embedded run (DEBUG=1)."""
 
 import logging
+import re
 
 import pytest
 from django.test import Client
@@ -71,6 +72,7 @@ def test_a_bug_shows_the_sites_500_page_and_is_logged_with_its_traceback(db, cap
         response = client.get("/broken/", HTTP_ACCEPT_LANGUAGE="fr")
 
     assert_site_page(response, 500, "Un problème est survenu de notre côté.")
+    assert re.search(r'name="csrfmiddlewaretoken" value="\w{20,}"', response.text), "the language menu can post"
     logged = [record for record in caplog.records if record.name == "django.request"]
     assert logged and logged[0].exc_info and "a bug in a view" in str(logged[0].exc_info[1])
 
