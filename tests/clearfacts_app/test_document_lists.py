@@ -4,7 +4,7 @@ import re
 import pytest
 
 from clearfacts_app.models import Document
-from tests.factories import make_administration
+from tests.factories import make_administration, make_document
 
 
 @pytest.fixture
@@ -77,15 +77,10 @@ def test_known_filters_are_kept_in_the_links(client, member, administration, thi
 
 
 def test_a_refreshed_row_of_the_documents_page_keeps_the_administration_column(client, member, administration):
-    Document.objects.create(
-        administration=administration,
-        uploaded_by=member,
-        destination="inbox",
-        invoice_type="PURCHASE",
-        filename="wachtend.pdf",
-        file="documents/w.pdf",
-        content_type="application/pdf",
-        size=1000,
+    make_document(
+        administration,
+        member,
+        "wachtend.pdf",
         sha256="1" * 64,
         status="queued",
     )

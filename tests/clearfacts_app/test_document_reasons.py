@@ -10,6 +10,7 @@ from clearfacts_app.models import Document
 from tests import samples
 from tests.clearfacts_app.test_documents import ends, upload
 from tests.clearfacts_app.test_documents import upload_to_a_category_clearfacts_has_since_deleted as failed_upload
+from tests.factories import make_document
 from tests.personas import BAKKERIJ
 
 
@@ -99,15 +100,10 @@ def test_a_legacy_reason_is_shown_as_it_was(member, administration):
 
 
 def test_the_admin_shows_the_reason_in_the_staff_members_language(admin_client, member, administration):
-    Document.objects.create(
-        administration=administration,
-        uploaded_by=member,
-        destination="inbox",
-        invoice_type="PURCHASE",
-        filename="factuur.pdf",
-        file="documents/f.pdf",
-        content_type="application/pdf",
-        size=1,
+    make_document(
+        administration,
+        member,
+        "factuur.pdf",
         sha256="1" * 64,
         status=Document.Status.FAILED,
         reason_code=Document.Reason.GAVE_UP,
