@@ -6,6 +6,9 @@ the role it needs with accounts.roles.requires_role (or role_not_required); a vi
 POST and declares nothing fails the walk.
 """
 
+import re
+from pathlib import Path
+
 import pytest
 from django.urls import resolve
 
@@ -110,3 +113,16 @@ def test_the_app_info_button_is_shown_to_office_administrators_only(client, owne
     assert app_info in client.get(url).text
     client.force_login(member)
     assert app_info not in client.get(url).text
+
+
+def test_no_template_compares_role_strings():
+    """Templates ask the membership (`can_write`, `is_office_admin`), never compare its role."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    comparison = re.compile(r"""role\s*(==|!=|\bin\b|\bnot in\b)\s*["']|["']\s*(==|!=)\s*[\w.]*\.role\b""")
+    found = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if comparison.search(line)
+    ]
+    assert found == []
