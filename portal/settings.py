@@ -377,5 +377,7 @@ LOGGING = {
         for name in ("portal", "accounts", "clearfacts_app", "invoicing", "sandbox", "celery")
     }
     # These log request and response bodies (which can hold tokens or passwords) at DEBUG.
-    | {name: {"level": "WARNING"} for name in ("gql", "authlib", "urllib3", "mozilla_django_oidc")},
+    | {name: {"level": "WARNING"} for name in ("gql", "authlib", "urllib3", "mozilla_django_oidc")}
+    # Django's own console handler (DEBUG) would print each of its records a second time beside ours.
+    | {"django": {"handlers": [], "level": "INFO"}},
 }

@@ -52,3 +52,21 @@ def test_the_oidc_failure_redirect_leads_to_the_sign_in_page(client, db):
     page = client.get(failure["Location"])
     assert page.status_code == 200
     assert page.resolver_match.view_name == "accounts:sign-in"
+
+
+def test_a_django_log_record_is_printed_once_in_the_embedded_run(tmp_path):
+    """Django's own DEBUG console handler and the portal's would otherwise both print it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import child_environ
+
+    script = "import django, logging; django.setup(); logging.getLogger('django.request').warning('Forbidden: /x/')"
+    env = child_environ() | {"DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "1", "VAR_DIR": str(tmp_path)}
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+        env.pop(name, None)
+
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Forbidden: /x/") == 1, result.stderr
