@@ -8,6 +8,7 @@ stores them, creates the user and runs the sync exactly as its callback does, an
 session of that user goes into a requests.Session, which then lands on the dashboard.
 """
 
+import io
 from http.cookiejar import eff_request_host
 from urllib.request import Request
 
@@ -20,10 +21,12 @@ from requests.cookies import create_cookie
 from accounts import credentials
 from accounts.models import User
 from accounts.oidc import ClearfactsOIDCBackend, language_of
+from clearfacts_app import client
 from clearfacts_app.documents import documents_resume
 from clearfacts_app.sync import sync_user
 from sandbox.clearfacts import oauth
 from sandbox.clearfacts.models import ClearfactsUser
+from tests import samples
 from tests.factories import issue_token
 from tests.personas import AN, SOFIE
 
@@ -76,6 +79,18 @@ def in_english(browser: requests.Session, portal) -> requests.Session:
     set_cookie(browser, portal.url, settings.LANGUAGE_COOKIE_NAME, "en")  # what the language menu sets
     browser.portal = portal.url
     return browser
+
+
+def uploaded_to_clearfacts(user: User, company_number: str) -> dict:
+    """A one-page PDF put straight into an administration's Clearfacts inbox with the user's token."""
+    return client.upload(
+        user=user,
+        operation="UploadFile",
+        variables={"vatnumber": company_number, "filename": "invoice.pdf", "invoicetype": "PURCHASE"},
+        stream=io.BytesIO(samples.pdf()),
+        filename="invoice.pdf",
+        content_type="application/pdf",
+    )
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@
 The sandbox breaks its next answer on demand (sandbox.clearfacts.malformed), over real HTTP.
 """
 
-import io
-
 import pytest
 
 from accounts.models import Membership, User
@@ -13,11 +11,10 @@ from clearfacts_app import client
 from clearfacts_app.models import Administration, AdministrationAccess, Document
 from clearfacts_app.sync import sync_user
 from sandbox.clearfacts import malformed
-from tests import samples
 from tests.factories import make_document
 from tests.personas import BAKKERIJ, SOFIE
 from tests.portal_site import sign_in
-from tests.signed_in import sign_in_directly
+from tests.signed_in import sign_in_directly, uploaded_to_clearfacts
 
 BROKEN = ["null", "missing", "wrong_types", "not_a_list", "missing_fields"]
 COULD_NOT_SAY = "Clearfacts could not say just now"
@@ -127,14 +124,7 @@ def test_a_tab_with_extra_fields_in_its_answer_still_shows_it(sofie, portal, pat
 def uploaded(user, kind: str | None = None):
     if kind:
         malformed.plan("uploadFile", kind)
-    return client.upload(
-        user=user,
-        operation="UploadFile",
-        variables={"vatnumber": BAKKERIJ, "filename": "invoice.pdf", "invoicetype": "PURCHASE"},
-        stream=io.BytesIO(samples.pdf()),
-        filename="invoice.pdf",
-        content_type="application/pdf",
-    )
+    return uploaded_to_clearfacts(user, BAKKERIJ)
 
 
 @pytest.mark.parametrize("kind", ["null", "missing", "wrong_types", "not_a_list", "missing_fields"])

@@ -25,11 +25,10 @@ from sandbox.clearfacts.bearer import create_personal_token
 from sandbox.clearfacts.graphql_resolvers import documented_only_schema
 from sandbox.clearfacts.models import ClearfactsUser
 from sandbox.models import RequestLog
-from tests import samples
 from tests.factories import make_document
 from tests.personas import BAKKERIJ, BROUWERIJ, PIETER, SOFIE
 from tests.portal_site import sign_in
-from tests.signed_in import in_english, sign_in_directly
+from tests.signed_in import in_english, sign_in_directly, uploaded_to_clearfacts
 
 DOCUMENTED_ONLY = override_settings(SANDBOX_CLEARFACTS_DOCUMENTED_ONLY=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,14 +136,7 @@ def test_the_document_page_shows_the_documented_fields_without_the_assumed_ones(
     with DOCUMENTED_ONLY:
         browser = sign_in_directly(portal, SOFIE, language="en")
         user = User.objects.get()
-        sent = client.upload(
-            user=user,
-            operation="UploadFile",
-            variables={"vatnumber": BAKKERIJ, "filename": "invoice.pdf", "invoicetype": "PURCHASE"},
-            stream=io.BytesIO(samples.pdf()),
-            filename="invoice.pdf",
-            content_type="application/pdf",
-        )
+        sent = uploaded_to_clearfacts(user, BAKKERIJ)
         document = make_document(
             Administration.objects.get(company_number=BAKKERIJ),
             user,
