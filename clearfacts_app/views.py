@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -22,8 +21,8 @@ from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AppInfoForm, CustomerSearchForm, StatisticsPeriodForm
 from clearfacts_app.models import Administration
 from clearfacts_app.pages import document_list_context, list_filters, read_clearfacts
+from clearfacts_app.tabs import administration_tab
 from portal.companies import compact_company_number
-from portal.htmx import wants_partial
 
 PAGE_SIZE = 25
 SORTS = {
@@ -34,7 +33,6 @@ SORTS = {
     "documents": "document_count",
     "-documents": "-document_count",
 }
-DETAIL_TEMPLATE = "clearfacts_app/administration_detail.html"
 
 
 @require_GET
@@ -54,24 +52,6 @@ def administration_list(request):
     return render(request, "clearfacts_app/administration_list.html", context)
 
 
-TABS = [
-    ("documents", gettext_lazy("Documents")),
-    ("journals", gettext_lazy("Journals")),
-    ("customers", gettext_lazy("Customers")),
-    ("archive", gettext_lazy("Archive categories")),
-    ("statistics", gettext_lazy("Statistics")),
-]
-
-
-def _tab(request, tab: str | None, **context):
-    template = f"{DETAIL_TEMPLATE}#tabs" if wants_partial(request) else DETAIL_TEMPLATE
-    context |= {"administration": request.administration, "tab": tab, "tab_labels": TABS}
-    response = render(request, template, context)
-    # The same URL answers the page or its tabs: browser caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
-    return response
-
-
 @require_GET
 def administration_detail(request, company_number):
     # The administration was resolved and authorised by the tenancy middleware (404 otherwise).
@@ -81,7 +61,9 @@ def administration_detail(request, company_number):
 
 @require_GET
 def administration_documents(request, company_number):
-    return _tab(request, "documents", **document_list_context(request.administration.documents.all(), request.GET))
+    return administration_tab(
+        request, "documents", **document_list_context(request.administration.documents.all(), request.GET)
+    )
 
 
 @require_GET
@@ -91,7 +73,7 @@ def administration_journals(request, company_number):
         "journal_read",
         lambda refresh: selectors.journals(user=request.user, administration=request.administration, refresh=refresh),
     )
-    return _tab(request, "journals", journals=journals, problem=problem)
+    return administration_tab(request, "journals", journals=journals, problem=problem)
 
 
 @require_GET
@@ -113,7 +95,7 @@ def administration_customers(request, company_number):
         "query": query,
         "filters": list_filters(q=query),
     }
-    return _tab(request, "customers", **context)
+    return administration_tab(request, "customers", **context)
 
 
 @require_GET
@@ -125,7 +107,7 @@ def administration_archive(request, company_number):
             user=request.user, administration=request.administration, refresh=refresh
         ),
     )
-    return _tab(request, "archive", categories=categories, problem=problem)
+    return administration_tab(request, "archive", categories=categories, problem=problem)
 
 
 @require_GET
@@ -155,7 +137,9 @@ def administration_statistics(request, company_number):
         }
     # In an attribute, not a <script> block: htmx drops scripts from swapped content (allowScriptTags off).
     chart_json = json.dumps(chart) if chart else ""
-    return _tab(request, "statistics", months=months, chart_json=chart_json, problem=problem, period_form=form)
+    return administration_tab(
+        request, "statistics", months=months, chart_json=chart_json, problem=problem, period_form=form
+    )
 
 
 @require_http_methods(["GET", "POST"])

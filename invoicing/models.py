@@ -1,0 +1,299 @@
+"""E-invoices drafted in the portal: the supplier's profile, the buyers' address book, invoices and lines.
+
+Field names follow Clearvo's request body (../shared/specs/clearvo-api.txt) so that one mapping,
+`invoicing.payload`, turns an invoice into the JSON that is sent. Supplier and buyer are copied onto
+the invoice (`supplier_*`, `buyer_*`): a later change of the profile or the address book changes no
+invoice that has left draft.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from clearfacts_app.models import Administration
+from portal.tenancy import TenantQuerySet
+
+CURRENCIES = ("EUR", "PLN", "GBP", "USD")
+DESTINATION_COUNTRIES = ("IT", "PL", "ES", "PT", "FR", "DE", "RO", "HU")
+# Quantity and unit price leave as JSON numbers written through a float: 15 significant digits
+# survive that exactly (IEEE 754 double), so no field may hold more.
+QUANTITY_DIGITS, QUANTITY_DECIMALS = 15, 6
+PRICE_DIGITS, PRICE_DECIMALS = 15, 6
+AMOUNT_DIGITS = 15
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "EUR"
+    PLN = "PLN", "PLN"
+    GBP = "GBP", "GBP"
+    USD = "USD", "USD"
+
+
+class DestinationCountry(models.TextChoices):
+    IT = "IT", _("Italy")
+    PL = "PL", _("Poland")
+    ES = "ES", _("Spain")
+    PT = "PT", _("Portugal")
+    FR = "FR", _("France")
+    DE = "DE", _("Germany")
+    RO = "RO", _("Romania")
+    HU = "HU", _("Hungary")
+
+
+class TaxCode(models.TextChoices):
+    """EN16931 VAT categories as Clearvo names them."""
+
+    S = "S", _("Standard rate")
+    AA = "AA", _("Reduced rate")
+    AB = "AB", _("Second reduced rate")
+    AC = "AC", _("Super-reduced rate")
+    AE = "AE", _("Reverse charge")
+    K = "K", _("Intra-EU supply (zero rate)")
+    G = "G", _("Export outside the EU (zero rate)")
+    E = "E", _("Exempt")
+    O = "O", _("Outside the scope of VAT")  # noqa: E741 (EN16931's own code)
+    Z = "Z", _("Zero rated (domestic)")
+
+
+class PaymentMeans(models.TextChoices):
+    CREDIT_TRANSFER = "CREDIT_TRANSFER", _("Credit transfer")
+    SEPA = "SEPA", _("SEPA credit transfer")
+    CASH = "CASH", _("Cash")
+
+
+class InvoicingProfile(models.Model):
+    """The administration as the supplier of its invoices: what Clearvo needs to know about it."""
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.CASCADE, related_name="invoicing_profile", verbose_name=_("administration")
+    )
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    tax_id = models.CharField(
+        _("company number (VAT)"),
+        max_length=20,
+        blank=True,
+        help_text=_("Without the country prefix, for example 0403170701."),
+    )
+    tax_id_country = models.CharField(_("VAT country"), max_length=2, default="BE")
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="BE")
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    default_currency = models.CharField(
+        _("default currency"), max_length=3, choices=Currency.choices, default=Currency.EUR
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(
+        _("payment terms (days)"), default=30, help_text=_("The due date is this many days after the issue date.")
+    )
+    number_pattern = models.CharField(
+        _("invoice number pattern"),
+        max_length=40,
+        default="{YYYY}-{NNNN}",
+        help_text=_(
+            "{YYYY} is the year, {YY} its last two digits, {NNNN} the sequence number (as many digits as N's)."
+        ),
+    )
+    # The sequence behind number_pattern; read and advanced under a row lock (invoicing.numbers).
+    next_sequence = models.PositiveIntegerField(_("next sequence number"), default=1)
+    sequence_year = models.PositiveSmallIntegerField(_("year of the sequence"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoicing profile")
+        verbose_name_plural = _("invoicing profiles")
+
+    def __str__(self):
+        return self.legal_name or str(self.administration)
+
+
+class BuyerFields(models.Model):
+    """A buyer's identity and address, as Clearvo's Party object and the country data hold them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    tax_id = models.CharField(_("VAT or tax number"), max_length=30, blank=True)
+    tax_id_country = models.CharField(_("tax number country"), max_length=2, blank=True)
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    codice_fiscale = models.CharField(_("codice fiscale"), max_length=16, blank=True)
+    codice_destinatario = models.CharField(_("codice destinatario"), max_length=7, blank=True)
+    pec_destinatario = models.EmailField(_("PEC address"), max_length=254, blank=True)
+    leitweg_id = models.CharField(_("Leitweg-ID"), max_length=50, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Buyer(BuyerFields):
+    """An entry of an administration's address book, filled as invoices are written."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="buyers", verbose_name=_("administration")
+    )
+    clearfacts_customer_id = models.CharField(_("Clearfacts customer"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("buyer")
+        verbose_name_plural = _("buyers")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["administration", "name"], name="buyer_name_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+class Invoice(models.Model):
+    """An invoice, credit note or debit note of an administration, from draft to clearance.
+
+    `version` grows by one with every saved change: a form carries the version it was opened at,
+    and a save from an older version is refused (invoicing.services.invoice_update).
+    """
+
+    class DocumentType(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+        DEBIT_NOTE = "debit_note", _("Debit note")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTING = "submitting", _("Submitting")
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        DUPLICATE = "duplicate", _("Duplicate")
+        UNDELIVERED = "undelivered", _("Undelivered")
+
+    NOTE_TYPES = {DocumentType.CREDIT_NOTE, DocumentType.DEBIT_NOTE}
+    EDITABLE = {Status.DRAFT}
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="invoices", verbose_name=_("administration")
+    )
+    document_type = models.CharField(
+        _("type"), max_length=12, choices=DocumentType.choices, default=DocumentType.INVOICE
+    )
+    invoice_number = models.CharField(_("invoice number"), max_length=50)
+    issue_date = models.DateField(_("issue date"))
+    tax_point_date = models.DateField(_("VAT point date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.EUR)
+    country = models.CharField(_("destination country"), max_length=2, choices=DestinationCountry.choices)
+
+    supplier_name = models.CharField(_("supplier name"), max_length=200, blank=True)
+    supplier_tax_id = models.CharField(_("supplier VAT number"), max_length=30, blank=True)
+    supplier_tax_id_country = models.CharField(_("supplier VAT country"), max_length=2, blank=True)
+    supplier_street = models.CharField(_("supplier street"), max_length=200, blank=True)
+    supplier_city = models.CharField(_("supplier city"), max_length=100, blank=True)
+    supplier_postal_code = models.CharField(_("supplier postal code"), max_length=20, blank=True)
+    supplier_country = models.CharField(_("supplier country"), max_length=2, blank=True)
+
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        verbose_name=_("address book entry"),
+    )
+    buyer_name = models.CharField(_("buyer name"), max_length=200)
+    buyer_tax_id = models.CharField(_("buyer VAT or tax number"), max_length=30, blank=True)
+    buyer_tax_id_country = models.CharField(_("buyer tax number country"), max_length=2, blank=True)
+    buyer_street = models.CharField(_("buyer street"), max_length=200, blank=True)
+    buyer_city = models.CharField(_("buyer city"), max_length=100)
+    buyer_postal_code = models.CharField(_("buyer postal code"), max_length=20, blank=True)
+    buyer_country = models.CharField(_("buyer country"), max_length=2)
+
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    payment_means = models.CharField(
+        _("payment means"), max_length=16, choices=PaymentMeans.choices, default=PaymentMeans.CREDIT_TRANSFER
+    )
+    payment_reference = models.CharField(_("payment reference"), max_length=35, blank=True)
+
+    original_invoice = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("original invoice"),
+        help_text=_("The invoice a credit or debit note corrects."),
+    )
+    customer_reference = models.CharField(
+        _("your reference"), max_length=100, blank=True, help_text=_("Kept by Clearvo, not sent to the authority.")
+    )
+
+    it_codice_fiscale = models.CharField(_("codice fiscale"), max_length=16, blank=True)
+    it_codice_destinatario = models.CharField(_("codice destinatario"), max_length=7, blank=True)
+    it_pec_destinatario = models.EmailField(_("PEC address"), max_length=254, blank=True)
+    de_buyer_reference = models.CharField(_("Leitweg-ID (buyer reference)"), max_length=50, blank=True)
+
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("author")
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "invoice_number"], name="unique_invoice_number_per_administration"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["administration", "-created_at", "-id"], name="invoice_latest_idx"),
+            models.Index(fields=["administration", "status", "-created_at", "-id"], name="invoice_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.invoice_number
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE
+
+    @property
+    def is_note(self) -> bool:
+        return self.document_type in self.NOTE_TYPES
+
+
+class InvoiceLine(models.Model):
+    administration_path = "invoice__administration"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines", verbose_name=_("invoice"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(_("quantity"), max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_DECIMALS)
+    unit = models.CharField(_("unit"), max_length=3, default="EA", help_text=_("UN/CEFACT code: EA, HUR, DAY, KGM…"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS)
+    tax_code = models.CharField(_("VAT category"), max_length=2, choices=TaxCode.choices, default=TaxCode.S)
+    exemption_reason = models.CharField(_("exemption reason"), max_length=300, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.description
