@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("staff/", include("allauth.urls")),
     path("", include("clearfacts_app.urls")),
+    path("", include("invoicing.urls")),
     path("admin/", admin.site.urls),
 ]
 
