@@ -5,8 +5,6 @@ CONTRACT (filled in by the rules work; the form and, later, the submission call 
   supplier fields already copied from the profile) and returns every Problem, in field order.
 - A Problem names a model field: of Invoice when `line` is None, else of the InvoiceLine at index
   `line` of `lines`. `field` "__all__" is a problem of the whole invoice (or line).
-- `profile_problems(profile)` lists what the InvoicingProfile still lacks for Clearvo, as Problems
-  on InvoicingProfile fields; an empty list means drafts may be created.
 """
 
 from dataclasses import dataclass
@@ -20,8 +18,4 @@ class Problem:
 
 
 def invoice_problems(invoice, lines) -> list[Problem]:
-    return []
-
-
-def profile_problems(profile) -> list[Problem]:
     return []
