@@ -28,8 +28,7 @@ from invoicing.models import DestinationCountry, PaymentMeans
 
 DEFAULT_UNIT = "EA"
 DEFAULT_PAYMENT_MEANS = PaymentMeans.CREDIT_TRANSFER
-
-
+# The keys left out when empty; every other key is required and always sent.
 OPTIONAL = {"taxPointDate", "dueDate", "payment", "originalInvoiceRef", "customerReference", "countryData"}
 OPTIONAL_IN_PARTY = {"taxId", "taxIdCountry", "street", "postalCode"}
 OPTIONAL_IN_LINE = {"unit", "exemptionReason"}
