@@ -106,15 +106,7 @@ def profile_edit(request, company_number):
         return redirect("invoicing:profile", company_number=administration.company_number)
     if request.method == "POST":
         context["example"] = number_example(profile, form["number_pattern"].value() or "")
-    form.fields["number_pattern"].widget.attrs.update(
-        {
-            "hx-get": request.path,
-            "hx-trigger": "input changed delay:300ms",
-            "hx-target": "#number-example",
-            "hx-swap": "outerHTML",
-            "aria-describedby": "id_number_pattern_helptext number-example",
-        }
-    )
+    form.preview_numbers_from(request.path)
     return _vary(render(request, TEMPLATE, context | {"form": form}))
 
 

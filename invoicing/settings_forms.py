@@ -76,6 +76,21 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         terms.validators.append(MaxValueValidator(MAX_PAYMENT_TERMS_DAYS))
         terms.widget.attrs["max"] = MAX_PAYMENT_TERMS_DAYS
 
+    def preview_numbers_from(self, url: str) -> None:
+        """While the pattern is typed, HTMX asks `url` for the number it would give (#number-example)."""
+        described_by = ["id_number_pattern_helptext", "number-example"]
+        if self.is_bound and "number_pattern" in self.errors:
+            described_by.append("id_number_pattern_error")
+        self.fields["number_pattern"].widget.attrs.update(
+            {
+                "hx-get": url,
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#number-example",
+                "hx-swap": "outerHTML",
+                "aria-describedby": " ".join(described_by),
+            }
+        )
+
     def clean_tax_id(self):
         tax_id = identifiers.compact_tax_id(self.cleaned_data["tax_id"], SUPPLIER_TAX_COUNTRY)
         if problem := identifiers.tax_id_problem(tax_id, SUPPLIER_TAX_COUNTRY):

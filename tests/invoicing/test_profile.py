@@ -175,6 +175,8 @@ def test_the_page_shows_the_next_number_of_the_pattern_and_htmx_previews_another
     broken = client.get(url(administration), {"number_pattern": "INV"}, headers={"HX-Request": "true"})
 
     assert f"The next invoice would get the number {expected}." in page.text
+    pattern_input = re.search(r'<input[^>]*name="number_pattern"[^>]*>', page.text)[0]
+    assert f'hx-get="{url(administration)}"' in pattern_input and 'hx-target="#number-example"' in pattern_input
     sequence = 7 if year == 2026 else 1
     assert preview.text.strip().startswith('<div class="form-text" id="number-example"')
     assert f"INV{year % 100:02d}/{sequence:06d}" in preview.text and "<html" not in preview.text
