@@ -12,8 +12,8 @@ from accounts.models import Membership
 from accounts.roles import has_role, requires_role
 from clearfacts_app.pages import list_filters
 from invoicing import buyers
-from invoicing.profile_views import changes_need_role, details
 from invoicing.settings_forms import BuyerForm
+from invoicing.settings_pages import changes_need_role, details
 from portal.htmx import wants_partial
 
 LIST_TEMPLATE = "invoicing/buyer_list.html"

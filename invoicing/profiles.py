@@ -20,7 +20,7 @@ from django_countries import countries
 from clearfacts_app.activity import activity_record
 from invoicing import identifiers
 from invoicing.models import InvoicingProfile
-from invoicing.numbers import pattern_problem
+from invoicing.numbers import number_suggest, pattern_problem
 from invoicing.rules import Problem
 
 SUPPLIER_TAX_COUNTRY = "BE"
@@ -97,6 +97,19 @@ def profile_problems(profile: InvoicingProfile) -> list[Problem]:
     if problem := pattern_problem(profile.number_pattern):
         problems.append(Problem("number_pattern", problem))
     return problems
+
+
+def number_example(profile: InvoicingProfile, pattern: str) -> str:
+    """The number the next invoice would get if the profile had `pattern`; "" when it cannot number."""
+    if not pattern or pattern_problem(pattern):
+        return ""
+    trial = InvoicingProfile(
+        administration=profile.administration,
+        number_pattern=pattern,
+        next_sequence=profile.next_sequence,
+        sequence_year=profile.sequence_year,
+    )
+    return number_suggest(trial)
 
 
 def profile_notes(profile: InvoicingProfile) -> list[Problem]:

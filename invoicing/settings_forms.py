@@ -1,6 +1,6 @@
 """Forms of the invoicing profile and the buyers' address book.
 
-Numbers arrive as people write them ("BE 0403.170.701", "be68 5390 0754 7034"); the forms keep
+Numbers arrive as people write them ("BE 0403.170.701", "be71 0961 2345 6769"); the forms keep
 them the way Clearvo wants them (invoicing.identifiers) and say beside the field what is wrong.
 """
 
@@ -8,7 +8,6 @@ import re
 
 from django import forms
 from django.core.validators import MaxValueValidator
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
@@ -114,21 +113,6 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         if problem := numbers.pattern_problem(pattern):
             raise forms.ValidationError(problem)
         return pattern
-
-
-def number_example(profile: InvoicingProfile, pattern: str) -> str:
-    """The number the next invoice would get with `pattern`, or "" when the pattern cannot number."""
-    if not pattern or numbers.pattern_problem(pattern):
-        return ""
-    if profile.administration_id is None:
-        return numbers.format_number(pattern, sequence=1, year=timezone.localdate().year)
-    trial = InvoicingProfile(
-        administration=profile.administration,
-        number_pattern=pattern,
-        next_sequence=profile.next_sequence,
-        sequence_year=profile.sequence_year,
-    )
-    return numbers.number_suggest(trial)
 
 
 class BuyerForm(FieldsetsMixin, forms.ModelForm):
