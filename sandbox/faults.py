@@ -177,6 +177,12 @@ def drop_connection(request: HttpRequest, response: HttpResponse) -> HttpRespons
         raise ConnectionResetError("the sandbox dropped the connection (no socket to close here)")
     if handler is not None:
         handler.close_connection = True  # no keep-alive read of a next request on it
+    # A request body left unread would make the close a reset; a server that fails mid-work has read it.
+    try:
+        while request.read(64 * 1024):
+            pass
+    except OSError:
+        pass
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:  # the client went first

@@ -215,7 +215,7 @@ def test_a_dropped_connection_before_the_work_stores_nothing(clearvo):
     fail_next("clearvo", operation=POST, kind="drop")
     key, payload = str(uuid.uuid4()), italian_invoice()
 
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.ConnectionError, match="without response"):
         clearvo.post(payload, key=key)
 
     assert_nothing_stored_and_the_same_key_submits(clearvo, payload, key)

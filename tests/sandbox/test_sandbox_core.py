@@ -232,6 +232,16 @@ def test_the_fault_kinds_changed_in_the_admin_are_stored_comma_separated(clearvo
     assert admin_client.get(change_url).content.count(b"checked") == 2
 
 
+def test_the_request_log_page_shows_what_a_fault_after_the_work_did(sandbox, clearvo):
+    fail_next("clearvo", when="after", kind="drop")
+    with pytest.raises(requests.ConnectionError):
+        clearvo.post(italian_invoice())
+
+    page = requests.get(f"{sandbox.base}/sandbox/requests/?service=clearvo", timeout=10)
+
+    assert "no answer" in page.text and "injected: drop after" in page.text and "(work: 200)" in page.text
+
+
 def test_the_request_log_page_lists_calls_and_filters_them(sandbox, token):
     graphql(sandbox, token, QUERY)
     graphql(sandbox, None, QUERY)
