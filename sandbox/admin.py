@@ -2,13 +2,27 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
+from sandbox.forms import KnobsForm
+from sandbox.live_settings import SETTINGS
 from sandbox.models import FaultPlan, RequestLog, SandboxSettings
 
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "service", "operation", "method", "status", "idempotency_key", "entity_id", "caller"]
-    list_filter = ["service", "status", "fault_injected"]
+    list_display = [
+        "received_at",
+        "service",
+        "operation",
+        "method",
+        "status",
+        "fault_when",
+        "fault_kind",
+        "work_status",
+        "idempotency_key",
+        "entity_id",
+        "caller",
+    ]
+    list_filter = ["service", "status", "fault_injected", "fault_when", "fault_kind"]
     search_fields = ["operation", "path", "idempotency_key", "entity_id", "caller"]
     date_hierarchy = "received_at"
     readonly_fields = [field.name for field in RequestLog._meta.fields]
@@ -19,15 +33,17 @@ class RequestLogAdmin(admin.ModelAdmin):
 
 @admin.register(FaultPlan)
 class FaultPlanAdmin(admin.ModelAdmin):
-    list_display = ["service", "operation", "status", "remaining", "created_at"]
-    list_filter = ["service"]
+    list_display = ["service", "operation", "when", "kind", "status", "retry_after", "hold_seconds", "remaining"]
+    list_filter = ["service", "when", "kind"]
+    fields = ["service", "operation", "when", "kind", "status", "retry_after", "hold_seconds", "remaining"]
 
 
 @admin.register(SandboxSettings)
 class SandboxSettingsAdmin(admin.ModelAdmin):
     """One row: the list goes straight to it (creating it, all fields empty, the first time)."""
 
-    fields = ["fault_rate", "latency_ms", "time_factor", "bandwidth_kbps", "updated_at"]
+    form = KnobsForm
+    fields = [*SETTINGS, "updated_at"]
     readonly_fields = ["updated_at"]
 
     def changelist_view(self, request, extra_context=None):

@@ -2,34 +2,15 @@
 
 import functools
 import logging
-import random
 import time
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import live_settings
-from sandbox.models import FaultPlan, RequestLog
+from sandbox import faults, live_settings
+from sandbox.models import FaultPlan, Kind, RequestLog, When
 
 logger = logging.getLogger(__name__)
-
-
-def _planned_fault(service: str, operation: str) -> int | None:
-    with transaction.atomic():
-        plan = (
-            FaultPlan.objects.select_for_update()
-            .filter(service=service, remaining__gt=0, operation__in=["", operation])
-            .first()
-        )
-        if plan is None:
-            return None
-        plan.remaining -= 1
-        if plan.remaining:
-            plan.save(update_fields=["remaining"])
-        else:
-            plan.delete()
-        return plan.status
 
 
 class _ThrottledStream:
@@ -59,9 +40,38 @@ def _operation_name(operation, request) -> str:
         return ""
 
 
-def fail_next(service: str, *, count: int = 1, status: int = 503, operation: str = "") -> FaultPlan:
-    """Arrange for the next `count` calls to `service` to fail with `status`."""
-    return FaultPlan.objects.create(service=service, operation=operation, status=status, remaining=count)
+def fail_next(
+    service: str,
+    *,
+    count: int = 1,
+    status: int = 503,
+    operation: str = "",
+    when: str = When.BEFORE,
+    kind: str = Kind.ERROR,
+    retry_after: int | None = None,
+    hold_seconds: float | None = None,
+) -> FaultPlan:
+    """Arranges for the next `count` calls to `service` (or to one `operation` of it) to fail.
+
+    `when`: "before" the work (nothing stored) or "after" it is committed. `kind`: "error" (the
+    service's own error body with `status`), "html" or "empty" (a gateway's `status`),
+    "retry_later" (429 or 503 with Retry-After), "drop" (no answer), and after the work only
+    "hold" (answered `hold_seconds` late), "truncated" or "invalid_json" (a body no parser reads).
+    An impossible combination raises ValidationError.
+    """
+    plan = FaultPlan(
+        service=service,
+        operation=operation,
+        when=when,
+        kind=kind,
+        status=status,
+        retry_after=retry_after,
+        hold_seconds=hold_seconds,
+        remaining=count,
+    )
+    plan.full_clean()
+    plan.save()
+    return plan
 
 
 def sandbox_api(service: str, *, operation="", fault_response):
@@ -70,7 +80,8 @@ def sandbox_api(service: str, *, operation="", fault_response):
     `operation` names the call in the log and in fault plans: a string, or a function of the
     request (e.g. the GraphQL fields asked for). The view may set `request.sandbox_caller` (the
     user or key, never a secret). `fault_response(status)` builds the service's own error body for
-    injected faults, which happen before the view runs, so a failed call changes nothing.
+    injected faults. A fault before the view answers instead of it, so the call changes nothing; a
+    fault after it spoils the answer to work the view has done and committed (see sandbox/faults.py).
     """
 
     def decorator(view):
@@ -85,23 +96,33 @@ def sandbox_api(service: str, *, operation="", fault_response):
                 request.sandbox_caller = ""
                 if knobs.latency_ms:
                     time.sleep(knobs.latency_ms / 1000)
-                status = _planned_fault(service, request.sandbox_operation)
-                if status is None and knobs.fault_rate and random.random() < knobs.fault_rate:
-                    status = random.choice([500, 502, 503])
-                response = view(request, *args, **kwargs) if status is None else fault_response(status)
+                fault = faults.planned(service, request.sandbox_operation, knobs) or faults.drawn(service, knobs)
+                response = None if fault is not None and fault.before else view(request, *args, **kwargs)
+                work_status = None if response is None else response.status_code
+                answer = response if fault is None else faults.answer(fault, response, fault_response)
+                dropped = fault is not None and fault.kind == Kind.DROP
+                held = fault.hold_seconds if fault is not None and fault.kind == Kind.HOLD else 0
                 RequestLog.objects.create(
                     service=service,
                     operation=request.sandbox_operation[:200],
                     method=request.method,
                     path=request.get_full_path()[:500],
-                    status=response.status_code,
+                    status=0 if dropped else answer.status_code,
                     idempotency_key=request.headers.get("x-idempotency-key", "")[:100],
                     entity_id=request.headers.get("x-taxually-entity-id", "")[:200],
                     caller=request.sandbox_caller[:200],
-                    fault_injected=status is not None,
-                    duration_ms=int((time.monotonic() - started) * 1000),
+                    fault_injected=fault is not None,
+                    fault_when=fault.when if fault is not None else "",
+                    fault_kind=fault.kind if fault is not None else "",
+                    work_status=work_status if fault is not None else None,
+                    duration_ms=int((time.monotonic() - started + held) * 1000),
                 )
-                return response
+            # Logged first, so the log (and a test reading it) knows of the call while it is held.
+            if dropped:
+                return faults.drop_connection(request, answer)
+            if held:
+                time.sleep(held)
+            return answer
 
         return csrf_exempt(login_not_required(wrapped))
 

@@ -27,15 +27,31 @@ EARLY_POLL_LIMIT = 5
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """The error object of a REJECTED status."""
+
+    source: str
+    code: str
+    message: str
+    # Formatted with the supplier's tax id (or name), the invoice number, the recipient (Italy) and
+    # `first`: " (first submitted as <referenceId>)" for a repeated number, else "".
+    detail: str
+
+
+@dataclass(frozen=True)
 class Authority:
     source: str  # error.source
     format: str
     decision_after: timedelta | None  # None: decided on the POST itself
     slow_decision_after: timedelta | None
     cadence: timedelta
-    reject_code: str
+    reject_code: str  # its usual rejection (the -REJECT scenario)
     reject_message: str
-    reject_detail: str  # formatted with the supplier's tax id (or name)
+    reject_detail: str
+
+    @property
+    def rejection(self) -> Rejection:
+        return Rejection(self.source, self.reject_code, self.reject_message, self.reject_detail)
 
 
 AUTHORITIES = {
@@ -122,6 +138,61 @@ AUTHORITIES = {
 }
 
 
+SDI_DUPLICATE = Rejection(
+    "SDI",
+    "00002",
+    "Fattura duplicata",
+    "Invoice number {number} was already sent by the same sender ({supplier}){first}",
+)
+KSEF_DUPLICATE = Rejection(
+    "KSeF",
+    "DuplicateInvoice",
+    "Faktura o tym numerze została już przesłana",
+    "Invoice number {number} was already submitted for NIP {supplier} in this session{first}",
+)
+# Where the authority answers a number it already has with a rejection; elsewhere it is DUPLICATE.
+DUPLICATE_REJECTIONS = {"IT": SDI_DUPLICATE, "PL": KSEF_DUPLICATE}
+
+# The rejection a scenario asks for, in its authority's country; in another country a rejecting
+# scenario gets that country's usual rejection, as -REJECT does.
+SCENARIO_REJECTIONS = {
+    Scenario.SDI_00001: (
+        "IT",
+        Rejection(
+            "SDI",
+            "00001",
+            "File non conforme al formato",
+            "Invalid file structure: FatturaElettronicaBody/DatiBeniServizi/DettaglioLinee[1]/AliquotaIVA "
+            "does not validate against the FatturaPA 1.2 schema",
+        ),
+    ),
+    Scenario.SDI_00002: ("IT", SDI_DUPLICATE),
+    Scenario.SDI_00102: ("IT", AUTHORITIES["IT"].rejection),
+    Scenario.SDI_00201: (
+        "IT",
+        Rejection(
+            "SDI",
+            "00201",
+            "Codice Destinatario o PEC non trovato o non attivo",
+            "The recipient ({recipient}) is not found or not active in the SDI registry",
+        ),
+    ),
+    Scenario.KSEF_INVALID_NIP: ("PL", AUTHORITIES["PL"].rejection),
+    Scenario.KSEF_DUPLICATE: ("PL", KSEF_DUPLICATE),
+    Scenario.KSEF_SCHEMA: (
+        "PL",
+        Rejection(
+            "KSeF",
+            "SchemaValidationError",
+            "Błąd weryfikacji schematu FA(3)",
+            "/Faktura/Fa/FaWiersz[1]/P_12: the value is not one of the VAT rates the FA(3) schema allows",
+        ),
+    ),
+    Scenario.PEPPOL_REJECT: ("DE", AUTHORITIES["DE"].rejection),
+}
+REJECTING_SCENARIOS = frozenset({Scenario.REJECT, *SCENARIO_REJECTIONS})
+
+
 def scaled(duration: timedelta) -> timedelta:
     return duration / float(live_settings.current().time_factor)
 
@@ -147,9 +218,11 @@ def is_synchronous(country: str) -> bool:
 
 
 def _outcome(invoice: InvoiceSubmission) -> ClearanceStatus:
-    if invoice.duplicate_of_id or invoice.scenario == Scenario.DUPLICATE:
+    if invoice.duplicate_of_id:
+        return ClearanceStatus.REJECTED if invoice.country in DUPLICATE_REJECTIONS else ClearanceStatus.DUPLICATE
+    if invoice.scenario == Scenario.DUPLICATE:
         return ClearanceStatus.DUPLICATE
-    if invoice.scenario == Scenario.REJECT:
+    if invoice.scenario in REJECTING_SCENARIOS:
         return ClearanceStatus.REJECTED
     if invoice.scenario == Scenario.UNDELIVERED and invoice.country == "IT":
         return ClearanceStatus.UNDELIVERED
@@ -158,6 +231,28 @@ def _outcome(invoice: InvoiceSubmission) -> ClearanceStatus:
 
 def _supplier(invoice: InvoiceSubmission) -> dict:
     return invoice.payload.get("supplier") or {}
+
+
+def _recipient(invoice: InvoiceSubmission) -> str:
+    """The SDI recipient as the payload names it: codice destinatario, PEC, else the SMP lookup."""
+    italy = ((invoice.payload.get("countryData") or {}).get("it")) or {}
+    if italy.get("codiceDestinatario"):
+        return f"Codice Destinatario {italy['codiceDestinatario']}"
+    if italy.get("pecDestinatario"):
+        return f"PEC {italy['pecDestinatario']}"
+    buyer = invoice.payload.get("buyer") or {}
+    return f"looked up via SMP for {buyer.get('taxId') or buyer.get('name', 'the buyer')}"
+
+
+def _rejection(invoice: InvoiceSubmission) -> Rejection:
+    if invoice.duplicate_of_id and invoice.country in DUPLICATE_REJECTIONS:
+        return DUPLICATE_REJECTIONS[invoice.country]
+    country, rejection = SCENARIO_REJECTIONS.get(invoice.scenario, (None, None))
+    return rejection if country == invoice.country else AUTHORITIES[invoice.country].rejection
+
+
+def _first_submission(invoice: InvoiceSubmission) -> str:
+    return f" (first submitted as {invoice.duplicate_of.reference_id})" if invoice.duplicate_of_id else ""
 
 
 def _ksef_number(invoice: InvoiceSubmission, at: datetime) -> str:
@@ -192,7 +287,13 @@ def _decide(invoice: InvoiceSubmission, *, at: datetime) -> None:
     invoice.terminal = status != ClearanceStatus.UNDELIVERED
     if status == ClearanceStatus.ACCEPTED:
         invoice.cleared_at = at
-        if synchronous:
+        if synchronous and invoice.scenario == Scenario.PEPPOL_UNDELIVERED:
+            message = (
+                f"{authority.format} validated; the buyer has no Peppol ID, so the invoice is available "
+                "for download in the Clearvo portal"
+            )
+            _event(invoice, status, at, message, peppolDelivered=False)
+        elif synchronous:
             _event(invoice, status, at, f"{authority.format} validated and delivered via Peppol", peppolDelivered=True)
         elif invoice.country == "PL":
             _event(invoice, status, at, "Accepted by KSeF", kSeFNumber=_ksef_number(invoice, at))
@@ -200,18 +301,22 @@ def _decide(invoice: InvoiceSubmission, *, at: datetime) -> None:
             _event(invoice, status, at, f"Cleared by {authority.source}")
     elif status == ClearanceStatus.REJECTED:
         supplier = _supplier(invoice)
+        rejection = _rejection(invoice)
         invoice.rejected_at = at
         invoice.error = {
-            "source": authority.source,
-            "code": authority.reject_code,
-            "message": authority.reject_message,
-            "detail": authority.reject_detail.format(
-                supplier=supplier.get("taxId") or supplier.get("name", ""), number=invoice.invoice_number
+            "source": rejection.source,
+            "code": rejection.code,
+            "message": rejection.message,
+            "detail": rejection.detail.format(
+                supplier=supplier.get("taxId") or supplier.get("name", ""),
+                number=invoice.invoice_number,
+                recipient=_recipient(invoice),
+                first=_first_submission(invoice),
             ),
         }
-        _event(invoice, status, at, f"Rejected by {authority.source}: {authority.reject_code}", **peppol)
+        _event(invoice, status, at, f"Rejected by {rejection.source}: {rejection.code}", **peppol)
     elif status == ClearanceStatus.DUPLICATE:
-        original = f" (first submitted as {invoice.duplicate_of.reference_id})" if invoice.duplicate_of_id else ""
+        original = _first_submission(invoice)
         message = f"{authority.source} already has invoice number {invoice.invoice_number} from this supplier{original}"
         _event(invoice, status, at, message, **peppol)
     else:

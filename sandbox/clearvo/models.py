@@ -54,13 +54,22 @@ class ClearanceStatus(models.TextChoices):
 
 
 class Scenario(models.TextChoices):
-    """What the invoice number's suffix asks the simulated authority to do."""
+    """What the invoice number's suffix asks the simulated authority to do (services.TRIGGERS)."""
 
     NONE = "", _("none")
     REJECT = "reject", _("reject")
     DUPLICATE = "duplicate", _("duplicate")
     UNDELIVERED = "undelivered", _("undelivered")
     SLOW = "slow", _("slow")
+    SDI_00001 = "sdi-00001", "SDI 00001"
+    SDI_00002 = "sdi-00002", "SDI 00002"
+    SDI_00102 = "sdi-00102", "SDI 00102"
+    SDI_00201 = "sdi-00201", "SDI 00201"
+    KSEF_INVALID_NIP = "ksef-invalid-nip", "KSeF InvalidNip"
+    KSEF_DUPLICATE = "ksef-duplicate", "KSeF DuplicateInvoice"
+    KSEF_SCHEMA = "ksef-schema", "KSeF SchemaValidationError"
+    PEPPOL_REJECT = "peppol-reject", "PEPPOL_AP rejection"
+    PEPPOL_UNDELIVERED = "peppol-undelivered", _("not delivered via Peppol")
 
 
 class InvoiceSubmission(models.Model):
@@ -77,7 +86,7 @@ class InvoiceSubmission(models.Model):
         _("supplier key"), help_text=_("Tax id with its country, or the name: what duplicates are matched on.")
     )
     payload = models.JSONField(_("payload"))
-    scenario = models.CharField(_("scenario"), max_length=16, choices=Scenario.choices, blank=True)
+    scenario = models.CharField(_("scenario"), max_length=32, choices=Scenario.choices, blank=True)
     duplicate_of = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,

@@ -49,6 +49,10 @@ def rate_limited_body(invoice: InvoiceSubmission, retry_after: int) -> dict:
     return body | {"nextPollAfter": iso(invoice.next_poll_after)}
 
 
+def too_many_requests_body() -> dict:
+    return error_body("RATE_LIMITED", "Too many requests; retry after the time in the Retry-After header")
+
+
 def validation_error_body(violations: Iterable[Violation], message: str = "Request body validation failed") -> dict:
     return error_body("VALIDATION_ERROR", message, violations=[violation.as_dict() for violation in violations])
 

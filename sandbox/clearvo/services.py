@@ -2,6 +2,7 @@
 
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
@@ -13,20 +14,45 @@ from sandbox.clearvo.models import ApiKey, ClearanceStatus, InvoiceSubmission, S
 from sandbox.clearvo.responses import submission_body, unprocessable_body, validation_error_body
 from sandbox.clearvo.validation import body_violations, country_rule_violations
 
-SCENARIO_SUFFIXES = {
-    "-REJECT": Scenario.REJECT,
-    "-DUPLICATE": Scenario.DUPLICATE,
-    "-UNDELIVERED": Scenario.UNDELIVERED,
-    "-SLOW": Scenario.SLOW,
-}
+
+@dataclass(frozen=True)
+class Trigger:
+    """An invoice-number suffix that asks for a scenario; `effect` is what /sandbox/ says of it."""
+
+    suffix: str
+    scenario: Scenario
+    effect: str
+
+
+TRIGGERS = [
+    Trigger("-REJECT", Scenario.REJECT, "REJECTED with the authority's usual code (SDI 00102, KSeF InvalidNip, …)"),
+    Trigger("-DUPLICATE", Scenario.DUPLICATE, "DUPLICATE, in every country"),
+    Trigger("-UNDELIVERED", Scenario.UNDELIVERED, "IT: UNDELIVERED with an mcDeadline 10 days on, then ACCEPTED"),
+    Trigger("-SLOW", Scenario.SLOW, "the decision takes 6 to 7 times longer"),
+    Trigger("-SDI00001", Scenario.SDI_00001, "IT: REJECTED by SDI, 00001 (invalid file structure)"),
+    Trigger("-SDI00002", Scenario.SDI_00002, "IT: REJECTED by SDI, 00002 (duplicate invoice number)"),
+    Trigger("-SDI00102", Scenario.SDI_00102, "IT: REJECTED by SDI, 00102 (supplier Partita IVA not found)"),
+    Trigger("-SDI00201", Scenario.SDI_00201, "IT: REJECTED by SDI, 00201 (Codice Destinatario or PEC not found)"),
+    Trigger("-KSEF-INVALIDNIP", Scenario.KSEF_INVALID_NIP, "PL: REJECTED by KSeF, InvalidNip"),
+    Trigger("-KSEF-DUPLICATE", Scenario.KSEF_DUPLICATE, "PL: REJECTED by KSeF, DuplicateInvoice"),
+    Trigger("-KSEF-SCHEMA", Scenario.KSEF_SCHEMA, "PL: REJECTED by KSeF, SchemaValidationError (XPath in detail)"),
+    Trigger("-PEPPOL-REJECT", Scenario.PEPPOL_REJECT, "DE: REJECTED on the POST, error.source PEPPOL_AP"),
+    Trigger(
+        "-PEPPOL-UNDELIVERED",
+        Scenario.PEPPOL_UNDELIVERED,
+        "DE: ACCEPTED on the POST, its event with peppolDelivered: false",
+    ),
+]
+# The longest first: -PEPPOL-UNDELIVERED also ends in -UNDELIVERED.
+_BY_LENGTH = sorted(TRIGGERS, key=lambda trigger: len(trigger.suffix), reverse=True)
 REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 def scenario_for(invoice_number: str) -> Scenario:
     number = invoice_number.strip().upper()
-    for suffix, scenario in SCENARIO_SUFFIXES.items():
-        if number.endswith(suffix):
-            return scenario
+    for trigger in _BY_LENGTH:
+        if number.endswith(trigger.suffix):
+            return trigger.scenario
     return Scenario.NONE
 
 
@@ -45,12 +71,13 @@ def _reference_id(country: str, issue_date: date) -> str:
             return reference_id
 
 
-def _earlier_original(*, api_key: ApiKey, supplier: str, invoice_number: str) -> InvoiceSubmission | None:
-    """An earlier submission of this number by this supplier that has not been (or will not be) rejected."""
+def _earlier_original(*, api_key: ApiKey, country: str, supplier: str, invoice_number: str) -> InvoiceSubmission | None:
+    """An earlier submission of this number by this supplier to this country's authority that has
+    not been (or will not be) rejected: the authority holds it, whatever idempotency key it came with."""
     return (
-        api_key.invoices.filter(supplier_key=supplier, invoice_number=invoice_number)
+        api_key.invoices.filter(country=country, supplier_key=supplier, invoice_number=invoice_number)
         .exclude(clearance_status=ClearanceStatus.REJECTED)
-        .exclude(scenario=Scenario.REJECT, duplicate_of__isnull=True)
+        .exclude(scenario__in=lifecycle.REJECTING_SCENARIOS, duplicate_of__isnull=True)
         .order_by("submitted_at", "id")
         .first()
     )
@@ -90,7 +117,12 @@ def invoice_submit(
             supplier_key=supplier,
             payload=stored_payload,
             scenario=scenario_for(payload["invoiceNumber"]),
-            duplicate_of=_earlier_original(api_key=api_key, supplier=supplier, invoice_number=payload["invoiceNumber"]),
+            duplicate_of=_earlier_original(
+                api_key=api_key,
+                country=payload["country"],
+                supplier=supplier,
+                invoice_number=payload["invoiceNumber"],
+            ),
             submitted_at=lifecycle.whole_seconds(now or timezone.now()),
         )
         invoice.save()

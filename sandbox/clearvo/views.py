@@ -21,6 +21,7 @@ from sandbox.clearvo.responses import (
     not_found_body,
     rate_limited_body,
     status_body,
+    too_many_requests_body,
     unauthorized_body,
     validation_error_body,
 )
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 def fault_response(status: int) -> JsonResponse:
+    """Clearvo's envelope for an injected fault: 429 is rate limiting, anything else an internal error."""
+    if status == 429:
+        return JsonResponse(too_many_requests_body(), status=status)
     return JsonResponse(internal_error_body(), status=status)
 
 

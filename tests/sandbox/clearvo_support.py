@@ -150,11 +150,11 @@ class Clearvo:
     def headers(self, **extra) -> dict:
         return {"x-api-key": self.api_key, **extra}
 
-    def post(self, payload=None, *, key: str | None = None, body: str | None = None, headers=None):
+    def post(self, payload=None, *, key: str | None = None, body: str | None = None, headers=None, timeout=10):
         all_headers = self.headers(**{"x-idempotency-key": key or str(uuid.uuid4())}, **(headers or {}))
         all_headers.setdefault("Content-Type", "application/json")
         data = body if body is not None else json.dumps(payload)
-        return self.session.post(f"{self.base_url}/invoices", data=data.encode(), headers=all_headers, timeout=10)
+        return self.session.post(f"{self.base_url}/invoices", data=data.encode(), headers=all_headers, timeout=timeout)
 
     def submit(self, payload: dict, **kwargs) -> dict:
         response = self.post(payload, **kwargs)

@@ -270,14 +270,15 @@ def test_other_countries_reject_with_their_authority_as_source(clearvo, country,
 
 
 def test_the_same_number_from_the_same_supplier_ends_duplicate(clearvo):
-    first = clearvo.submit(italian_invoice("INV-2024-050"))
-    second = clearvo.submit(changed(italian_invoice("INV-2024-050"), "lines[0].unitPrice", 999))
+    # Italy and Poland reject a repeated number instead (test_clearvo_scenarios.py).
+    first = clearvo.submit(invoice("FR", "F-2024-050"))
+    second = clearvo.submit(changed(invoice("FR", "F-2024-050"), "lines[0].unitPrice", 999))
     assert second["clearanceStatus"] == "PENDING"
     travel(first["referenceId"], timedelta(minutes=5))
     travel(second["referenceId"], timedelta(minutes=5))
 
-    assert clearvo.poll(first["referenceId"], "IT")["clearanceStatus"] == "ACCEPTED"
-    body = clearvo.poll(second["referenceId"], "IT")
+    assert clearvo.poll(first["referenceId"], "FR")["clearanceStatus"] == "ACCEPTED"
+    body = clearvo.poll(second["referenceId"], "FR")
     assert (body["clearanceStatus"], body["terminal"]) == ("DUPLICATE", True)
     assert first["referenceId"] in body["events"][1]["message"]
     assert parse_iso(body["events"][1]["at"]) - parse_iso(body["events"][0]["at"]) == timedelta(minutes=4)

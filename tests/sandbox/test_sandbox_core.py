@@ -1,6 +1,7 @@
 """What all simulated services share: fault injection, latency, the request log, the seed, mounting."""
 
 import io
+import json
 import subprocess
 import sys
 import time
@@ -13,11 +14,13 @@ from django.test import override_settings
 from django.urls import reverse
 
 from sandbox.clearfacts.models import ClearfactsUser, Company, Customer, OAuthClient, Statistic
+from sandbox.clearvo.models import InvoiceSubmission
+from sandbox.clearvo.services import TRIGGERS
 from sandbox.instrument import fail_next
-from sandbox.models import RequestLog, SandboxSettings
+from sandbox.models import FaultPlan, RequestLog, SandboxSettings
 from tests.conftest import ROOT
 from tests.portal_site import csrf_token
-from tests.sandbox.clearvo_support import italian_invoice, parse_iso
+from tests.sandbox.clearvo_support import invoice, italian_invoice, parse_iso
 from tests.sandbox.conftest import ASSOCIATE, graphql, personal_token
 
 QUERY = "{ accountant { name } }"
@@ -63,17 +66,34 @@ def test_latency_is_added_to_every_call(sandbox, token):
     assert elapsed >= 0.3
 
 
-def change_sandbox_settings(base: str, **values) -> requests.Response:
-    """Fills in the Time, faults, latency form on /sandbox/ as a browser does; empty fields stay empty."""
+def post_sandbox_form(base: str, action: str, data: dict) -> requests.Response:
+    """Posts one of the forms on /sandbox/ as a browser does (a list value: ticked checkboxes)."""
     browser = requests.Session()
     page = browser.get(f"{base}/sandbox/", timeout=10)
-    fields = dict.fromkeys(("fault_rate", "latency_ms", "time_factor", "bandwidth_kbps"), "")
     return browser.post(
-        f"{base}/sandbox/",
-        data={"csrfmiddlewaretoken": csrf_token(page.text), **fields, **{k: str(v) for k, v in values.items()}},
+        f"{base}{action}",
+        data={"csrfmiddlewaretoken": csrf_token(page.text), **data},
         headers={"Referer": f"{base}/sandbox/"},
         timeout=10,
     )
+
+
+def change_sandbox_settings(base: str, **values) -> requests.Response:
+    """Fills in the Time, faults, latency form on /sandbox/; empty fields stay empty."""
+    fields = dict.fromkeys(
+        (
+            "fault_rate",
+            "after_commit_share",
+            "fault_service",
+            "hold_seconds",
+            "latency_ms",
+            "time_factor",
+            "bandwidth_kbps",
+        ),
+        "",
+    )
+    values = {name: value if isinstance(value, list) else str(value) for name, value in values.items()}
+    return post_sandbox_form(base, "/sandbox/", fields | values)
 
 
 def test_the_fault_rate_changed_on_the_running_sandbox_fails_the_next_call(sandbox, token):
@@ -120,6 +140,106 @@ def test_bad_values_on_the_sandbox_page_are_explained_and_change_nothing(sandbox
     assert "Enter a number." in page.text
     assert not SandboxSettings.objects.exists()
     assert graphql(sandbox, token, QUERY).status_code == 200
+
+
+def test_the_fault_knobs_changed_on_the_sandbox_page_apply_to_the_next_call(sandbox, clearvo, token):
+    saved = change_sandbox_settings(
+        sandbox.base,
+        fault_rate="1",
+        after_commit_share="1",
+        fault_kinds=["truncated", "invalid_json"],
+        fault_service="clearvo",
+        hold_seconds="3",
+    )
+
+    assert saved.status_code == 200 and "Sandbox settings saved" in saved.text
+    assert 'data-testid="fault-kinds">truncated, invalid_json<' in saved.text
+    assert 'data-testid="after-commit-share">1.0<' in saved.text
+    assert 'data-testid="fault-service">clearvo<' in saved.text
+    assert 'data-testid="hold-seconds">3.0<' in saved.text
+    spoiled = clearvo.post(italian_invoice())
+    assert spoiled.status_code == 200
+    with pytest.raises(requests.JSONDecodeError):
+        spoiled.json()
+    assert InvoiceSubmission.objects.count() == 1
+    assert graphql(sandbox, token, QUERY).status_code == 200  # another service: no faults
+
+
+def test_a_fault_planned_on_the_sandbox_page_fails_the_next_call(sandbox, clearvo):
+    plan = {"service": "clearvo", "operation": "POST /invoices", "when": "after", "kind": "html", "status": "504"}
+    plan |= {"retry_after": "", "hold_seconds": "", "remaining": "1"}
+
+    page = post_sandbox_form(sandbox.base, "/sandbox/faults/", {f"plan-{name}": value for name, value in plan.items()})
+
+    assert page.url.endswith("/sandbox/#faults") and "Planned: 1× html 504 after" in page.text
+    assert page.text.count('data-testid="fault-plan"') == 1
+    failed = clearvo.post(italian_invoice())
+    assert failed.status_code == 504 and "504 Gateway Time-out" in failed.text
+    assert InvoiceSubmission.objects.count() == 1
+    assert not FaultPlan.objects.exists()
+    assert clearvo.post(invoice("DE")).status_code == 200
+
+
+def test_an_impossible_fault_plan_on_the_sandbox_page_is_explained_and_not_planned(sandbox):
+    plan = {"service": "clearvo", "operation": "", "when": "before", "kind": "hold", "status": "503"}
+    plan |= {"retry_after": "", "hold_seconds": "", "remaining": "1"}
+
+    page = post_sandbox_form(sandbox.base, "/sandbox/faults/", {f"plan-{name}": value for name, value in plan.items()})
+
+    assert page.status_code == 200
+    assert "“answer held back” cannot happen before the work." in page.text
+    assert 'aria-invalid="true"' in page.text
+    assert not FaultPlan.objects.exists()
+
+
+def test_a_planned_fault_removed_on_the_sandbox_page_no_longer_strikes(sandbox, clearvo):
+    plan = fail_next("clearvo", count=5, status=500)
+
+    page = post_sandbox_form(sandbox.base, f"/sandbox/faults/{plan.pk}/delete/", {})
+
+    assert page.status_code == 200 and "No faults planned." in page.text
+    assert clearvo.post(italian_invoice()).status_code == 200
+
+
+def test_the_sandbox_page_lists_every_scenario(sandbox):
+    page = requests.get(f"{sandbox.base}/sandbox/", timeout=10)
+
+    for trigger in TRIGGERS:
+        assert f"<code>{trigger.suffix}</code>" in page.text
+
+
+def test_faults_after_the_work_apply_to_every_service(sandbox, token):
+    fail_next("clearfacts-graphql", when="after", kind="invalid_json")
+
+    response = graphql(sandbox, token, QUERY)
+
+    assert response.status_code == 200
+    with pytest.raises(requests.JSONDecodeError):
+        response.json()
+    assert json.loads(response.text.removeprefix(")]}',\n"))["data"]["accountant"]["name"]
+    log = RequestLog.objects.get()
+    assert (log.status, log.fault_when, log.fault_kind, log.work_status) == (200, "after", "invalid_json", 200)
+
+
+def test_the_fault_kinds_changed_in_the_admin_are_stored_comma_separated(clearvo, admin_client):
+    change_url = admin_client.get(reverse("admin:sandbox_sandboxsettings_changelist")).url
+    form = dict.fromkeys(("fault_rate", "after_commit_share", "fault_service", "hold_seconds"), "")
+    form |= {"latency_ms": "", "time_factor": "", "bandwidth_kbps": "", "fault_kinds": ["drop", "hold"]}
+
+    assert admin_client.post(change_url, form).status_code == 302
+
+    assert SandboxSettings.objects.get().fault_kinds == "drop,hold"
+    assert admin_client.get(change_url).content.count(b"checked") == 2
+
+
+def test_the_request_log_page_shows_what_a_fault_after_the_work_did(sandbox, clearvo):
+    fail_next("clearvo", when="after", kind="drop")
+    with pytest.raises(requests.ConnectionError):
+        clearvo.post(italian_invoice())
+
+    page = requests.get(f"{sandbox.base}/sandbox/requests/?service=clearvo", timeout=10)
+
+    assert "no answer" in page.text and "injected: drop after" in page.text and "(work: 200)" in page.text
 
 
 def test_the_request_log_page_lists_calls_and_filters_them(sandbox, token):
