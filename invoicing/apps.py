@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class InvoicingConfig(AppConfig):
     name = "invoicing"
     verbose_name = _("Invoicing")
+
+    def ready(self):
+        from clearfacts_app import tabs
+        from invoicing import selectors
+        from portal import dashboard
+
+        tabs.tab_add(
+            tabs.Tab("invoices", _("Invoices"), "invoicing:administration-invoices", "invoicing/invoice_tab.html"),
+            after="documents",
+        )
+        counts = dashboard.Panel(
+            "invoices", "invoicing/invoice_list.html#dashboard_counts", lambda user: selectors.invoice_counts(user=user)
+        )
+        dashboard.panel_add(counts)

@@ -262,6 +262,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["administration", "-created_at", "-id"], name="invoice_latest_idx"),
             models.Index(fields=["administration", "status", "-created_at", "-id"], name="invoice_status_idx"),
+            # The list across administrations walks this one in order instead of sorting every visible invoice.
+            models.Index(fields=["-created_at", "-id"], name="invoice_created_idx"),
         ]
 
     def __str__(self):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import buyer_views, profile_views
+from invoicing import buyer_views, list_views, profile_views
 
 app_name = "invoicing"
 
@@ -28,5 +28,45 @@ urlpatterns = [
     #
     #
     # /administrations/<company>/invoices/ : the tab, an invoice's page and its actions; /invoices/ : all of them
-    #
+    path(
+        "administrations/<company:company_number>/invoices/",
+        list_views.administration_invoices,
+        name="administration-invoices",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/duplicate/",
+        list_views.invoice_duplicate,
+        name="invoice-duplicate",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/credit-note/",
+        list_views.invoice_credit_note,
+        name="invoice-credit-note",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/delete/",
+        list_views.invoice_delete,
+        name="invoice-delete",
+    ),
+    path("invoices/", list_views.invoice_list, name="invoice-list"),
+]
+
+
+# TEMPORARY: names other branches define; the lead removes this block at merge
+from django.http import HttpResponse  # noqa: E402
+from django.shortcuts import get_object_or_404  # noqa: E402
+from django.views.decorators.http import require_GET  # noqa: E402
+
+
+@require_GET
+def _placeholder(request, company_number, invoice_pk=None):
+    if invoice_pk is not None:
+        get_object_or_404(request.administration.invoices, pk=invoice_pk)
+    return HttpResponse(f"placeholder for {request.resolver_match.view_name}")
+
+
+urlpatterns += [
+    path("administrations/<company:company_number>/invoices/new/", _placeholder, name="invoice-create"),
+    path("administrations/<company:company_number>/invoices/<int:invoice_pk>/edit/", _placeholder, name="invoice-edit"),
+    path("administrations/<company:company_number>/invoices/<int:invoice_pk>/", _placeholder, name="invoice-detail"),
 ]

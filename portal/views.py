@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clearfacts_app.models import Administration
-from portal.dashboard import ADMINISTRATION_LIMIT, company_cards
+from portal.dashboard import ADMINISTRATION_LIMIT, company_cards, panels_shown
 from portal.health import broker_answers, database_answers, services_fingerprint
 from portal.tasks import HEARTBEAT_KEY, WORKER_SERVICES_KEY
 
@@ -30,6 +30,7 @@ def dashboard(request):
             "attention_count": attention_count,
             "administrations": administrations[:ADMINISTRATION_LIMIT],
             "administration_count": administrations.count(),
+            "panels": panels_shown(request.user),
         },
     )
 

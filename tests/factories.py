@@ -7,6 +7,8 @@ with the live `portal` they can use Clearfacts, and sign in through the sandbox 
 """
 
 import itertools
+from datetime import date
+from decimal import Decimal
 
 from authlib.common.security import generate_token
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.utils import timezone
 from accounts.credentials import credential_store
 from accounts.models import Membership, Office, User
 from clearfacts_app.models import Administration, AdministrationAccess, Document
+from invoicing.models import Invoice, InvoiceLine
 from sandbox.clearfacts import models as clearfacts
 from sandbox.clearfacts import oauth
 from sandbox.clearfacts.seed import DEMO_PASSWORD, _portal_client
@@ -150,3 +153,28 @@ def make_document(administration, uploader, filename="factuur.pdf", **fields) ->
     return Document.objects.create(
         administration=administration, uploaded_by=uploader, filename=filename, **(defaults | fields)
     )
+
+
+def make_invoice(administration, author, *, lines=((Decimal("2"), Decimal("100.00"), "S"),), **fields) -> Invoice:
+    """An invoice to Italy, straight into the database (no rules checked), with `lines` given as
+    (quantity, unit price, tax code); the fields a test names replace the defaults."""
+    defaults = {
+        "invoice_number": f"F-{next(_numbers)}",
+        "issue_date": date(2026, 11, 2),
+        "country": "IT",
+        "buyer_name": "Rossi Forniture Srl",
+        "buyer_tax_id": "01234567897",
+        "buyer_tax_id_country": "IT",
+        "buyer_street": "Via Roma 1",
+        "buyer_city": "Milano",
+        "buyer_postal_code": "20121",
+        "buyer_country": "IT",
+    }
+    invoice = Invoice.objects.create(administration=administration, author=author, **(defaults | fields))
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice, position=n, description=f"Line {n}", quantity=quantity, unit_price=price, tax_code=code
+        )
+        for n, (quantity, price, code) in enumerate(lines, 1)
+    )
+    return invoice
