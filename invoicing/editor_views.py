@@ -129,7 +129,7 @@ class Editor:
         form = InvoiceForm(
             data, instance=self.instance, initial=initial, administration=self.administration, profile=self.profile
         )
-        formset = InvoiceLineFormSet(data, instance=self.instance, country=form.country)
+        formset = InvoiceLineFormSet(data, instance=self.instance, country=form.chosen_country)
         return form, formset
 
     def respond(self):
@@ -259,7 +259,7 @@ class Editor:
             )
 
         shown = [(index, form) for index, form in enumerate(self.formset.forms) if not self.formset.is_removed(form)]
-        result = totals.compute(self.form.country, [values(form) for _index, form in shown])
+        result = totals.compute(self.form.chosen_country, [values(form) for _index, form in shown])
         rows = [
             SimpleNamespace(form=form, index=index, number=number, amount=amount)
             for number, ((index, form), amount) in enumerate(zip(shown, result.lines, strict=True), start=1)

@@ -182,17 +182,17 @@ class InvoiceForm(forms.ModelForm):
 
     # What the page depends on, read from what the user typed (valid or not yet).
     @property
-    def country(self) -> str:
+    def chosen_country(self) -> str:
         value = self["country"].value() or ""
         return value if value in DestinationCountry.values else ""
 
     @property
-    def document_type(self) -> str:
+    def chosen_type(self) -> str:
         return self["document_type"].value() or Invoice.DocumentType.INVOICE
 
     @property
     def is_note(self) -> bool:
-        return self.document_type in Invoice.NOTE_TYPES
+        return self.chosen_type in Invoice.NOTE_TYPES
 
     @property
     def suggested_number(self) -> str:
@@ -243,7 +243,7 @@ class InvoiceForm(forms.ModelForm):
     @property
     def hidden_not_applying(self) -> list:
         """The bound fields the page does not show now but keeps, hidden, while the user edits."""
-        names = self.fields_not_applying(country=self.country, note=self.is_note)
+        names = self.fields_not_applying(country=self.chosen_country, note=self.is_note)
         return [self[name] for name in names]
 
 
