@@ -27,7 +27,7 @@ from accounts.models import Membership
 from accounts.roles import requires_role
 from invoicing import buyers, payload, profiles, rules, services, totals
 from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, quiet
-from invoicing.models import Invoice, InvoicingProfile
+from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
 from portal.htmx import wants_partial
 
 EDITOR_TEMPLATE = "invoicing/invoice_form.html"
@@ -184,6 +184,11 @@ class Editor:
                 )
         elif action == "use-buyer":
             self._use_buyer(argument, data)
+        elif action == "refresh" and data.get("country") in DestinationCountry.values:
+            # A buyer in the destination country is the usual case: a head start, never an overwrite.
+            for name in ("buyer_country", "buyer_tax_id_country"):
+                if not data.get(name):
+                    data[name] = data["country"]
 
     def _use_buyer(self, key: str, data) -> None:
         fields = buyers.buyer_fields(key, user=self.request.user, administration=self.administration) if key else None

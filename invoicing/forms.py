@@ -6,10 +6,12 @@ checks that mirror Clearvo (invoicing.rules) run after both validate, on the uns
 and each problem is put beside the field or line it concerns (`attach_problems`).
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +19,7 @@ from django_countries import countries
 
 from invoicing import identifiers, rates
 from invoicing.models import DestinationCountry, Invoice, InvoiceLine, InvoicingProfile, TaxCode
+from invoicing.numbers import number_suggest
 from invoicing.rules import Problem
 
 LINES_PREFIX = "lines"
@@ -196,10 +199,16 @@ class InvoiceForm(forms.ModelForm):
 
     @property
     def suggested_number(self) -> str:
-        from invoicing.numbers import number_suggest
-
+        """The number a save would allocate now: the sequence of the issue date's year."""
         if not hasattr(self, "_suggested_number"):
-            self._suggested_number = number_suggest(self.profile) if self.profile.pk else ""
+            issue_date = self["issue_date"].value()
+            if isinstance(issue_date, str):
+                try:
+                    issue_date = date.fromisoformat(issue_date)
+                except ValueError:
+                    issue_date = None
+            on = issue_date if isinstance(issue_date, date) else None
+            self._suggested_number = number_suggest(self.profile, on=on) if self.profile.pk else ""
         return self._suggested_number
 
     def clean_invoice_number(self):
@@ -299,7 +308,7 @@ def tax_code_label(code: str, country: str) -> str:
         return _("%(label)s (not valid for %(country)s)") % {"label": label, "country": country}
     if code in rates.ZERO_RATED:
         return label
-    return f"{label} ({rate.normalize():f} %)"
+    return f"{label} ({formats.number_format(rate.normalize(), use_l10n=True)} %)"
 
 
 class BaseInvoiceLineFormSet(forms.BaseInlineFormSet):

@@ -138,11 +138,15 @@ def test_another_country_refreshes_the_form_tax_codes_and_country_data(signed_in
 
 
 def test_italy_offers_its_four_rates_and_the_sdi_fields(signed_in, administration):
-    html = signed_in.post(new_url(administration), form_data(action="refresh", country="IT"), headers=HTMX).text
+    data = form_data(action="refresh", country="IT", buyer_country="", buyer_tax_id_country="PL")
+    html = signed_in.post(new_url(administration), data, headers=HTMX).text
 
     assert 'data-testid="country-data-it"' in html
     assert "S · Standard rate (22 %)" in html and "AC · Super-reduced rate (4 %)" in html
     assert 'name="it_codice_destinatario"' in html and 'name="it_pec_destinatario"' in html
+    # An empty buyer country starts as the destination; one already chosen stays.
+    assert re.search(r'<select name="buyer_country"[^>]*>.*?<option value="IT" selected>', html, re.S)
+    assert re.search(r'<select name="buyer_tax_id_country"[^>]*>.*?<option value="PL" selected>', html, re.S)
 
 
 def test_a_credit_note_offers_this_administrations_invoices_as_original(

@@ -190,3 +190,15 @@ def test_a_number_taken_between_the_check_and_the_save_is_a_field_error(
 
     assert response.status_code == 200
     assert "was just saved by someone else" in response.context["form"].errors["invoice_number"][0]
+
+
+@pytest.mark.django_db
+def test_the_suggested_number_follows_the_issue_dates_year(client, member, administration, profile):
+    client.force_login(member)
+
+    response = client.post(
+        f"/administrations/{administration.company_number}/invoices/new/",
+        form_data(action="refresh", issue_date="2025-12-30"),
+    )
+
+    assert 'placeholder="2025-0001"' in response.text
