@@ -11,13 +11,11 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -26,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Membership
 from accounts.roles import requires_role
 from invoicing import buyers, payload, profiles, rules, services, totals
-from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, quiet
+from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, field_label, quiet
 from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
 from portal.htmx import wants_partial
 
@@ -70,11 +68,8 @@ def profile_missing(profile: InvoicingProfile) -> list[str]:
         return [_("The administration has no invoicing profile yet.")]
     missing = []
     for problem in profiles.profile_problems(profile):
-        try:
-            label = capfirst(InvoicingProfile._meta.get_field(problem.field).verbose_name)
-            missing.append(f"{label}: {problem.message}")
-        except FieldDoesNotExist:
-            missing.append(problem.message)
+        label = field_label(InvoicingProfile, problem.field)
+        missing.append(f"{label}: {problem.message}" if label else problem.message)
     return missing
 
 
@@ -246,7 +241,7 @@ class Editor:
             )
             return self.render(PARTIALS["save"])
         except services.InvoiceConflict:
-            latest = Invoice.objects.filter(pk=self.invoice.pk).values_list("version", flat=True).first()
+            latest = self.administration.invoices.filter(pk=self.invoice.pk).values_list("version", flat=True).first()
             # The page keeps what the user typed; saving it again, now knowingly, replaces the latest version.
             self.conflict_version = latest
             return self.render(PARTIALS["save"], status=409 if not wants_partial(self.request) else 200)

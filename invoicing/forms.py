@@ -363,18 +363,20 @@ def attach_problems(problems: list[Problem], form: InvoiceForm, line_forms: list
         field = None if problem.field == "__all__" else problem.field
         if field is not None and field not in target.fields:
             model = Invoice if problem.line is None else InvoiceLine
-            label = _field_label(model, field)
+            label = field_label(model, field)
             message = f"{label}: {problem.message}" if label else problem.message
             target.add_error(None, message)
         else:
             target.add_error(field, problem.message)
 
 
-def _field_label(model, name: str) -> str:
+def field_label(model, name: str) -> str:
+    """The field's verbose name, capitalised; empty for a name the model lacks."""
     try:
-        return capfirst(model._meta.get_field(name).verbose_name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return ""
+    return capfirst(getattr(field, "verbose_name", "") or "")  # a reverse relation ("lines") has none
 
 
 def quiet(form) -> None:

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from playwright.sync_api import expect
 
 from clearfacts_app.models import Administration
@@ -100,3 +101,35 @@ def test_an_italian_invoice_with_two_lines_shows_totals_while_typing_and_reopens
     expect(page.get_by_test_id("invoice-line")).to_have_count(2)
     expect(gross).to_have_text("2,320.61")
     assert page.console_errors == []
+
+
+def test_without_javascript_the_buttons_post_the_whole_page_and_the_draft_saves(chromium, portal):
+    context = chromium.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in_with_clearfacts(page, portal, AN, language=None)
+    context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": portal.url}])
+    complete_profile(Administration.objects.get(company_number=BAKKERIJ))
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/new/")
+
+    page.get_by_label("Destination country").select_option("DE")
+    page.get_by_role("button", name="Update the form for this type and country").click()
+    expect(page.get_by_test_id("country-data-de")).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("Kunde GmbH")
+    page.get_by_label("City").fill("Berlin")
+    page.locator("#id_lines-0-description").fill("Beratung")
+    page.locator("#id_lines-0-quantity").fill("2")
+    page.locator("#id_lines-0-unit_price").fill("100")
+    page.get_by_test_id("add-line").click()
+    expect(page.get_by_test_id("invoice-line")).to_have_count(2)
+    expect(page.locator("#line-total-0")).to_have_text("200.00")  # the server's figures, page by page
+    page.locator("#id_lines-1-description").fill("Reise")
+    page.locator("#id_lines-1-quantity").fill("1")
+    page.locator("#id_lines-1-unit_price").fill("50")
+    page.locator("#id_lines-1-tax_code").select_option("AA")
+    page.get_by_test_id("save").click()
+
+    expect(page.get_by_test_id("total-gross")).to_have_text("291.50")  # 238.00 + 53.50
+    invoice = Invoice.objects.get()
+    assert (invoice.country, invoice.buyer_country, invoice.lines.count()) == ("DE", "DE", 2)
+    context.close()

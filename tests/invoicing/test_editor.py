@@ -172,6 +172,7 @@ def test_the_rules_problems_sit_beside_their_field_line_or_on_top(signed_in, adm
             Problem("buyer_tax_id", "Not a valid Partita IVA."),
             Problem("__all__", "Something about the whole invoice."),
             Problem("supplier_city", "Clearvo needs the supplier's city."),
+            Problem("lines", "Add at least one line."),
             Problem("quantity", "Must be more than zero.", line=1),
             Problem("__all__", "Something about the second line.", line=1),
         ]
@@ -188,6 +189,7 @@ def test_the_rules_problems_sit_beside_their_field_line_or_on_top(signed_in, adm
     assert form.errors["buyer_tax_id"] == ["Not a valid Partita IVA."]
     assert "Something about the whole invoice." in form.non_field_errors()
     assert "Supplier city: Clearvo needs the supplier's city." in form.non_field_errors()
+    assert "Add at least one line." in form.non_field_errors()
     assert formset.forms[1].errors["quantity"] == ["Must be more than zero."]
     assert formset.forms[1].non_field_errors() == ["Something about the second line."]
     # The rules saw the invoice as it would be sent: supplier from the profile, the number to come.
