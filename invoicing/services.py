@@ -1,16 +1,157 @@
-"""Changes to invoices: each one transaction that also writes its Activity row."""
+"""Writes of the invoicing app: each one transaction that also records an Activity row."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import ProtectedError
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record
+from invoicing import buyers, numbers, profiles
 from invoicing.models import Invoice, InvoiceLine, InvoicingProfile
-from invoicing.numbers import number_allocate
-from invoicing.profiles import profile_for, profile_problems
+
+# The invoice's fields a draft's editor changes (the rest: administration, author, status, version).
+SUPPLIER_FIELDS = {
+    "supplier_name": "legal_name",
+    "supplier_tax_id": "tax_id",
+    "supplier_tax_id_country": "tax_id_country",
+    "supplier_street": "street",
+    "supplier_city": "city",
+    "supplier_postal_code": "postal_code",
+    "supplier_country": "country",
+}
+EDITED_FIELDS = [
+    "document_type",
+    "invoice_number",
+    "issue_date",
+    "tax_point_date",
+    "due_date",
+    "currency",
+    "country",
+    *SUPPLIER_FIELDS,
+    "buyer",
+    "buyer_name",
+    "buyer_tax_id",
+    "buyer_tax_id_country",
+    "buyer_street",
+    "buyer_city",
+    "buyer_postal_code",
+    "buyer_country",
+    "iban",
+    "bic",
+    "payment_means",
+    "payment_reference",
+    "original_invoice",
+    "customer_reference",
+    "it_codice_fiscale",
+    "it_codice_destinatario",
+    "it_pec_destinatario",
+    "de_buyer_reference",
+]
+
+
+class InvoiceConflict(Exception):
+    """The draft changed (or left draft) since the editor opened it: nothing was saved."""
+
+
+class InvoiceNumberTaken(Exception):
+    """The typed number is already used in the administration: nothing was saved."""
+
+
+def supplier_copy(invoice: Invoice, profile: InvoicingProfile) -> None:
+    """The supplier as the profile says now; a draft follows its profile until it is sent."""
+    for invoice_field, profile_field in SUPPLIER_FIELDS.items():
+        setattr(invoice, invoice_field, getattr(profile, profile_field))
+
+
+def _complete(invoice: Invoice, profile: InvoicingProfile) -> None:
+    """Fills what the user may leave empty: the number (the next of the pattern) and the due date."""
+    if not invoice.invoice_number:
+        invoice.invoice_number = numbers.number_allocate(profile, on=invoice.issue_date)
+    if invoice.due_date is None and invoice.issue_date is not None:
+        invoice.due_date = invoice.issue_date + timedelta(days=profile.payment_terms_days)
+
+
+def _lines_save(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
+    """Keeps exactly `lines`, in this order; lines of the invoice not among them are deleted."""
+    mine = set(invoice.lines.values_list("pk", flat=True))
+    strangers = [line.pk for line in lines if line.pk is not None and line.pk not in mine]
+    if strangers:
+        # The formset looks ids up through the invoice; this is the second line of defence.
+        raise ValueError(f"lines {strangers} are not lines of invoice {invoice.pk}")
+    invoice.lines.exclude(pk__in=[line.pk for line in lines if line.pk is not None]).delete()
+    for position, line in enumerate(lines, start=1):
+        line.invoice, line.position = invoice, position
+        line.save()
+
+
+def _buyer_remember(invoice: Invoice) -> None:
+    before = invoice.buyer_id
+    buyers.buyer_remember(invoice)
+    if invoice.buyer_id != before:
+        Invoice.objects.filter(pk=invoice.pk).update(buyer=invoice.buyer_id)
+
+
+def invoice_create(*, administration, author, invoice: Invoice, lines: Sequence[InvoiceLine]) -> Invoice:
+    """Saves a new draft with its lines: supplier from the profile, number and due date filled in.
+
+    Raises InvoiceNumberTaken when a typed number is already used (nothing is saved then).
+    """
+    with transaction.atomic():
+        profile = profiles.profile_for(administration)
+        invoice.administration, invoice.author = administration, author
+        invoice.status, invoice.version = Invoice.Status.DRAFT, 1
+        supplier_copy(invoice, profile)
+        _complete(invoice, profile)
+        try:
+            with transaction.atomic():
+                invoice.save(force_insert=True)
+        except IntegrityError as error:
+            raise InvoiceNumberTaken(invoice.invoice_number) from error
+        _lines_save(invoice, lines)
+        _buyer_remember(invoice)
+        activity_record(
+            administration=administration,
+            actor=author,
+            action="invoice.created",
+            data={"invoice": invoice.pk, "number": invoice.invoice_number, "type": invoice.document_type},
+        )
+    return invoice
+
+
+def invoice_update(*, invoice: Invoice, editor, expected_version: int | None, lines: Sequence[InvoiceLine]) -> Invoice:
+    """Saves the edited draft `invoice` (its fields as the editor left them) and its `lines`.
+
+    Optimistic locking: the row is written only while it is still a draft at `expected_version`,
+    the version the editor opened; then the version grows by one. Otherwise InvoiceConflict, and
+    nothing is saved. A typed number already in use raises InvoiceNumberTaken.
+    """
+    with transaction.atomic():
+        profile = profiles.profile_for(invoice.administration)
+        supplier_copy(invoice, profile)
+        _complete(invoice, profile)
+        values = {name: getattr(invoice, name) for name in EDITED_FIELDS}
+        current = Invoice.objects.filter(pk=invoice.pk, version=expected_version, status=Invoice.Status.DRAFT)
+        try:
+            with transaction.atomic():
+                updated = current.update(**values, version=F("version") + 1, updated_at=timezone.now())
+        except IntegrityError as error:
+            raise InvoiceNumberTaken(invoice.invoice_number) from error
+        if expected_version is None or updated == 0:
+            raise InvoiceConflict(invoice.pk)
+        invoice.version = expected_version + 1
+        _lines_save(invoice, lines)
+        _buyer_remember(invoice)
+        activity_record(
+            administration=invoice.administration,
+            actor=editor,
+            action="invoice.changed",
+            data={"invoice": invoice.pk, "number": invoice.invoice_number, "version": invoice.version},
+        )
+    return invoice
+
 
 # Actions from the lists
 
@@ -37,8 +178,8 @@ LINE_FIELDS = ["position", "description", "quantity", "unit", "unit_price", "tax
 
 
 def _ready_profile(administration) -> InvoicingProfile:
-    profile = profile_for(administration)
-    if profile.pk is None or profile_problems(profile):
+    profile = profiles.profile_for(administration)
+    if profile.pk is None or profiles.profile_problems(profile):
         raise ActionRefused(_("Complete the invoicing profile first: a draft needs what Clearvo requires of it."))
     return profile
 
@@ -62,7 +203,7 @@ def _copy(invoice: Invoice, *, actor, profile: InvoicingProfile, **changes) -> I
     }
     copy = Invoice(
         **(copied | supplier),
-        invoice_number=number_allocate(profile, on=today),
+        invoice_number=numbers.number_allocate(profile, on=today),
         issue_date=today,
         tax_point_date=today if invoice.tax_point_date else None,
         due_date=today + timedelta(days=profile.payment_terms_days) if invoice.due_date else None,

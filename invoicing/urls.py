@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import buyer_views, list_views, profile_views
+from invoicing import buyer_views, editor_views, list_views, profile_views
 
 app_name = "invoicing"
 
@@ -22,11 +22,24 @@ urlpatterns = [
         buyer_views.buyer_delete,
         name="buyer-delete",
     ),
-    #
-    #
     # /administrations/<company>/invoices/new/ and .../<invoice_pk>/edit/ : the invoice editor
-    #
-    #
+    # (and .../<invoice_pk>/ : the preview, with the payload that will be sent)
+    path("administrations/<company:company_number>/invoices/new/", editor_views.invoice_create, name="invoice-create"),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/",
+        editor_views.invoice_detail,
+        name="invoice-detail",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/edit/",
+        editor_views.invoice_edit,
+        name="invoice-edit",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/payload.json",
+        editor_views.invoice_payload_json,
+        name="invoice-payload",
+    ),
     # /administrations/<company>/invoices/ : the tab, an invoice's page and its actions; /invoices/ : all of them
     path(
         "administrations/<company:company_number>/invoices/",
@@ -49,24 +62,4 @@ urlpatterns = [
         name="invoice-delete",
     ),
     path("invoices/", list_views.invoice_list, name="invoice-list"),
-]
-
-
-# TEMPORARY: names other branches define; the lead removes this block at merge
-from django.http import HttpResponse  # noqa: E402
-from django.shortcuts import get_object_or_404  # noqa: E402
-from django.views.decorators.http import require_GET  # noqa: E402
-
-
-@require_GET
-def _placeholder(request, company_number, invoice_pk=None):
-    if invoice_pk is not None:
-        get_object_or_404(request.administration.invoices, pk=invoice_pk)
-    return HttpResponse(f"placeholder for {request.resolver_match.view_name}")
-
-
-urlpatterns += [
-    path("administrations/<company:company_number>/invoices/new/", _placeholder, name="invoice-create"),
-    path("administrations/<company:company_number>/invoices/<int:invoice_pk>/edit/", _placeholder, name="invoice-edit"),
-    path("administrations/<company:company_number>/invoices/<int:invoice_pk>/", _placeholder, name="invoice-detail"),
 ]

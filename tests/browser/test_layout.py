@@ -15,7 +15,8 @@ from accounts.models import Membership, User
 from clearfacts_app.models import Administration, Document
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import sign_in_with_clearfacts
-from tests.factories import make_administration, make_document, make_office, make_user
+from invoicing.models import Buyer, InvoicingProfile
+from tests.factories import make_administration, make_document, make_invoice, make_office, make_user
 from tests.personas import BAKKERIJ, SOFIE
 
 WIDTHS = [375, 1024, 1280, 1440]
@@ -72,9 +73,39 @@ def check_page(page, url, *, signed_in=True):
     return problems
 
 
-def site_pages(portal, document):
+def make_sofies_invoicing(user):
+    """A complete invoicing profile, a buyer and a draft invoice with a long buyer name for Sofie's company."""
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=user.office)
+    InvoicingProfile.objects.create(
+        administration=maes,
+        legal_name=maes.name,
+        tax_id=maes.company_number,
+        street="Kerkstraat 1",
+        city="Gent",
+        postal_code="9000",
+        iban="BE71096123456769",
+    )
+    buyer = Buyer.objects.create(administration=maes, name="Rossi Forniture Srl", city="Milano", country="IT")
+    invoice = make_invoice(maes, user, buyer_name="Rossi Forniture e Servizi Industriali Società per Azioni")
+    return invoice, buyer
+
+
+def site_pages(portal, document, invoice=None, buyer=None):
     base = f"{portal.url}/administrations/{BAKKERIJ}"
-    return [
+    invoicing = []
+    if invoice is not None:
+        invoicing = [
+            f"{base}/invoices/",
+            f"{base}/invoices/new/",
+            f"{base}/invoices/{invoice.pk}/",
+            f"{base}/invoices/{invoice.pk}/edit/",
+            f"{base}/invoicing/profile/",
+            f"{base}/invoicing/buyers/",
+            f"{base}/invoicing/buyers/new/",
+            f"{base}/invoicing/buyers/{buyer.pk}/",
+            f"{portal.url}/invoices/",
+        ]
+    return invoicing + [
         f"{portal.url}/",
         f"{portal.url}/administrations/",
         f"{base}/",
@@ -111,9 +142,10 @@ def test_every_page_fits_every_width_and_passes_axe(page, portal, language):
         reason_params={"user": "Sofie"},
     )
     make_sofies_document(user, filename="verzonden.pdf", status=Document.Status.SENT)
+    invoice, buyer = make_sofies_invoicing(user)
 
     problems = []
-    for url in site_pages(portal, document):
+    for url in site_pages(portal, document, invoice, buyer):
         problems += check_page(page, url)
     assert not problems, "\n".join(problems)
 

@@ -1,0 +1,337 @@
+"""The invoice editor (a new draft, or a draft edited) and an invoice's preview with its Clearvo payload.
+
+The editor is one form whose buttons post to the same view with `name="action"`: "save", and
+the actions that only change the page (add or remove a line, find or use a buyer, refresh it
+for another country or type, recalculate the totals). Without JavaScript each answers the whole
+page; for HTMX the part that changed (a partial of invoice_form.html), so the server owns the
+formset and its validation and no JavaScript copies forms.
+"""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.contrib import messages
+from django.db import models
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.models import Membership
+from accounts.roles import requires_role
+from invoicing import buyers, payload, profiles, rules, services, totals
+from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, field_label, quiet
+from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
+from portal.htmx import wants_partial
+
+EDITOR_TEMPLATE = "invoicing/invoice_form.html"
+DETAIL_TEMPLATE = "invoicing/invoice_detail.html"
+# The part of the editor each action changes, rendered alone for HTMX.
+PARTIALS = {
+    "add-line": "lines",
+    "remove-line": "lines",
+    "refresh-lines": "lines",
+    "find-buyer": "buyer_suggestions",
+    "use-buyer": "editor",
+    "refresh": "editor",
+    "save": "editor",
+}
+QUERY_LENGTH = 100
+
+writers_only = requires_role(
+    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can read invoices but not draft or change them.")
+)
+
+
+def _go(request, url):
+    return HttpResponseClientRedirect(url) if getattr(request, "htmx", False) else redirect(url)
+
+
+def _detail_url(invoice: Invoice) -> str:
+    return reverse(
+        "invoicing:invoice-detail",
+        kwargs={"company_number": invoice.administration.company_number, "invoice_pk": invoice.pk},
+    )
+
+
+def _invoice(request, invoice_pk) -> Invoice:
+    return get_object_or_404(request.administration.invoices.select_related("administration"), pk=invoice_pk)
+
+
+def profile_missing(profile: InvoicingProfile) -> list[str]:
+    """What the profile still lacks before a draft may be created, one sentence each."""
+    if profile.pk is None:
+        return [_("The administration has no invoicing profile yet.")]
+    missing = []
+    for problem in profiles.profile_problems(profile):
+        label = field_label(InvoicingProfile, problem.field)
+        missing.append(f"{label}: {problem.message}" if label else problem.message)
+    return missing
+
+
+@require_http_methods(["GET", "POST"])
+@writers_only
+def invoice_create(request, company_number):
+    administration = request.administration
+    profile = profiles.profile_for(administration)
+    missing = profile_missing(profile)
+    if missing:
+        return render(
+            request, EDITOR_TEMPLATE, {"administration": administration, "missing": missing, "creating": True}
+        )
+    return Editor(request, profile=profile, invoice=None).respond()
+
+
+@require_http_methods(["GET", "POST"])
+@writers_only
+def invoice_edit(request, company_number, invoice_pk):
+    invoice = _invoice(request, invoice_pk)
+    if not invoice.is_editable:
+        messages.info(
+            request,
+            _("Only drafts can be changed; this invoice is %(status)s.")
+            % {"status": invoice.get_status_display().lower()},
+        )
+        return _go(request, _detail_url(invoice))
+    return Editor(request, profile=profiles.profile_for(request.administration), invoice=invoice).respond()
+
+
+class Editor:
+    """One request to the editor: the forms bound to what was posted, the action, the answer."""
+
+    def __init__(self, request, *, profile: InvoicingProfile, invoice: Invoice | None):
+        self.request, self.profile, self.invoice = request, profile, invoice
+        self.administration = request.administration
+        self.creating = invoice is None
+        self.instance = invoice or Invoice(administration=self.administration)
+        self.notice, self.suggestions, self.searched, self.focus = None, [], False, None
+        self.conflict_version, self.data = None, None
+
+    @property
+    def url(self) -> str:
+        if self.creating:
+            return reverse("invoicing:invoice-create", kwargs={"company_number": self.administration.company_number})
+        return reverse(
+            "invoicing:invoice-edit",
+            kwargs={"company_number": self.administration.company_number, "invoice_pk": self.invoice.pk},
+        )
+
+    def _forms(self, data=None, initial=None):
+        form = InvoiceForm(
+            data, instance=self.instance, initial=initial, administration=self.administration, profile=self.profile
+        )
+        formset = InvoiceLineFormSet(data, instance=self.instance, country=form.chosen_country)
+        return form, formset
+
+    def respond(self):
+        if self.request.method == "GET":
+            self.form, self.formset = self._forms(initial=self._initial() if self.creating else None)
+            return self.render()
+        data = self.request.POST.copy()
+        action, _sep, argument = (data.get("action") or "save").partition(":")
+        action = action if action in PARTIALS or action == "recalculate" else "refresh"
+        self._prepare(action, argument, data)
+        self.data = data
+        self.form, self.formset = self._forms(data)
+        if action == "recalculate":
+            self._validate(quietly=True)
+            return self.render("recalculated")
+        if action == "save":
+            return self.save()
+        self._validate(quietly=True)
+        if action == "add-line" and self.formset.forms:
+            self.formset.forms[-1].fields["description"].widget.attrs["autofocus"] = True
+        return self.render(PARTIALS[action])
+
+    def _initial(self) -> dict:
+        initial = {
+            "issue_date": timezone.localdate(),
+            "currency": self.profile.default_currency,
+            "iban": self.profile.iban,
+            "bic": self.profile.bic,
+        }
+        if self.request.GET.get("type") in Invoice.DocumentType.values:
+            initial["document_type"] = self.request.GET["type"]
+        return initial
+
+    def _prepare(self, action: str, argument: str, data) -> None:
+        """Changes the posted data as the action asks, before the forms are bound to it."""
+        total_key = f"{LINES_PREFIX}-TOTAL_FORMS"
+        try:
+            total = int(data.get(total_key, ""))
+        except ValueError:
+            total = None
+        if action == "add-line" and total is not None:
+            data[total_key] = str(total + 1)
+        elif action == "remove-line" and total is not None and argument.isdigit() and int(argument) < total:
+            data[f"{LINES_PREFIX}-{argument}-DELETE"] = "on"
+            self.focus = "add-line"
+        elif action == "find-buyer":
+            query = data.get("buyer_query", "").strip()[:QUERY_LENGTH]
+            self.searched = bool(query)
+            if query:
+                self.suggestions = buyers.buyer_suggestions(
+                    user=self.request.user, administration=self.administration, query=query
+                )
+        elif action == "use-buyer":
+            self._use_buyer(argument, data)
+        elif action == "refresh" and data.get("country") in DestinationCountry.values:
+            # A buyer in the destination country is the usual case: a head start, never an overwrite.
+            for name in ("buyer_country", "buyer_tax_id_country"):
+                if not data.get(name):
+                    data[name] = data["country"]
+
+    def _use_buyer(self, key: str, data) -> None:
+        fields = buyers.buyer_fields(key, user=self.request.user, administration=self.administration) if key else None
+        if fields is None:
+            self.notice = _("That buyer is not among this administration's buyers: nothing was filled in.")
+            return
+        names = set(InvoiceForm.base_fields)
+        for name, value in fields.items():
+            if name in names:
+                data[name] = value.pk if isinstance(value, models.Model) else ("" if value is None else str(value))
+        data["buyer_query"] = ""
+        self.focus = "buyer_name"
+
+    def _validate(self, *, quietly: bool) -> bool:
+        valid = all([self.form.is_valid(), self.formset.is_valid()])
+        if quietly:
+            for form in (self.form, *self.formset.forms):
+                quiet(form)
+            self.formset._errors = [form.errors for form in self.formset.forms]
+            self.formset._non_form_errors = self.formset.error_class()
+        return valid
+
+    def save(self):
+        if not self._validate(quietly=False):
+            return self.render(PARTIALS["save"])
+        invoice = self.form.save(commit=False)
+        line_forms = self.formset.kept_forms
+        lines = [form.instance for form in line_forms]
+        services.supplier_copy(invoice, self.profile)
+        typed_number = invoice.invoice_number
+        # The rules see the number the invoice will get; it is allocated when the invoice is saved.
+        invoice.invoice_number = typed_number or self.form.suggested_number
+        problems = rules.invoice_problems(invoice, lines)
+        invoice.invoice_number = typed_number
+        if problems:
+            attach_problems(problems, self.form, line_forms)
+            return self.render(PARTIALS["save"])
+        try:
+            if self.creating:
+                invoice = services.invoice_create(
+                    administration=self.administration, author=self.request.user, invoice=invoice, lines=lines
+                )
+            else:
+                invoice = services.invoice_update(
+                    invoice=invoice,
+                    editor=self.request.user,
+                    expected_version=self.form.cleaned_data.get("version"),
+                    lines=lines,
+                )
+        except services.InvoiceNumberTaken:
+            self.form.add_error(
+                "invoice_number",
+                _("Invoice %(number)s was just saved by someone else; choose another number or leave it empty.")
+                % {"number": typed_number},
+            )
+            return self.render(PARTIALS["save"])
+        except services.InvoiceConflict:
+            latest = self.administration.invoices.filter(pk=self.invoice.pk).values_list("version", flat=True).first()
+            # The page keeps what the user typed; saving it again, now knowingly, replaces the latest version.
+            self.conflict_version = latest
+            return self.render(PARTIALS["save"], status=409 if not wants_partial(self.request) else 200)
+        done = _("Draft %(number)s saved.") if self.creating else _("Your changes to %(number)s are saved.")
+        messages.success(self.request, done % {"number": invoice.invoice_number})
+        return _go(self.request, _detail_url(invoice))
+
+    def _totals(self):
+        def values(form):
+            if not form.is_bound:
+                return form.instance
+            data = getattr(form, "cleaned_data", {})
+            return SimpleNamespace(
+                quantity=data.get("quantity"), unit_price=data.get("unit_price"), tax_code=data.get("tax_code")
+            )
+
+        shown = [(index, form) for index, form in enumerate(self.formset.forms) if not self.formset.is_removed(form)]
+        result = totals.compute(self.form.chosen_country, [values(form) for _index, form in shown])
+        rows = [
+            SimpleNamespace(form=form, index=index, number=number, amount=amount)
+            for number, ((index, form), amount) in enumerate(zip(shown, result.lines, strict=True), start=1)
+        ]
+        return result, rows
+
+    def render(self, partial: str | None = None, status: int = 200):
+        if self.focus and self.focus in self.form.fields:
+            self.form.fields[self.focus].widget.attrs["autofocus"] = True
+        computed, line_rows = self._totals()
+        version = self.conflict_version if self.conflict_version is not None else self.form["version"].value()
+        context = {
+            "administration": self.administration,
+            "profile": self.profile,
+            "form": self.form,
+            "formset": self.formset,
+            "invoice": self.invoice,
+            "creating": self.creating,
+            "form_url": self.url,
+            "totals": computed,
+            "line_rows": line_rows,
+            "removed_forms": [form for form in self.formset.forms if self.formset.is_removed(form)],
+            "currency": self.form["currency"].value() or self.profile.default_currency,
+            "suggestions": self.suggestions,
+            "searched": self.searched,
+            "buyer_query": self.data.get("buyer_query", "") if self.data else "",
+            "notice": self.notice,
+            "focus": self.focus,
+            "conflict": self.conflict_version is not None,
+            "version": version,
+        }
+        if partial and wants_partial(self.request):
+            return render(self.request, f"{EDITOR_TEMPLATE}#{partial}", context, status=status)
+        return render(self.request, EDITOR_TEMPLATE, context, status=status)
+
+
+def plain_number(value: Decimal, decimals: int = 0) -> str:
+    """`value` in the reader's locale with the decimals it has (at least `decimals`): 1,5 not 1,500000."""
+    value = value.normalize()
+    if -value.as_tuple().exponent < decimals:
+        value = value.quantize(Decimal(1).scaleb(-decimals))
+    return formats.number_format(value, use_l10n=True, force_grouping=True)
+
+
+@require_GET
+def invoice_detail(request, company_number, invoice_pk):
+    """The invoice as its buyer will read it, and the exact payload that will be sent to Clearvo."""
+    invoice = _invoice(request, invoice_pk)
+    lines = list(invoice.lines.all())
+    computed = totals.compute(invoice.country, lines)
+    context = {
+        "administration": request.administration,
+        "invoice": invoice,
+        "line_rows": [
+            SimpleNamespace(
+                line=line,
+                amount=amount,
+                quantity=plain_number(line.quantity),
+                unit_price=plain_number(line.unit_price, 2),
+            )
+            for line, amount in zip(lines, computed.lines, strict=True)
+        ],
+        "totals": computed,
+        "payload": payload.payload_bytes(invoice).decode(),
+    }
+    return render(request, DETAIL_TEMPLATE, context)
+
+
+@require_GET
+def invoice_payload_json(request, company_number, invoice_pk):
+    invoice = _invoice(request, invoice_pk)
+    response = HttpResponse(payload.payload_bytes(invoice), content_type="application/json")
+    filename = "".join(c if c.isalnum() or c in "-_." else "-" for c in invoice.invoice_number) or str(invoice.pk)
+    response["Content-Disposition"] = f'attachment; filename="clearvo-{filename}.json"'
+    return response

@@ -1,0 +1,135 @@
+"""Drafting an Italian invoice in real Chromium: totals while typing, saved, and reopened unchanged."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from playwright.sync_api import expect
+
+from clearfacts_app.models import Administration
+from invoicing.models import Invoice
+from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import sign_in_with_clearfacts
+from tests.invoicing.editor_helpers import PARTITA_IVA, complete_profile
+from tests.personas import AN, BAKKERIJ
+
+
+def test_an_italian_invoice_with_two_lines_shows_totals_while_typing_and_reopens_unchanged(page, portal):
+    sign_in_with_clearfacts(page, portal, AN)
+    complete_profile(Administration.objects.get(company_number=BAKKERIJ))
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/new/")
+
+    # Italy: the SDI fields and Italy's rates appear in place (HTMX), without a reload.
+    page.get_by_label("Destination country").select_option("IT")
+    expect(page.get_by_test_id("country-data-it")).to_be_visible()
+    expect(page.locator("#id_lines-0-tax_code option")).to_have_count(10)  # S, AA, AB, AC and the zero codes
+    page.get_by_label("Invoice number").fill("IT-2026-7")
+    page.get_by_label("Issue date").fill("2026-03-02")
+    page.get_by_label("Name", exact=True).fill("Cliente SpA")
+    page.get_by_label("VAT or tax number").fill(f"IT {PARTITA_IVA}")
+    page.get_by_label("Country of that number").select_option("IT")
+    page.get_by_label("Street and number").fill("Via Veneto 10")
+    page.get_by_label("Postal code").fill("00187")
+    page.get_by_label("City").fill("Roma")
+    page.get_by_label("Country", exact=True).select_option("IT")
+    page.get_by_label("Codice destinatario").fill("ABC1234")
+
+    # The first line, typed key by key: the amounts follow, and the field keeps focus and text.
+    gross = page.get_by_test_id("total-gross")
+    page.locator("#id_lines-0-description").fill("Software licence Q1")
+    page.locator("#id_lines-0-quantity").press_sequentially("2", delay=50)
+    page.locator("#id_lines-0-unit_price").press_sequentially("500.25", delay=80)
+    expect(page.locator("#line-total-0")).to_have_text("1,000.50")
+    expect(gross).to_have_text("1,220.61")  # VAT 22 %: 220.11
+    expect(page.locator("#id_lines-0-unit_price")).to_be_focused()
+    expect(page.locator("#id_lines-0-unit_price")).to_have_value("500.25")
+
+    # A second line at the reduced rate, added with the keyboard.
+    page.get_by_test_id("add-line").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_lines-1-description")).to_be_focused()
+    page.keyboard.type("Support hours")
+    page.keyboard.press("Tab")
+    page.keyboard.type("8", delay=50)
+    page.locator("#id_lines-1-unit").fill("HUR")
+    page.locator("#id_lines-1-unit_price").press_sequentially("125", delay=50)
+    page.locator("#id_lines-1-tax_code").select_option("AA")
+    expect(page.locator("#line-total-1")).to_have_text("1,000.00")
+    expect(gross).to_have_text("2,320.61")  # + 1000.00 and 10 % VAT
+    assert not Invoice.objects.exists()  # all of it before saving
+    assert_accessible(page, "the invoice editor")
+
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("invoice-preview")).to_be_visible()
+    expect(page.get_by_test_id("total-gross")).to_have_text("2,320.61")
+    invoice = Invoice.objects.get()
+    assert invoice.buyer_tax_id == PARTITA_IVA
+    assert [(line.quantity, line.unit_price, line.tax_code) for line in invoice.lines.all()] == [
+        (Decimal("2"), Decimal("500.25"), "S"),
+        (Decimal("8"), Decimal("125"), "AA"),
+    ]
+    assert_accessible(page, "the invoice preview")
+
+    page.get_by_test_id("edit-invoice").click()
+    expected = {
+        "#id_document_type": "invoice",
+        "#id_country": "IT",
+        "#id_currency": "EUR",
+        "#id_invoice_number": "IT-2026-7",
+        "#id_issue_date": "2026-03-02",
+        "#id_due_date": "2026-04-01",  # 30 days of payment terms, filled in when saved
+        "#id_buyer_name": "Cliente SpA",
+        "#id_buyer_tax_id": PARTITA_IVA,
+        "#id_buyer_tax_id_country": "IT",
+        "#id_buyer_street": "Via Veneto 10",
+        "#id_buyer_postal_code": "00187",
+        "#id_buyer_city": "Roma",
+        "#id_buyer_country": "IT",
+        "#id_it_codice_destinatario": "ABC1234",
+        "#id_lines-0-description": "Software licence Q1",
+        "#id_lines-0-quantity": "2",
+        "#id_lines-0-unit": "EA",
+        "#id_lines-0-unit_price": "500.25",
+        "#id_lines-0-tax_code": "S",
+        "#id_lines-1-description": "Support hours",
+        "#id_lines-1-quantity": "8",
+        "#id_lines-1-unit": "HUR",
+        "#id_lines-1-unit_price": "125",
+        "#id_lines-1-tax_code": "AA",
+    }
+    for selector, value in expected.items():
+        expect(page.locator(selector)).to_have_value(value)
+    expect(page.get_by_test_id("invoice-line")).to_have_count(2)
+    expect(gross).to_have_text("2,320.61")
+    assert page.console_errors == []
+
+
+def test_without_javascript_the_buttons_post_the_whole_page_and_the_draft_saves(chromium, portal):
+    context = chromium.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in_with_clearfacts(page, portal, AN, language=None)
+    context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": portal.url}])
+    complete_profile(Administration.objects.get(company_number=BAKKERIJ))
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/new/")
+
+    page.get_by_label("Destination country").select_option("DE")
+    page.get_by_role("button", name="Update the form for this type and country").click()
+    expect(page.get_by_test_id("country-data-de")).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("Kunde GmbH")
+    page.get_by_label("City").fill("Berlin")
+    page.locator("#id_lines-0-description").fill("Beratung")
+    page.locator("#id_lines-0-quantity").fill("2")
+    page.locator("#id_lines-0-unit_price").fill("100")
+    page.get_by_test_id("add-line").click()
+    expect(page.get_by_test_id("invoice-line")).to_have_count(2)
+    expect(page.locator("#line-total-0")).to_have_text("200.00")  # the server's figures, page by page
+    page.locator("#id_lines-1-description").fill("Reise")
+    page.locator("#id_lines-1-quantity").fill("1")
+    page.locator("#id_lines-1-unit_price").fill("50")
+    page.locator("#id_lines-1-tax_code").select_option("AA")
+    page.get_by_test_id("save").click()
+
+    expect(page.get_by_test_id("total-gross")).to_have_text("291.50")  # 238.00 + 53.50
+    invoice = Invoice.objects.get()
+    assert (invoice.country, invoice.buyer_country, invoice.lines.count()) == ("DE", "DE", 2)
+    context.close()
