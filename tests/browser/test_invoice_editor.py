@@ -100,6 +100,21 @@ def test_an_italian_invoice_with_two_lines_shows_totals_while_typing_and_reopens
         expect(page.locator(selector)).to_have_value(value)
     expect(page.get_by_test_id("invoice-line")).to_have_count(2)
     expect(gross).to_have_text("2,320.61")
+
+    # A credit note made from it: the same lines, referring to the invoice, saved as a draft of its own.
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/{invoice.pk}/")
+    page.get_by_test_id("credit-note-invoice").click()
+    expect(page.locator("#id_document_type")).to_have_value("credit_note")
+    expect(page.locator("#id_original_invoice")).to_have_value(str(invoice.pk))
+    expect(page.get_by_test_id("invoice-line")).to_have_count(2)
+    expect(gross).to_have_text("2,320.61")
+    page.locator("#id_lines-1-quantity").fill("4")  # credit half of the support hours
+    expect(gross).to_have_text("1,770.61")  # 1,220.61 + 500.00 and 10 % VAT
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("original-invoice")).to_contain_text("IT-2026-7")
+    note = Invoice.objects.get(document_type=Invoice.DocumentType.CREDIT_NOTE)
+    assert note.original_invoice == invoice and note.invoice_number != invoice.invoice_number
+    assert [line.quantity for line in note.lines.all()] == [Decimal("2"), Decimal("4")]
     assert page.console_errors == []
 
 

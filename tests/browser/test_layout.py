@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 from clearfacts_app.models import Administration, Document
+from invoicing.models import Buyer, InvoicingProfile
 from tests.browser.accessibility import axe_violations, describe
 from tests.browser.conftest import sign_in_with_clearfacts
-from invoicing.models import Buyer, InvoicingProfile
 from tests.factories import make_administration, make_document, make_invoice, make_office, make_user
 from tests.personas import BAKKERIJ, SOFIE
 
