@@ -27,6 +27,7 @@ from clearfacts_app.activity import activity_record
 from clearfacts_app.models import Administration
 from invoicing import identifiers
 from invoicing.models import Buyer
+from portal.parsing import is_number
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _entry_fields(entry: Buyer) -> dict:
 def buyer_fields(key: str, *, user, administration) -> dict | None:
     kind, _, ident = (key or "").partition(":")
     if kind == "buyer":
-        entry = administration.buyers.filter(pk=int(ident)).first() if ident.isdigit() else None
+        entry = administration.buyers.filter(pk=int(ident)).first() if is_number(ident) else None
         return _entry_fields(entry) if entry else None
     if kind != "customer" or not ident:
         return None

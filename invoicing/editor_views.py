@@ -24,9 +24,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Membership
 from accounts.roles import requires_role
 from invoicing import buyers, payload, profiles, rules, services, totals
-from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, field_label, quiet
+from invoicing.forms import (
+    LINES_PREFIX,
+    MAX_LINES,
+    InvoiceForm,
+    InvoiceLineFormSet,
+    attach_problems,
+    field_label,
+    quiet,
+)
 from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
 from portal.htmx import wants_partial
+from portal.parsing import is_number
 
 EDITOR_TEMPLATE = "invoicing/invoice_form.html"
 DETAIL_TEMPLATE = "invoicing/invoice_detail.html"
@@ -166,8 +175,12 @@ class Editor:
         except ValueError:
             total = None
         if action == "add-line" and total is not None:
-            data[total_key] = str(total + 1)
-        elif action == "remove-line" and total is not None and argument.isdigit() and int(argument) < total:
+            if total < MAX_LINES:
+                data[total_key] = str(total + 1)
+            else:
+                too_many = InvoiceLineFormSet.default_error_messages["too_many_forms"]
+                messages.warning(self.request, too_many % {"num": MAX_LINES})
+        elif action == "remove-line" and total is not None and is_number(argument) and int(argument) < total:
             data[f"{LINES_PREFIX}-{argument}-DELETE"] = "on"
             self.focus = "add-line"
         elif action == "find-buyer":
@@ -332,6 +345,6 @@ def invoice_detail(request, company_number, invoice_pk):
 def invoice_payload_json(request, company_number, invoice_pk):
     invoice = _invoice(request, invoice_pk)
     response = HttpResponse(payload.payload_bytes(invoice), content_type="application/json")
-    filename = "".join(c if c.isalnum() or c in "-_." else "-" for c in invoice.invoice_number) or str(invoice.pk)
-    response["Content-Disposition"] = f'attachment; filename="clearvo-{filename}.json"'
+    filename = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in invoice.invoice_number)
+    response["Content-Disposition"] = f'attachment; filename="clearvo-{filename or invoice.pk}.json"'
     return response

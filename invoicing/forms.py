@@ -14,17 +14,23 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django_countries import countries
 
 from invoicing import identifiers, rates
 from invoicing.models import DestinationCountry, Invoice, InvoiceLine, InvoicingProfile, TaxCode
 from invoicing.numbers import number_suggest
 from invoicing.rules import Problem
+from portal.parsing import is_number
 
 LINES_PREFIX = "lines"
 # Where the many invoices of a large administration would make the select unusable: the latest ones.
 ORIGINAL_CHOICES_LIMIT = 300
+
+
+# More lines than anyone types by hand; it bounds what one request may make the server render, and
+# keeps a full form (about 8 fields a line) under DATA_UPLOAD_MAX_NUMBER_FIELDS.
+MAX_LINES = 100
 
 
 class PlainDecimalInput(forms.NumberInput):
@@ -173,7 +179,7 @@ class InvoiceForm(forms.ModelForm):
             # Only a note offers the original invoice: then the latest invoices, and the chosen one.
             recent = list(fields["original_invoice"].queryset.order_by("-created_at", "-pk")[:ORIGINAL_CHOICES_LIMIT])
             chosen = self["original_invoice"].value()
-            if chosen and str(chosen).isdigit() and all(str(invoice.pk) != str(chosen) for invoice in recent):
+            if chosen and is_number(str(chosen)) and all(str(invoice.pk) != str(chosen) for invoice in recent):
                 recent += list(fields["original_invoice"].queryset.filter(pk=chosen))
             fields["original_invoice"].widget.choices = [("", "—")] + [
                 (invoice.pk, original_label(invoice)) for invoice in recent
@@ -314,6 +320,12 @@ def tax_code_label(code: str, country: str) -> str:
 class BaseInvoiceLineFormSet(forms.BaseInlineFormSet):
     """The lines; `country` limits the tax codes, `extra` adds empty lines (when asked for one)."""
 
+    default_error_messages = {
+        "too_many_forms": ngettext_lazy(
+            "An invoice has at most %(num)d line.", "An invoice has at most %(num)d lines.", "num"
+        ),
+    }
+
     def __init__(self, *args, country: str = "", extra: int = 0, **kwargs):
         self.country, self.extra = country, extra
         kwargs.setdefault("prefix", LINES_PREFIX)
@@ -352,6 +364,9 @@ InvoiceLineFormSet = forms.inlineformset_factory(
     fields=["description", "quantity", "unit", "unit_price", "tax_code", "exemption_reason"],
     extra=0,
     min_num=1,
+    max_num=MAX_LINES,
+    absolute_max=MAX_LINES,
+    validate_max=True,
     can_delete=True,
 )
 

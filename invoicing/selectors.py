@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 from clearfacts_app.models import Administration
 from invoicing import totals
 from invoicing.models import Invoice, InvoiceLine
+from portal.parsing import is_number
 
 PAGE_SIZE = 25
 
@@ -93,7 +94,7 @@ class Cursor:
     def parse(cls, text: str) -> "Cursor | None":
         """The cursor a link carries, or None for anything else (a hand-edited link shows the first page)."""
         micros, _dot, pk = (text or "").partition(".")
-        if not (micros.isdigit() and pk.isdigit()) or len(micros) > 18 or len(pk) > 18:
+        if not (is_number(micros) and is_number(pk)) or len(micros) > 18 or len(pk) > 18:
             return None
         try:
             return cls(EPOCH + timedelta(microseconds=int(micros)), int(pk))
