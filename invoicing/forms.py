@@ -2,8 +2,9 @@
 
 Both are bound to one administration: every id that arrives in them (the original invoice, the
 address book entry, the lines' own ids) is looked up through it, never by primary key alone. The
-checks that mirror Clearvo (invoicing.rules) run after both validate, on the unsaved instances,
-and each problem is put beside the field or line it concerns (`attach_problems`).
+checks that mirror Clearvo (invoicing.rules) run on the unsaved instances, also while some fields
+have errors (on what did clean, `cleaned_copy`), and each problem is put beside the field or line
+it concerns (`attach_problems`).
 """
 
 import copy
@@ -55,7 +56,6 @@ class LocalizedDecimalField(forms.DecimalField):
     widget = DecimalInput
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("widget", DecimalInput)
         super().__init__(localize=True, **kwargs)
 
     def to_python(self, value):
