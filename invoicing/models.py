@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Office
 from clearfacts_app.models import Administration
+from portal.crypto import EncryptedTextField
 from portal.tenancy import TenantQuerySet
 
 CURRENCIES = ("EUR", "PLN", "GBP", "USD")
@@ -299,3 +301,202 @@ class InvoiceLine(models.Model):
 
     def __str__(self):
         return self.description
+
+
+class ClearvoAccount(models.Model):
+    """An office's Clearvo API key, encrypted at rest; test or live as its prefix says.
+
+    Offices without one use the platform's default key (settings.CLEARVO_API_KEY, the sandbox's
+    test key in development), when there is one.
+    """
+
+    TEST_PREFIX, LIVE_PREFIX = "ck_test_", "ck_live_"
+
+    office = models.OneToOneField(
+        Office, on_delete=models.CASCADE, related_name="clearvo_account", verbose_name=_("office")
+    )
+    api_key = EncryptedTextField(_("API key"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Clearvo account")
+        verbose_name_plural = _("Clearvo accounts")
+
+    def __str__(self):
+        return f"{self.office} ({self.mode})"
+
+    @property
+    def mode(self) -> str:
+        return key_mode(self.api_key)
+
+
+def key_mode(api_key: str) -> str:
+    """ "live" or "test" from a Clearvo key's prefix ("" for a key that has neither)."""
+    if api_key.startswith(ClearvoAccount.LIVE_PREFIX):
+        return "live"
+    if api_key.startswith(ClearvoAccount.TEST_PREFIX):
+        return "test"
+    return ""
+
+
+class Submission(models.Model):
+    """One attempt to clear an invoice through Clearvo: the outbox row, written before anything is sent.
+
+    It keeps the exact bytes it sends (`body`, never re-serialised) and the idempotency key made
+    before the first attempt: every retry sends both unchanged, so Clearvo answers a retry of a
+    request it already processed from its cache instead of submitting twice. `state` is the
+    portal's side (is the POST done?), `clearance_status` Clearvo's (what did the authority say?).
+    """
+
+    administration_path = "invoice__administration"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        SENT = "sent", _("Sent")  # Clearvo answered 200: reference_id is known
+        REFUSED = "refused", _("Refused by Clearvo")  # 400 or 422: the invoice went back to draft
+        HELD = "held", _("Held: check with Clearvo")  # the outcome is unknown: a person decides
+        FAILED = "failed", _("Failed")  # 401, 409 or another answer that no retry can fix
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class ClearanceStatus(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        REJECTED = "REJECTED", _("Rejected")
+        DUPLICATE = "DUPLICATE", _("Duplicate")
+        UNDELIVERED = "UNDELIVERED", _("Undelivered")
+
+    # States whose send may still happen or has happened: at most one per invoice.
+    ACTIVE = {State.QUEUED, State.SENDING, State.RETRYING, State.SENT, State.HELD}
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("invoice")
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
+    invoice_version = models.PositiveIntegerField(_("invoice version"))
+    body = models.BinaryField(_("request body"))
+    body_sha256 = models.CharField(_("SHA-256 of the body"), max_length=64)
+    idempotency_key = models.UUIDField(_("idempotency key"), unique=True, editable=False)
+    api_mode = models.CharField(_("Clearvo mode"), max_length=4, blank=True, help_text=_("test or live"))
+
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    first_attempt_at = models.DateTimeField(
+        _("first attempt"), null=True, blank=True, help_text=_("The idempotency key's lifetime counts from here.")
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    reason_code = models.CharField(_("reason"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason details"), default=dict, blank=True)
+    violations = models.JSONField(
+        _("violations"), default=list, blank=True, help_text=_("Clearvo's 400/422 violations: field and message.")
+    )
+
+    reference_id = models.CharField(_("Clearvo reference"), max_length=100, blank=True)
+    clearance_status = models.CharField(
+        _("clearance status"), max_length=12, choices=ClearanceStatus.choices, blank=True
+    )
+    terminal = models.BooleanField(_("terminal"), default=False)
+    submitted_at = models.DateTimeField(_("submitted (Clearvo)"), null=True, blank=True)
+    next_poll_at = models.DateTimeField(_("next status check"), null=True, blank=True)
+    polls = models.PositiveIntegerField(_("status checks"), default=0)
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
+    mc_deadline = models.DateTimeField(_("SDI delivery deadline"), null=True, blank=True)
+    error = models.JSONField(
+        _("authority's error"), default=dict, blank=True, help_text=_("source, code, message and detail")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=models.Q(state__in=["queued", "sending", "retrying", "sent", "held"]),
+                name="one_active_submission_per_invoice",
+            ),
+        ]
+        indexes = [
+            # The poller's question: which non-terminal, sent submissions are due?
+            models.Index(
+                fields=["next_poll_at"],
+                condition=models.Q(terminal=False, state="sent"),
+                name="submission_due_idx",
+            ),
+            # The sweeper's: which sends are waiting or were lost?
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                condition=models.Q(state__in=["queued", "sending", "retrying"]),
+                name="submission_unsent_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice} #{self.pk}"
+
+
+class Exchange(models.Model):
+    """One HTTP exchange with Clearvo for a submission, raw: the clearance record keeps every one."""
+
+    administration_path = "submission__invoice__administration"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="exchanges", verbose_name=_("submission")
+    )
+    method = models.CharField(_("method"), max_length=6)
+    path = models.CharField(_("path"), max_length=300)
+    started_at = models.DateTimeField(_("started"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), default=0, help_text=_("0: no answer."))
+    response_body = models.TextField(_("response body"), blank=True)
+    transport_error = models.CharField(_("transport error"), max_length=200, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Clearvo exchange")
+        verbose_name_plural = _("Clearvo exchanges")
+        ordering = ["started_at", "pk"]
+
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status_code}"
+
+
+class ClearanceEvent(models.Model):
+    """A status transition Clearvo reported for a submission (its `events` array), stored once."""
+
+    administration_path = "submission__invoice__administration"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="events", verbose_name=_("submission")
+    )
+    status = models.CharField(_("status"), max_length=12)
+    at = models.DateTimeField(_("time"))
+    message = models.TextField(_("message"), blank=True)
+    extra = models.JSONField(_("details"), default=dict, blank=True, help_text=_("e.g. kSeFNumber, peppolDelivered"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("clearance event")
+        verbose_name_plural = _("clearance events")
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "status", "at"], name="unique_clearance_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} at {self.at:%Y-%m-%d %H:%M}"
