@@ -196,7 +196,7 @@ def _subject(outcome: str, **names) -> str:
         Outcome.HELD: _("Invoice %(number)s of %(administration)s is held: check with Clearvo"),
         Outcome.UNDELIVERED: _("Invoice %(number)s of %(administration)s could not be delivered to the buyer"),
     }
-    return subjects[outcome] % names
+    return " ".join((subjects[outcome] % names).split())  # one line, whatever a name holds
 
 
 def explanation(submission: Submission, outcome: str) -> dict:
