@@ -9,6 +9,7 @@ invoice that has left draft.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Office
 from clearfacts_app.models import Administration
@@ -500,3 +501,105 @@ class ClearanceEvent(models.Model):
 
     def __str__(self):
         return f"{self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Outcome(models.TextChoices):
+    """How a submission ended, as far as the people who wrote and sent the invoice are told."""
+
+    REFUSED = "refused", pgettext_lazy("submission outcome", "Refused by Clearvo")
+    HELD = "held", pgettext_lazy("submission outcome", "Held: check with Clearvo")
+    ACCEPTED = "accepted", pgettext_lazy("submission outcome", "Accepted by the tax authority")
+    REJECTED = "rejected", pgettext_lazy("submission outcome", "Rejected by the tax authority")
+    DUPLICATE = "duplicate", pgettext_lazy("submission outcome", "Duplicate: the tax authority already has the number")
+    UNDELIVERED = "undelivered", pgettext_lazy("submission outcome", "Undelivered to the buyer")
+
+
+class NotificationSetting(models.Model):
+    """Which outcome e-mails a person wants; without a row, every kind (the default)."""
+
+    KINDS = ("accepted", "rejected", "held")
+    # Each outcome's kind: the field that turns its e-mail off.
+    KIND_OF = {
+        Outcome.ACCEPTED: "accepted",
+        Outcome.REJECTED: "rejected",
+        Outcome.REFUSED: "rejected",
+        Outcome.DUPLICATE: "rejected",
+        Outcome.HELD: "held",
+        Outcome.UNDELIVERED: "held",
+    }
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_setting",
+        verbose_name=_("user"),
+    )
+    accepted = models.BooleanField(
+        _("Accepted invoices"), default=True, help_text=_("The tax authority accepted the invoice.")
+    )
+    rejected = models.BooleanField(
+        _("Refused, rejected and duplicate invoices"),
+        default=True,
+        help_text=_("Clearvo refused the invoice, the tax authority rejected it, or it already holds the number."),
+    )
+    held = models.BooleanField(
+        _("Held and undelivered invoices"),
+        default=True,
+        help_text=_("Someone must check with Clearvo, or the buyer could not be reached."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self):
+        return str(self.user)
+
+    def wants(self, outcome: str) -> bool:
+        return getattr(self, self.KIND_OF[outcome])
+
+
+class NotificationSent(models.Model):
+    """One person told (or deliberately not told) of one outcome of a submission: at most once.
+
+    The row is claimed (SENDING, with a lease) before the e-mail leaves and marked SENT after, so
+    a repeated poll or a retried task finds it and sends nothing more; a lease that ran out (the
+    worker died mid-send) may be taken over. OFF: the person had turned that kind off.
+    """
+
+    administration_path = "submission__invoice__administration"
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        OFF = "off", _("Turned off by the recipient")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("submission")
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.SENDING)
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification sent")
+        verbose_name_plural = _("notifications sent")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "outcome", "recipient"], name="one_notification_per_outcome_and_person"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} → {self.email or self.recipient}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import buyer_views, editor_views, list_views, profile_views
+from invoicing import buyer_views, editor_views, list_views, notification_views, profile_views
 
 app_name = "invoicing"
 
@@ -62,4 +62,6 @@ urlpatterns = [
         name="invoice-delete",
     ),
     path("invoices/", list_views.invoice_list, name="invoice-list"),
+    # /account/notifications/ : a person's own setting for the outcome e-mails (no administration)
+    path("account/notifications/", notification_views.notification_settings, name="notification-settings"),
 ]
