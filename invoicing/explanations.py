@@ -27,7 +27,7 @@ class Fix:
 
     @property
     def label(self) -> str:
-        return capfirst(self.MODELS[self.place]._meta.get_field(self.field).verbose_name)
+        return str(capfirst(self.MODELS[self.place]._meta.get_field(self.field).verbose_name))
 
     @property
     def on_invoice(self) -> bool:
@@ -58,8 +58,6 @@ class Explanation:
 def _explanation(key, meaning, next_step, fix=None, *, title="") -> Explanation:
     return Explanation(key, meaning, next_step, fix, title)
 
-
-RESEND_SAME_NUMBER = _("Do not send it again as a new invoice: the same number would be refused as a duplicate.")
 
 # Authority rejections (error.source and error.code of a REJECTED status).
 REJECTIONS = {
