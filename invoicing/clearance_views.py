@@ -55,9 +55,12 @@ def _detail_url(invoice: Invoice, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _go(request, url: str):
-    """To `url`: a redirect, or for HTMX a client redirect (the whole page changes, messages and all)."""
-    return HttpResponseClientRedirect(url) if getattr(request, "htmx", False) else redirect(url)
+def _go(request, invoice: Invoice, anchor: str = ""):
+    """To the invoice's page: a redirect, or for HTMX a client redirect, without the anchor there (a URL
+    that differs from the page's only by its fragment would not load the page again, messages and all)."""
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(_detail_url(invoice))
+    return redirect(_detail_url(invoice, anchor))
 
 
 # --- one invoice ---
@@ -71,25 +74,17 @@ def invoice_submit(request, company_number, invoice_pk):
     form = SubmitForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The page was out of date: check the invoice below and submit it again."))
-        return _go(request, _detail_url(invoice))
+        return _go(request, invoice)
     try:
         submissions.invoice_submit(invoice=invoice, user=request.user, expected_version=form.cleaned_data["version"])
     except submissions.SubmitRefused as refusal:
         messages.error(request, str(refusal))
-        return _go(request, _detail_url(invoice))
+        return _go(request, invoice)
     messages.success(
         request,
         _("%(number)s is on its way to Clearvo; its timeline follows it below.") % {"number": invoice.invoice_number},
     )
-    return _go(request, _detail_url(invoice, "timeline"))
-
-
-def timeline_context(request, invoice: Invoice) -> dict:
-    return {
-        "administration": request.administration,
-        "invoice": invoice,
-        "timeline": selectors.invoice_timeline(invoice=invoice),
-    }
+    return _go(request, invoice, "timeline")
 
 
 @require_GET
@@ -98,9 +93,11 @@ def invoice_timeline(request, company_number, invoice_pk):
     invoice = _invoice(request, invoice_pk)
     if not wants_partial(request):
         return redirect(_detail_url(invoice, "timeline"))
-    context = timeline_context(request, invoice)
+    timeline = selectors.invoice_timeline(invoice=invoice)
+    # `oob`: the answer also carries the header's status, swapped out of band.
+    context = {"administration": request.administration, "invoice": invoice, "timeline": timeline, "oob": True}
     html = render_to_string(f"{DETAIL_TEMPLATE}#timeline", context, request=request)
-    response = HttpResponseStopPolling(html) if context["timeline"].settled else HttpResponse(html)
+    response = HttpResponseStopPolling(html) if timeline.settled else HttpResponse(html)
     patch_vary_headers(response, ["HX-Request"])
     patch_cache_control(response, private=True, no_cache=True)
     return response

@@ -106,7 +106,8 @@ def test_an_htmx_submit_sends_the_browser_to_the_invoice_page(client, member, in
 
     response = client.post(url(invoice, "submit"), {"version": "1"}, headers=HTMX)
 
-    assert response.status_code == 200 and response["HX-Redirect"] == url(invoice) + "#timeline"
+    # Without the fragment: a location differing only by it would not load the page again.
+    assert response.status_code == 200 and response["HX-Redirect"] == url(invoice)
 
 
 def test_viewers_may_not_submit_outsiders_get_404_and_get_is_405(client, viewer, outsider, invoice, outbox):
@@ -144,6 +145,9 @@ def test_the_timeline_asks_again_every_second_while_the_send_is_under_way(client
         assert f'hx-get="{url(invoice, "timeline")}" hx-trigger="every 1s" hx-swap="outerHTML"' in text
     assert partial.text.lstrip().startswith('<section id="timeline"')
     assert "Waiting to be sent to Clearvo" in partial.text
+    # The header's status comes along, swapped out of band; the page itself has it once, in place.
+    assert re.search(r'<span id="invoice-status"[^>]* hx-swap-oob="true">Draft</span>\s*$', partial.text)
+    assert full.count('<span id="invoice-status"') == 1 and "hx-swap-oob" not in full
 
 
 @pytest.mark.parametrize(
