@@ -262,6 +262,11 @@ class StatusBadge:
     label: str
     live: bool  # the page keeps asking for it
 
+    @property
+    def every(self) -> str:
+        """How often a list asks: a send changes within seconds, an authority's decision takes longer."""
+        return "10s" if self.key == Status.PENDING else "2s"
+
 
 def status_badge(invoice: Invoice, submission: Submission | None = None) -> StatusBadge:
     """The status a list shows: the invoice's, or while it is being sent its submission's state (retrying...)."""

@@ -7,6 +7,7 @@ KSeF's pace. The second plays the worker's and the poller's part by writing thei
 page alone: it follows each stored state within two seconds and stops asking once the end is known.
 """
 
+import re
 import time
 
 import pytest
@@ -74,8 +75,8 @@ def test_a_member_submits_a_polish_invoice_and_watches_the_timeline_reach_accept
         timeline = page.get_by_test_id("timeline")
         status = page.get_by_test_id("clearance-status")
 
-        # The worker sends it; the page shows PENDING by itself.
-        expect(status).to_have_text("Pending", timeout=30_000)
+        # The worker sends it; the page shows PENDING by itself (or already ACCEPTED, should a poll be that quick).
+        expect(status).to_have_text(re.compile("Pending|Accepted"), timeout=30_000)
         expect(page.get_by_test_id("attempt-state")).not_to_contain_text("Waiting to be sent")
 
         # The poller asks KSeF's answer; the page shows it within two seconds of it being stored.

@@ -82,6 +82,7 @@ def test_a_row_follows_its_invoice_until_the_authority_decides(client, member, a
     Invoice.objects.filter(pk=invoice.pk).update(status=Status.PENDING)
     pending = client.get(status_url(invoice), headers=HTMX)
     assert pending.status_code == 200 and 'data-testid="invoice-status">Pending</span>' in pending.text
+    assert 'hx-trigger="every 10s"' in pending.text  # the authority takes longer than a send
 
     Invoice.objects.filter(pk=invoice.pk).update(status=Status.ACCEPTED)
     accepted = client.get(status_url(invoice), headers=HTMX)
