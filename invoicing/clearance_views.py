@@ -207,10 +207,7 @@ class BulkResult:
     invoice: Invoice | None
     sent: bool
     reason: str = ""
-
-    @property
-    def badge(self):
-        return selectors.invoice_status_badge(self.invoice) if self.invoice else None
+    badge: selectors.StatusBadge | None = None
 
 
 def _back(request, url: str) -> str:
@@ -245,9 +242,13 @@ def invoice_bulk_submit(request):
             results.append(BulkResult(invoice, sent=False, reason=str(refusal)))
         else:
             results.append(BulkResult(invoice, sent=True))
+    # Where each one stands now, as the lists show it (two queries, whatever the number).
+    current = found.in_bulk([result.invoice.pk for result in results if result.invoice is not None])
+    sending = selectors.unsent_submissions(current.values())
     for result in results:
         if result.invoice is not None:
-            result.invoice.refresh_from_db(fields=["status", "version"])
+            result.invoice = current[result.invoice.pk]
+            result.badge = selectors.status_badge(result.invoice, sending.get(result.invoice.pk))
     sent = sum(result.sent for result in results)
     refused = len(results) - sent
     summary = ngettext("%(count)d sent", "%(count)d sent", sent) % {"count": sent}
