@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Membership
 from accounts.roles import requires_role
-from invoicing import buyers, payload, profiles, rules, services, totals
+from invoicing import buyers, payload, profiles, rules, selectors, services, totals
 from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, field_label, quiet
 from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
 from portal.htmx import wants_partial
@@ -324,6 +324,7 @@ def invoice_detail(request, company_number, invoice_pk):
         ],
         "totals": computed,
         "payload": payload.payload_bytes(invoice).decode(),
+        "timeline": selectors.invoice_timeline(invoice=invoice),
     }
     return render(request, DETAIL_TEMPLATE, context)
 
