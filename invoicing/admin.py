@@ -72,6 +72,20 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, invoice=None):
         return not _is_frozen(invoice) and super().has_delete_permission(request, invoice)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The address book entry and the original invoice must be the invoice's own administration's.
+        if db_field.name in ("buyer", "original_invoice"):
+            invoice = self._invoice_in(request)
+            model = db_field.related_model
+            kwargs["queryset"] = (
+                model.objects.filter(administration=invoice.administration) if invoice else model.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _invoice_in(self, request):
+        object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        return Invoice.objects.filter(pk=object_id).select_related("administration").first() if object_id else None
+
     def save_model(self, request, invoice, form, change):
         # A change here is a new version, so a person editing the same draft in the portal is told.
         if change:

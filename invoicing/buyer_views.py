@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Membership
 from accounts.roles import has_role, requires_role
@@ -81,12 +81,12 @@ def buyer_edit(request, company_number, buyer_pk):
     return render(request, FORM_TEMPLATE, context | {"form": form})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @writers_only
 def buyer_delete(request, company_number, buyer_pk):
-    """Deletes after a confirmation: a POST without `confirm` shows what would be deleted and asks."""
+    """Deletes after a confirmation: GET (or a POST without `confirm`) shows what would be deleted and asks."""
     buyer = _buyer(request, buyer_pk)
-    if request.POST.get("confirm") != "yes":
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
         context = {"administration": request.administration, "buyer": buyer, "invoice_count": buyer.invoices.count()}
         return render(request, DELETE_TEMPLATE, context)
     name = buyer.name

@@ -27,6 +27,7 @@ from clearfacts_app.activity import activity_record
 from clearfacts_app.models import Administration
 from invoicing import identifiers
 from invoicing.models import Buyer
+from portal.parsing import is_number
 
 logger = logging.getLogger(__name__)
 
@@ -100,12 +101,11 @@ def _clearfacts_customers(*, user, administration: Administration) -> list[dict]
 
 
 def buyer_suggestions(*, user, administration, query: str, limit: int = 10) -> list[Suggestion]:
-    """Entries matching `query` by name or tax id, then Clearfacts customers matching it that the
-    address book does not hold already. An empty query suggests address book entries only."""
+    """Entries matching `query` by name, tax id or city (as the address book's own search), then
+    Clearfacts customers matching it that the address book does not hold already. An empty query
+    suggests address book entries only."""
     query = query.strip()
-    entries = administration.buyers.all()
-    if query:
-        entries = entries.filter(Q(name__icontains=query) | _tax_id_matches(query))
+    entries = buyer_search(administration.buyers.all(), query)
     suggestions = [
         Suggestion(f"buyer:{entry.pk}", entry.name, _shown_tax_id(entry.tax_id_country, entry.tax_id), entry.city)
         for entry in entries[:limit]
@@ -118,11 +118,11 @@ def buyer_suggestions(*, user, administration, query: str, limit: int = 10) -> l
     known = {(s.name.casefold(), s.city.casefold()) for s in suggestions}
     needle, tax_needle = query.casefold(), "".join(c for c in query if c.isalnum()).upper()
     for customer in _clearfacts_customers(user=user, administration=administration):
-        name, vat = customer.get("name") or "", customer.get("vatNumber") or ""
+        name, vat, city = customer.get("name") or "", customer.get("vatNumber") or "", customer.get("city") or ""
         compact_vat = "".join(c for c in vat if c.isalnum()).upper()
-        if needle not in name.casefold() and not (len(tax_needle) >= 2 and tax_needle in compact_vat):
+        in_vat = len(tax_needle) >= 2 and tax_needle in compact_vat
+        if needle not in name.casefold() and needle not in city.casefold() and not in_vat:
             continue
-        city = customer.get("city") or ""
         if str(customer["id"]) in known_customers or (name.casefold(), city.casefold()) in known:
             continue
         suggestions.append(Suggestion(f"customer:{customer['id']}", name, vat, city, from_clearfacts=True))
@@ -142,7 +142,7 @@ def _entry_fields(entry: Buyer) -> dict:
 def buyer_fields(key: str, *, user, administration) -> dict | None:
     kind, _, ident = (key or "").partition(":")
     if kind == "buyer":
-        entry = administration.buyers.filter(pk=int(ident)).first() if ident.isdigit() else None
+        entry = administration.buyers.filter(pk=int(ident)).first() if is_number(ident) else None
         return _entry_fields(entry) if entry else None
     if kind != "customer" or not ident:
         return None

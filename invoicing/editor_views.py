@@ -23,10 +23,21 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Membership
 from accounts.roles import requires_role
-from invoicing import buyers, payload, profiles, rules, selectors, services, totals
-from invoicing.forms import LINES_PREFIX, InvoiceForm, InvoiceLineFormSet, attach_problems, field_label, quiet
-from invoicing.models import DestinationCountry, Invoice, InvoicingProfile
+from invoicing import buyers, identifiers, payload, profiles, rates, rules, selectors, services, totals
+from invoicing.forms import (
+    LINES_PREFIX,
+    MAX_LINES,
+    InvoiceForm,
+    InvoiceLineFormSet,
+    attach_problems,
+    cleaned_copy,
+    field_label,
+    labelled,
+    quiet,
+)
+from invoicing.models import DestinationCountry, Invoice, InvoiceLine, InvoicingProfile
 from portal.htmx import wants_partial
+from portal.parsing import is_number
 
 EDITOR_TEMPLATE = "invoicing/invoice_form.html"
 DETAIL_TEMPLATE = "invoicing/invoice_detail.html"
@@ -63,13 +74,12 @@ def _invoice(request, invoice_pk) -> Invoice:
 
 
 def profile_missing(profile: InvoicingProfile) -> list[str]:
-    """What the profile still lacks before a draft may be created, one sentence each."""
-    if profile.pk is None:
-        return [_("The administration has no invoicing profile yet.")]
+    """What the profile still lacks before a draft may be created, one sentence each: the sentences
+    of the profile page (an unsaved profile, then each field), so that the two pages agree."""
     missing = []
     for problem in profiles.profile_problems(profile):
         label = field_label(InvoicingProfile, problem.field)
-        missing.append(f"{label}: {problem.message}" if label else problem.message)
+        missing.append(labelled(label, problem.message) if label else problem.message)
     return missing
 
 
@@ -166,8 +176,14 @@ class Editor:
         except ValueError:
             total = None
         if action == "add-line" and total is not None:
-            data[total_key] = str(total + 1)
-        elif action == "remove-line" and total is not None and argument.isdigit() and int(argument) < total:
+            if total < MAX_LINES:
+                data[total_key] = str(total + 1)
+                # The new line starts as the first one does, with the model's default unit (EA).
+                data.setdefault(f"{LINES_PREFIX}-{total}-unit", InvoiceLine._meta.get_field("unit").default)
+            else:
+                too_many = InvoiceLineFormSet.default_error_messages["too_many_forms"]
+                messages.warning(self.request, too_many % {"num": MAX_LINES})
+        elif action == "remove-line" and total is not None and is_number(argument) and int(argument) < total:
             data[f"{LINES_PREFIX}-{argument}-DELETE"] = "on"
             self.focus = "add-line"
         elif action == "find-buyer":
@@ -207,18 +223,20 @@ class Editor:
         return valid
 
     def save(self):
-        if not self._validate(quietly=False):
-            return self.render(PARTIALS["save"])
-        invoice = self.form.save(commit=False)
+        valid = self._validate(quietly=False)
         line_forms = self.formset.kept_forms
-        lines = [form.instance for form in line_forms]
+        if valid:
+            invoice, lines = self.form.save(commit=False), [form.instance for form in line_forms]
+        else:
+            # The rules run on what did clean too, so that every problem shows at once, not in rounds.
+            invoice, lines = cleaned_copy(self.form), [cleaned_copy(form) for form in line_forms]
         services.supplier_copy(invoice, self.profile)
         typed_number = invoice.invoice_number
         # The rules see the number the invoice will get; it is allocated when the invoice is saved.
         invoice.invoice_number = typed_number or self.form.suggested_number
         problems = rules.invoice_problems(invoice, lines)
         invoice.invoice_number = typed_number
-        if problems:
+        if problems or not valid:
             attach_problems(problems, self.form, line_forms)
             return self.render(PARTIALS["save"])
         try:
@@ -274,6 +292,7 @@ class Editor:
         context = {
             "administration": self.administration,
             "profile": self.profile,
+            "supplier_tax_id": identifiers.tax_id_shown(self.profile.tax_id, self.profile.tax_id_country),
             "form": self.form,
             "formset": self.formset,
             "invoice": self.invoice,
@@ -304,6 +323,14 @@ def plain_number(value: Decimal, decimals: int = 0) -> str:
     return formats.number_format(value, use_l10n=True, force_grouping=True)
 
 
+def vat_shown(country: str, tax_code: str) -> str:
+    """A line's VAT as the preview shows it: the code and its rate, "S · 22 %" ("AB · 5,5 %" in nl and fr)."""
+    rate = rates.rate_for(country, tax_code)
+    if rate is None:
+        return tax_code
+    return f"{tax_code} · {plain_number(rate)}\u00a0%"
+
+
 @require_GET
 def invoice_detail(request, company_number, invoice_pk):
     """The invoice as its buyer will read it, and the exact payload that will be sent to Clearvo."""
@@ -319,10 +346,13 @@ def invoice_detail(request, company_number, invoice_pk):
                 amount=amount,
                 quantity=plain_number(line.quantity),
                 unit_price=plain_number(line.unit_price, 2),
+                vat=vat_shown(invoice.country, line.tax_code),
             )
             for line, amount in zip(lines, computed.lines, strict=True)
         ],
         "totals": computed,
+        "supplier_tax_id": identifiers.tax_id_shown(invoice.supplier_tax_id, invoice.supplier_tax_id_country),
+        "iban": identifiers.iban_shown(invoice.iban),
         "payload": payload.payload_bytes(invoice).decode(),
         "timeline": selectors.invoice_timeline(invoice=invoice),
     }
@@ -333,6 +363,6 @@ def invoice_detail(request, company_number, invoice_pk):
 def invoice_payload_json(request, company_number, invoice_pk):
     invoice = _invoice(request, invoice_pk)
     response = HttpResponse(payload.payload_bytes(invoice), content_type="application/json")
-    filename = "".join(c if c.isalnum() or c in "-_." else "-" for c in invoice.invoice_number) or str(invoice.pk)
-    response["Content-Disposition"] = f'attachment; filename="clearvo-{filename}.json"'
+    filename = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in invoice.invoice_number)
+    response["Content-Disposition"] = f'attachment; filename="clearvo-{filename or invoice.pk}.json"'
     return response

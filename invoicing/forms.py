@@ -2,41 +2,74 @@
 
 Both are bound to one administration: every id that arrives in them (the original invoice, the
 address book entry, the lines' own ids) is looked up through it, never by primary key alone. The
-checks that mirror Clearvo (invoicing.rules) run after both validate, on the unsaved instances,
-and each problem is put beside the field or line it concerns (`attach_problems`).
+checks that mirror Clearvo (invoicing.rules) run on the unsaved instances, also while some fields
+have errors (on what did clean, `cleaned_copy`), and each problem is put beside the field or line
+it concerns (`attach_problems`).
 """
 
+import copy
 from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django_countries import countries
 
 from invoicing import identifiers, rates
 from invoicing.models import DestinationCountry, Invoice, InvoiceLine, InvoicingProfile, TaxCode
 from invoicing.numbers import number_suggest
 from invoicing.rules import Problem
+from portal.parsing import decimal_text, is_number
 
 LINES_PREFIX = "lines"
 # Where the many invoices of a large administration would make the select unusable: the latest ones.
 ORIGINAL_CHOICES_LIMIT = 300
 
 
-class PlainDecimalInput(forms.NumberInput):
-    """A number as people write it: 8, not 8.000000 (the database keeps six decimals)."""
+# More lines than anyone types by hand; it bounds what one request may make the server render, and
+# keeps a full form (about 8 fields a line) under DATA_UPLOAD_MAX_NUMBER_FIELDS.
+MAX_LINES = 100
+
+
+class DecimalInput(forms.TextInput):
+    """A number as people write it in the page's language: 0,95 in nl and fr, 0.95 in en, and 8, not
+    8.000000 (the database keeps six decimals). A text input: a number input parses with the
+    browser's language, not the page's, and drops a comma it does not expect ("0,95" became 95)."""
 
     def __init__(self, attrs=None):
-        super().__init__({"step": "any", "inputmode": "decimal", **(attrs or {})})
+        super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
 
     def format_value(self, value):
-        if isinstance(value, Decimal):
-            value = f"{value.normalize():f}"
+        if isinstance(value, Decimal) and value.is_finite():
+            value = Decimal(f"{value.normalize():f}")
         return super().format_value(value)
+
+
+class LocalizedDecimalField(forms.DecimalField):
+    """A DecimalField read in the active language's way (portal.parsing.decimal_text), groups and all."""
+
+    widget = DecimalInput
+
+    def __init__(self, **kwargs):
+        super().__init__(localize=True, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            return Decimal(str(value))
+        text = decimal_text(value)
+        if text is None:
+            example = formats.number_format(Decimal("1234.5"), use_l10n=True, force_grouping=True)
+            raise forms.ValidationError(
+                _("Enter a number, such as %(example)s."), code="invalid", params={"example": example}
+            )
+        return Decimal(text)
 
 
 class DateInput(forms.DateInput):
@@ -57,6 +90,14 @@ class StaleLinkField(forms.ModelChoiceField):
             return super().to_python(value)
         except forms.ValidationError:
             return None
+
+
+def capitalise_labels(form) -> None:
+    """Labels are shown alone (beside the field, in the error summary): capitalised, whatever the
+    language writes the verbose name shared with sentences ("btw- of fiscaal nummer", "adresse PEC")."""
+    for field in form.fields.values():
+        if field.label:
+            field.label = capfirst(field.label)
 
 
 def country_choices():
@@ -148,6 +189,7 @@ class InvoiceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.administration, self.profile = administration, profile
         fields = self.fields
+        capitalise_labels(self)
         fields["buyer"].queryset = administration.buyers.all()
         fields["original_invoice"].queryset = administration.invoices.filter(
             document_type=Invoice.DocumentType.INVOICE
@@ -173,7 +215,7 @@ class InvoiceForm(forms.ModelForm):
             # Only a note offers the original invoice: then the latest invoices, and the chosen one.
             recent = list(fields["original_invoice"].queryset.order_by("-created_at", "-pk")[:ORIGINAL_CHOICES_LIMIT])
             chosen = self["original_invoice"].value()
-            if chosen and str(chosen).isdigit() and all(str(invoice.pk) != str(chosen) for invoice in recent):
+            if chosen and is_number(str(chosen)) and all(str(invoice.pk) != str(chosen) for invoice in recent):
                 recent += list(fields["original_invoice"].queryset.filter(pk=chosen))
             fields["original_invoice"].widget.choices = [("", "—")] + [
                 (invoice.pk, original_label(invoice)) for invoice in recent
@@ -257,7 +299,8 @@ class InvoiceForm(forms.ModelForm):
 
 
 def original_label(invoice: Invoice) -> str:
-    return " · ".join(part for part in (invoice.invoice_number, invoice.buyer_name, str(invoice.issue_date)) if part)
+    issued = formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT") if invoice.issue_date else ""
+    return " · ".join(part for part in (invoice.invoice_number, invoice.buyer_name, issued) if part)
 
 
 class InvoiceLineForm(forms.ModelForm):
@@ -273,10 +316,11 @@ class InvoiceLineForm(forms.ModelForm):
             "exemption_reason": gettext_lazy("Exemption reason"),
         }
         help_texts = {"unit": "", "exemption_reason": gettext_lazy("The legal reason, as the invoice must state it.")}
-        widgets = {"quantity": PlainDecimalInput, "unit_price": PlainDecimalInput}
+        field_classes = {"quantity": LocalizedDecimalField, "unit_price": LocalizedDecimalField}
 
     def __init__(self, *args, country: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        capitalise_labels(self)
         self.fields["unit"].required = False  # Clearvo's default, EA, when left empty
         self.fields["unit"].widget.attrs.update(size=4, autocapitalize="characters")
         # The select offers the codes valid in the destination country, with their rate; a code
@@ -305,7 +349,10 @@ def tax_code_label(code: str, country: str) -> str:
         return label
     rate = rates.rate_for(country, code)
     if rate is None:
-        return _("%(label)s (not valid for %(country)s)") % {"label": label, "country": country}
+        return _("%(label)s (not valid for %(country)s)") % {
+            "label": label,
+            "country": countries.name(country) or country,
+        }
     if code in rates.ZERO_RATED:
         return label
     return f"{label} ({formats.number_format(rate.normalize(), use_l10n=True)} %)"
@@ -313,6 +360,12 @@ def tax_code_label(code: str, country: str) -> str:
 
 class BaseInvoiceLineFormSet(forms.BaseInlineFormSet):
     """The lines; `country` limits the tax codes, `extra` adds empty lines (when asked for one)."""
+
+    default_error_messages = {
+        "too_many_forms": ngettext_lazy(
+            "An invoice has at most %(num)d line.", "An invoice has at most %(num)d lines.", "num"
+        ),
+    }
 
     def __init__(self, *args, country: str = "", extra: int = 0, **kwargs):
         self.country, self.extra = country, extra
@@ -352,22 +405,47 @@ InvoiceLineFormSet = forms.inlineformset_factory(
     fields=["description", "quantity", "unit", "unit_price", "tax_code", "exemption_reason"],
     extra=0,
     min_num=1,
+    max_num=MAX_LINES,
+    absolute_max=MAX_LINES,
+    validate_max=True,
     can_delete=True,
 )
 
 
 def attach_problems(problems: list[Problem], form: InvoiceForm, line_forms: list) -> None:
-    """Puts each Problem beside its field (or line); one the form has no field for goes on top, named."""
+    """Puts each Problem beside its field (or line); one the form has no field for goes on top, named.
+    A field that already has an error (it did not clean) keeps that one."""
     for problem in problems:
         target = form if problem.line is None else line_forms[problem.line]
         field = None if problem.field == "__all__" else problem.field
+        if field is not None and field in target.errors:
+            continue
         if field is not None and field not in target.fields:
             model = Invoice if problem.line is None else InvoiceLine
             label = field_label(model, field)
-            message = f"{label}: {problem.message}" if label else problem.message
+            message = labelled(label, problem.message) if label else problem.message
             target.add_error(None, message)
         else:
             target.add_error(field, problem.message)
+
+
+def labelled(label: str, message: str) -> str:
+    """A message about a field, after its label: "IBAN: …" ("IBAN : …" in French, with a no-break space)."""
+    return _("%(label)s: %(message)s") % {"label": label, "message": message}
+
+
+def cleaned_copy(form):
+    """A copy of a ModelForm's instance with what cleaned, and the fields that did not left empty,
+    for the rules to check while the form has errors (the instance itself is left as it was)."""
+    instance = copy.copy(form.instance)
+    for name in form.errors:
+        try:
+            field = instance._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue  # the whole form's errors, or a form field the model lacks
+        empty = "" if isinstance(field, (models.CharField, models.TextField)) and not field.null else None
+        setattr(instance, field.attname, empty)
+    return instance
 
 
 def field_label(model, name: str) -> str:

@@ -7,18 +7,23 @@ rules (check digits, and the office code of a Partita IVA).
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from stdnum import bic, get_cc_module, iban
 from stdnum.exceptions import ValidationError
 
+from portal.companies import format_company_number
+
 # The prefix a VAT number carries in the EU where it differs from the ISO code.
 VAT_PREFIXES = {"GR": "EL"}
+# What each country calls the number, in the reader's language where it has a name in it (Belgium's
+# and France's); the others are known by their national name in every language.
 TAX_ID_NAMES = {
-    "BE": "ondernemingsnummer / numéro d'entreprise",
+    "BE": gettext_lazy("company number"),
     "IT": "Partita IVA",
     "PL": "NIP",
     "ES": "NIF",
     "PT": "NIF",
-    "FR": "numéro de TVA",
+    "FR": gettext_lazy("French VAT number"),
     "DE": "USt-IdNr.",
     "RO": "CUI / CIF",
     "HU": "adószám",
@@ -68,6 +73,20 @@ def tax_id_problem(value: str, country: str) -> str | None:
     if name:
         return _("This is not a valid %(name)s: check the digits.") % {"name": name}
     return _("This is not a valid VAT number for %(country)s: check the digits.") % {"country": country.upper()}
+
+
+def tax_id_shown(value: str, country: str) -> str:
+    """A tax id as people read it, with its country: "BE 0652.381.715" for a Belgian company number."""
+    if not value:
+        return ""
+    if country.upper() == "BE":
+        value = format_company_number(value)
+    return f"{country} {value}".strip()
+
+
+def iban_shown(value: str) -> str:
+    """An IBAN as people read it, in groups of four: "BE71 0961 2345 6769"."""
+    return iban.format(value) if value else ""
 
 
 def compact_iban(value: str) -> str:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.roles import requires_role
@@ -69,6 +69,17 @@ class InvoiceFilterForm(forms.Form):
     )
     issued_from = forms.DateField(label=gettext_lazy("Issued from"), required=False, widget=DateInput())
     issued_to = forms.DateField(label=gettext_lazy("Issued until"), required=False, widget=DateInput())
+
+    def clean(self):
+        data = super().clean()
+        issued_from, issued_to = data.get("issued_from"), data.get("issued_to")
+        if issued_from and issued_to and issued_from > issued_to:
+            # Both stay applied (nothing matches); the list says why.
+            labels = {"start": self.fields["issued_from"].label, "end": self.fields["issued_to"].label}
+            self.add_error(
+                None, _("“%(start)s” is after “%(end)s”: no invoice can match. Swap the two dates.") % labels
+            )
+        return data
 
     def values(self) -> dict:
         """The valid values that are set."""
@@ -180,13 +191,14 @@ def invoice_credit_note(request, company_number, invoice_pk):
     return redirect("invoicing:invoice-edit", company_number=company_number, invoice_pk=note.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @writers_only
 def invoice_delete(request, company_number, invoice_pk):
-    """Asks first (the list's Delete button posts here without `confirm`), then deletes the draft."""
+    """Asks first (GET, as Django's DeleteView: the page can be reloaded or shown in another
+    language), then deletes the draft when its form posts `confirm`."""
     invoice = _invoice(request, invoice_pk)
     try:
-        if request.POST.get("confirm") != "yes":
+        if request.method == "GET" or request.POST.get("confirm") != "yes":
             services.invoice_delete_check(invoice=invoice)
             return render(request, DELETE_TEMPLATE, {"administration": request.administration, "invoice": invoice})
         services.invoice_delete(invoice=invoice, actor=request.user)

@@ -16,12 +16,15 @@ from django.utils.translation import gettext as _
 
 from invoicing.models import InvoicingProfile
 
+TAKEN_BATCH = 500
 TOKEN = re.compile(r"\{(YYYY|YY|N+)\}")
 ANY_BRACE = re.compile(r"[{}]")
 
 
 def pattern_problem(pattern: str) -> str | None:
     """Why `pattern` cannot number invoices, or None."""
+    if len(pattern) > InvoicingProfile._meta.get_field("number_pattern").max_length:
+        return _("The pattern is too long for an invoice number.")
     tokens = TOKEN.findall(pattern)
     if not any(token.startswith("N") for token in tokens):
         return _("Include the sequence number, for example {NNNN}.")
@@ -55,12 +58,22 @@ def _start(profile: InvoicingProfile, year: int) -> int:
 
 
 def _free_number(profile: InvoicingProfile, sequence: int, year: int) -> tuple[str, int]:
-    taken = profile.administration.invoices
-    number = format_number(profile.number_pattern, sequence=sequence, year=year)
-    while taken.filter(invoice_number=number).exists():
-        sequence += 1
-        number = format_number(profile.number_pattern, sequence=sequence, year=year)
-    return number, sequence
+    """The first number from `sequence` on that no invoice of the administration has.
+
+    Candidates are checked a batch at a time with one query each, so an administration with
+    thousands of numbers already taken costs a few queries, not thousands.
+    """
+    invoices = profile.administration.invoices
+    while True:
+        candidates = {
+            format_number(profile.number_pattern, sequence=candidate, year=year): candidate
+            for candidate in range(sequence, sequence + TAKEN_BATCH)
+        }
+        taken = set(invoices.filter(invoice_number__in=candidates).values_list("invoice_number", flat=True))
+        for number, candidate in candidates.items():
+            if number not in taken:
+                return number, candidate
+        sequence += TAKEN_BATCH
 
 
 def number_suggest(profile: InvoicingProfile, *, on: date | None = None) -> str:
@@ -76,5 +89,7 @@ def number_allocate(profile: InvoicingProfile, *, on: date | None = None) -> str
     locked = InvoicingProfile.objects.select_for_update().select_related("administration").get(pk=profile.pk)
     year = (on or timezone.localdate()).year
     number, sequence = _free_number(locked, _start(locked, year), year)
-    InvoicingProfile.objects.filter(pk=locked.pk).update(next_sequence=sequence + 1, sequence_year=year)
+    # A back-dated invoice (an earlier year) takes a number of that year without moving the current sequence.
+    if locked.sequence_year is None or year >= locked.sequence_year or not _uses_year(locked.number_pattern):
+        InvoicingProfile.objects.filter(pk=locked.pk).update(next_sequence=sequence + 1, sequence_year=year)
     return number

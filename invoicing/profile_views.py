@@ -9,11 +9,10 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Membership
 from accounts.roles import has_role
-from invoicing import profiles
+from invoicing import identifiers, profiles
 from invoicing.models import InvoicingProfile
 from invoicing.settings_forms import InvoicingProfileForm
 from invoicing.settings_pages import changes_need_role, details, labelled
-from portal.companies import format_company_number
 from portal.htmx import wants_partial
 
 TEMPLATE = "invoicing/profile.html"
@@ -44,8 +43,9 @@ def profile_edit(request, company_number):
         "unsplit_address": (administration.street_address if profile.pk is None and not profile.street else ""),
     }
     if not has_role(request.user, Membership.Role.ADMIN):
-        tax_id = f"{profile.tax_id_country} {format_company_number(profile.tax_id)}" if profile.tax_id else ""
-        context["details"] = details(profile, profiles.EDITABLE_FIELDS, tax_id=tax_id)
+        tax_id = identifiers.tax_id_shown(profile.tax_id, profile.tax_id_country)
+        iban = identifiers.iban_shown(profile.iban)
+        context["details"] = details(profile, profiles.EDITABLE_FIELDS, tax_id=tax_id, iban=iban)
         return _vary(render(request, TEMPLATE, context))
 
     form = InvoicingProfileForm(request.POST or None, instance=profile)

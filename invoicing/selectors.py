@@ -6,6 +6,7 @@ table, and costs the same on page 1 as on page 4,000. Its amounts come from the 
 read in one query and added up by invoicing.totals (VAT per rate group, as the invoice shows it).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from invoicing.models import (
     Submission,
     key_mode,
 )
+from portal.parsing import is_number
 
 PAGE_SIZE = 25
 
@@ -79,10 +81,26 @@ def invoices_filtered(
     if issued_to:
         invoices = invoices.filter(issue_date__lte=issued_to)
     if search:
-        invoices = invoices.filter(
-            Q(invoice_number__icontains=search) | Q(buyer_name__icontains=search) | Q(buyer_tax_id__icontains=search)
-        )
+        invoices = invoices.filter(_search_matches(search))
     return invoices
+
+
+# A tax id as people copy it: an optional country prefix, then digits with letters, spaces or dots.
+TAX_ID_LIKE = re.compile(r"(?:[A-Z]{2})?[0-9][0-9A-Z]{3,}")
+
+
+def _search_matches(search: str) -> Q:
+    """The number, the buyer's name or tax id holds `search`. A search that looks like a tax id is
+    also looked for without its spaces and dots, and without a country prefix ("IT00743110157",
+    as the preview shows it, finds the buyer tax id 00743110157, which is kept without it)."""
+    needles = {search}
+    compact = re.sub(r"[\s.]", "", search).upper()
+    if TAX_ID_LIKE.fullmatch(compact):
+        needles |= {compact, compact[2:]} if compact[:2].isalpha() else {compact}
+    matches = Q(invoice_number__icontains=search) | Q(buyer_name__icontains=search)
+    for needle in needles:
+        matches |= Q(buyer_tax_id__icontains=needle)
+    return matches
 
 
 # --- keyset pages ---
@@ -105,7 +123,7 @@ class Cursor:
     def parse(cls, text: str) -> "Cursor | None":
         """The cursor a link carries, or None for anything else (a hand-edited link shows the first page)."""
         micros, _dot, pk = (text or "").partition(".")
-        if not (micros.isdigit() and pk.isdigit()) or len(micros) > 18 or len(pk) > 18:
+        if not (is_number(micros) and is_number(pk)) or len(micros) > 18 or len(pk) > 18:
             return None
         try:
             return cls(EPOCH + timedelta(microseconds=int(micros)), int(pk))

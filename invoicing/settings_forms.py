@@ -71,6 +71,8 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         if self.instance.tax_id:
             # Shown the way Belgian company numbers are written; saved compact.
             self.initial["tax_id"] = f"{SUPPLIER_TAX_COUNTRY} {format_company_number(self.instance.tax_id)}"
+        if self.instance.iban:
+            self.initial["iban"] = identifiers.iban_shown(self.instance.iban)  # saved compact
         terms = self.fields["payment_terms_days"]
         terms.validators.append(MaxValueValidator(MAX_PAYMENT_TERMS_DAYS))
         terms.widget.attrs["max"] = MAX_PAYMENT_TERMS_DAYS
@@ -142,7 +144,7 @@ class BuyerForm(FieldsetsMixin, forms.ModelForm):
             "leitweg_id",
         ]
         help_texts = {
-            "tax_id": gettext_lazy("With or without the country prefix: IT01234567890 or 01234567890."),
+            "tax_id": gettext_lazy("With or without the country prefix: IT00743110157 or 00743110157."),
             "codice_destinatario": gettext_lazy("Italy: the SDI recipient code, 7 letters and digits."),
             "pec_destinatario": gettext_lazy("Italy: the certified e-mail address, if there is no recipient code."),
             "codice_fiscale": gettext_lazy("Italy: the buyer's fiscal code (16 characters for a person)."),

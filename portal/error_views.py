@@ -23,6 +23,11 @@ def bad_request(request, exception):
     return _error_page(request, "400.html", 400)
 
 
+def method_not_allowed(request):
+    """A page only a form's button may ask for (a POST), asked for by address (GET)."""
+    return _error_page(request, "405.html", 405)
+
+
 def csrf_failure(request, reason=""):
     """A form sent without its valid security token (Django has logged the reason)."""
     return _error_page(request, "403_csrf.html", 403)

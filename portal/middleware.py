@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.http.request import split_domain_port
 from django.views.defaults import page_not_found
 
-from portal.error_views import bad_request
+from portal.error_views import bad_request, method_not_allowed
 from portal.views import server_error
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
@@ -60,6 +60,10 @@ class SiteErrorPagesMiddleware:
     Those list every URL pattern and the settings. Django has already logged an unhandled exception
     with its traceback by the time its debug page passes here. Answers that are not a debug page,
     such as the sandbox APIs' JSON errors, are left as they are.
+
+    And always the site's 405 page for the empty answer of @require_POST and its kind, which a
+    browser shows as a bare error page: when a page a form answered is reloaded, or shown in
+    another language (the language menu sends the browser back to its address with a GET).
     """
 
     def __init__(self, get_response):
@@ -67,14 +71,20 @@ class SiteErrorPagesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if response.status_code == 405 and not response.streaming and not response.content:
+            return _with_site_page(response, method_not_allowed(request))
         if not settings.DEBUG or response.status_code not in SITE_PAGES or response.streaming:
             return response
         if DEBUG_PAGE_MARKER not in response.content:
             return response
-        site_page = SITE_PAGES[response.status_code](request)
         # The debug page's headers (security headers, CSP) stay; its body and type do not.
-        response.content = site_page.content
-        response["Content-Type"] = site_page["Content-Type"]
-        if response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
-        return response
+        return _with_site_page(response, SITE_PAGES[response.status_code](request))
+
+
+def _with_site_page(response, site_page):
+    """`response` with the body and type of `site_page`; its status and other headers (Allow, CSP) stay."""
+    response.content = site_page.content
+    response["Content-Type"] = site_page["Content-Type"]
+    if response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
+    return response

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MaxValueValidator
 
 from sandbox.live_settings import SETTINGS, environment
 from sandbox.models import FaultPlan, Kind, SandboxSettings, Service
@@ -28,6 +29,8 @@ class KnobsForm(forms.ModelForm):
         ].help_text = (
             f"What a random fault may be. None ticked: {', '.join(defaults.fault_kinds)} (SANDBOX_FAULT_KINDS)."
         )
+        if "hold_seconds" in self.fields:
+            self.fields["hold_seconds"].validators.append(MaxValueValidator(FaultPlanForm.MAX_HOLD_SECONDS))
         every = dict(Service.choices).get(defaults.fault_service, "Every service")
         self.fields["fault_service"].choices = [("", f"{every} (SANDBOX_FAULT_SERVICE)"), *Service.choices]
 
@@ -65,8 +68,15 @@ class FaultPlanForm(forms.ModelForm):
         labels = {"remaining": "Count"}
         help_texts = {"operation": 'Empty: any operation; for Clearvo e.g. "POST /invoices".'}
 
+    # The sandbox page is open to anyone who can reach it (like the service it stands in for): these
+    # caps keep one form from tying up the server it shares with the portal.
+    MAX_COUNT, MAX_HOLD_SECONDS = 1000, 300
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="plan", **kwargs)
+        self.fields["remaining"].max_value = self.MAX_COUNT
+        self.fields["remaining"].validators.append(MaxValueValidator(self.MAX_COUNT))
+        self.fields["hold_seconds"].validators.append(MaxValueValidator(self.MAX_HOLD_SECONDS))
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
 

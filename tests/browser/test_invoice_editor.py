@@ -5,12 +5,15 @@ from decimal import Decimal
 from django.conf import settings
 from playwright.sync_api import expect
 
+from accounts.models import User
 from clearfacts_app.models import Administration
 from invoicing.models import Invoice
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import sign_in_with_clearfacts
+from tests.browser.test_layout import fits_its_container
+from tests.factories import make_invoice
 from tests.invoicing.editor_helpers import PARTITA_IVA, complete_profile
-from tests.personas import AN, BAKKERIJ
+from tests.personas import AN, BAKKERIJ, SOFIE
 
 
 def test_an_italian_invoice_with_two_lines_shows_totals_while_typing_and_reopens_unchanged(page, portal):
@@ -148,3 +151,95 @@ def test_without_javascript_the_buttons_post_the_whole_page_and_the_draft_saves(
     invoice = Invoice.objects.get()
     assert (invoice.country, invoice.buyer_country, invoice.lines.count()) == ("DE", "DE", 2)
     context.close()
+
+
+def test_in_dutch_a_comma_is_the_decimal_separator_while_typing_and_when_saved(page, portal):
+    """A number input reads "0,95" in the browser's language (here en-GB) and dropped the comma: 95."""
+    sign_in_with_clearfacts(page, portal, AN, language="nl")
+    complete_profile(Administration.objects.get(company_number=BAKKERIJ))
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/new/")
+
+    page.locator("#id_country").select_option("IT")
+    expect(page.get_by_test_id("country-data-it")).to_be_visible()
+    page.locator("#id_buyer_name").fill("Cliente SpA")
+    page.locator("#id_buyer_city").fill("Roma")
+    page.locator("#id_buyer_country").select_option("IT")
+    page.locator("#id_lines-0-description").fill("Croissants")
+    page.locator("#id_lines-0-quantity").press_sequentially("1.000", delay=50)
+    page.locator("#id_lines-0-unit_price").press_sequentially("0,95", delay=80)
+    expect(page.locator("#line-total-0")).to_have_text("950,00")
+    expect(page.get_by_test_id("total-gross")).to_have_text("1.159,00")  # 22 % btw: 209,00
+    expect(page.locator("#id_lines-0-unit_price")).to_have_value("0,95")
+
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("total-gross")).to_have_text("1.159,00")
+    line = Invoice.objects.get().lines.get()
+    assert (line.quantity, line.unit_price) == (Decimal("1000"), Decimal("0.95"))
+    page.get_by_test_id("edit-invoice").click()
+    expect(page.locator("#id_lines-0-unit_price")).to_have_value("0,95")
+    expect(page.locator("#id_lines-0-quantity")).to_have_value("1000")
+    assert page.console_errors == []
+
+
+def test_a_line_fields_message_wraps_normally_on_a_laptop(page, portal):
+    sign_in_with_clearfacts(page, portal, AN)
+    complete_profile(Administration.objects.get(company_number=BAKKERIJ))
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/new/")
+
+    page.locator("#id_country").select_option("IT")
+    expect(page.get_by_test_id("country-data-it")).to_be_visible()
+    page.locator("#id_buyer_name").fill("Cliente SpA")
+    page.locator("#id_buyer_city").fill("Roma")
+    page.locator("#id_buyer_country").select_option("IT")
+    page.locator("#id_lines-0-description").fill("Croissants")
+    page.locator("#id_lines-0-quantity").fill("0")
+    page.locator("#id_lines-0-unit_price").fill("0.85")
+    page.get_by_test_id("save").click()
+
+    error = page.locator('[data-field-error="lines-0-quantity"]')
+    expect(error).to_contain_text("Enter a quantity above zero")
+    box = error.bounding_box()
+    assert box["width"] >= 120, f"the quantity's message is {box['width']:.0f} px wide"
+    assert box["height"] <= 5 * 24, "the message wraps word by word"
+
+
+def test_on_a_phone_the_lists_and_the_preview_show_their_essentials_without_scrolling_sideways(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE)
+    user = User.objects.get(email=SOFIE)
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=user.office)
+    invoice = make_invoice(
+        maes,
+        user,
+        invoice_number="BM-2026-0033",
+        buyer_name="Rossi Forniture e Servizi Industriali Società per Azioni",
+        lines=((Decimal("1000"), Decimal("1.25"), "S"), (Decimal("2.5"), Decimal("1234.567"), "AC")),
+    )
+    make_invoice(maes, user, invoice_number="BM-2026-0034", document_type="credit_note", original_invoice=invoice)
+    make_invoice(maes, user, invoice_number="BM-2026-0035", status=Invoice.Status.ACCEPTED)
+    tables = {
+        f"{portal.url}/invoices/": '[data-testid="invoices"]',
+        f"{portal.url}/administrations/{BAKKERIJ}/invoices/": '[data-testid="invoices"]',
+        f"{portal.url}/administrations/{BAKKERIJ}/invoices/{invoice.pk}/": '[data-testid="preview-lines"]',
+    }
+
+    problems = []
+    for language in ("en", "nl", "fr"):
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": portal.url}])
+        for width in (375, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            for url, table in tables.items():
+                page.goto(url)
+                if not fits_its_container(page, table):
+                    problems.append(f"{language} {width}px {url}: the table scrolls inside its box")
+                if width == 375 and "preview" not in table:
+                    row = page.get_by_test_id("invoice-row").filter(has_text="BM-2026-0033")
+                    row.scroll_into_view_if_needed()
+                    expect(row.get_by_test_id("invoice-total")).to_be_in_viewport()
+                    expect(row.get_by_text("Rossi Forniture e Servizi").locator("visible=true")).to_have_count(1)
+                    expect(row.locator(".invoice-status").locator("visible=true")).to_have_count(1)
+                    expect(row.get_by_test_id("invoice-delete")).to_be_in_viewport()
+            if width == 375:
+                expect(page.get_by_test_id("preview-line-stacked").first).to_be_visible()
+                gross = page.get_by_test_id("totals").locator("dd").last
+                assert gross.bounding_box()["height"] < 30, "the total and its currency share one line"
+    assert not problems, "\n".join(problems)

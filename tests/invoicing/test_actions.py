@@ -233,7 +233,7 @@ def test_another_administrations_invoice_is_not_found_through_mine(
     assert post(client, member, url(theirs, action), {"confirm": "yes"}).status_code == 404
 
 
-@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("action", ["duplicate", "credit-note"])
 def test_the_actions_take_post_only(client, member, invoice, action):
     client.force_login(member)
 

@@ -158,12 +158,17 @@ def test_deleting_asks_first_then_leaves_the_invoices_that_used_the_entry_unchan
     assert (activity.action, activity.data["name"], activity.data["invoices"]) == ("buyer.deleted", "Acme SRL", 1)
 
 
-def test_deleting_is_post_only(client, member, administration):
+def test_the_confirmation_is_a_page_of_its_own_a_get_deletes_nothing(client, member, viewer, administration):
+    """As Django's DeleteView: the page can be reloaded, or shown in another language, at its address."""
     buyer = make_buyer(administration)
     client.force_login(member)
 
-    assert client.get(f"{base(administration)}{buyer.pk}/delete/").status_code == 405
-    assert administration.buyers.exists()
+    asked = client.get(f"{base(administration)}{buyer.pk}/delete/", headers={"Accept-Language": "nl"})
+
+    assert asked.status_code == 200 and 'data-testid="buyer-confirm-delete"' in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and administration.buyers.exists()
+    client.force_login(viewer)
+    assert client.get(f"{base(administration)}{buyer.pk}/delete/").status_code == 403
 
 
 # --- who may do what ---

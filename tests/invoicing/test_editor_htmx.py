@@ -89,8 +89,8 @@ def test_remove_line_with_a_nonsense_index_changes_nothing(signed_in, administra
 
 def test_recalculate_answers_only_the_amounts_exactly_and_in_the_readers_locale(signed_in, administration, settings):
     signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
-    # 3 × 333.335 is 1000.005 exactly: rounded half up to 1000.01 (a float would make it 1000.00).
-    lines = [line("Licence", "3", "333.335", "S"), line("Support", "8", "125", "AA"), line("", "", "")]
+    # 3 × 333,335 is 1000.005 exactly: rounded half up to 1000.01 (a float would make it 1000.00).
+    lines = [line("Licence", "3", "333,335", "S"), line("Support", "8", "125", "AA"), line("", "", "")]
     data = form_data(action="recalculate", lines=lines, country="IT")
 
     response = signed_in.post(new_url(administration), data, headers=HTMX)
@@ -134,7 +134,7 @@ def test_another_country_refreshes_the_form_tax_codes_and_country_data(signed_in
     assert '<input type="hidden" name="it_codice_destinatario" value="ABC1234"' in html
     options = re.findall(r'<option value="(\w+)"', html.split('name="lines-0-tax_code"')[1].split("</select>")[0])
     assert options == ["S", "AA", "AE", "K", "G", "E", "O", "Z", "AC"]
-    assert "AC · Super-reduced rate (not valid for DE)" in html  # kept, not silently changed
+    assert "AC · Super-reduced rate (not valid for Germany)" in html  # kept, not silently changed
 
 
 def test_italy_offers_its_four_rates_and_the_sdi_fields(signed_in, administration):

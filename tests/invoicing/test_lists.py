@@ -38,6 +38,11 @@ def row_of(page: str, number: str) -> str:
     return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
 
 
+def cell(text: str, row: str) -> bool:
+    """Whether `row` has a cell that reads `text` (whatever columns it hides on a phone)."""
+    return re.search(rf"<td[^>]*>{re.escape(text)}</td>", row) is not None
+
+
 def older_link(page: str) -> str | None:
     match = re.search(r'data-testid="invoices-older" href="([^"]+)"', page)
     return match and match[1].replace("&amp;", "&")
@@ -63,7 +68,7 @@ def lists(administration) -> list[str]:
         ("nl", "1.275,55 EUR", "Italië", "2-11-2026", "Factuur"),
     ],
 )
-def test_a_row_shows_number_type_buyer_country_date_gross_total_status_and_author(
+def test_a_row_shows_number_type_buyer_country_date_gross_total_and_status(
     client, member, administration, language, total, country, issued, kind
 ):
     # 10 × 100 at 22 % and 1 × 50.50 at 10 %: 1,000 + 220 + 50.50 + 5.05 = 1,275.55 (VAT per rate group).
@@ -79,16 +84,16 @@ def test_a_row_shows_number_type_buyer_country_date_gross_total_status_and_autho
         row = row_of(page_of(client, member, url, language=language), "2026-0007")
 
         assert f'data-testid="invoice-total">{total}</td>' in row
-        assert f"<td>{country}</td>" in row and f">{issued}</td>" in row and f"<td>{kind}</td>" in row
-        assert "<td>Rossi Forniture Srl</td>" in row and "<td>Jan Peeters</td>" in row
+        assert cell(kind, row) and f">{issued}</td>" in row and cell("Rossi Forniture Srl", row)
+        assert cell(country, row) == (url == tab_url(administration))  # the list of all: the administration instead
         assert 'data-testid="invoice-status">' in row
 
 
 def test_the_list_across_administrations_names_each_administration_the_tab_does_not(client, member, administration):
     make_invoice(administration, member, invoice_number="A-1")
 
-    assert f"<td>{administration.name}</td>" in row_of(page_of(client, member, "/invoices/"), "A-1")
-    assert f"<td>{administration.name}</td>" not in row_of(page_of(client, member, tab_url(administration)), "A-1")
+    assert cell(administration.name, row_of(page_of(client, member, "/invoices/"), "A-1"))
+    assert not cell(administration.name, row_of(page_of(client, member, tab_url(administration)), "A-1"))
 
 
 def test_the_total_is_in_the_invoices_currency(client, member, administration):
@@ -319,7 +324,7 @@ def test_members_get_the_row_actions_that_apply_viewers_none(client, member, vie
     for url in (tab_url(administration), "/invoices/"):
         page = page_of(client, member, url)
         draft, sent, note = row_of(page, "DRAFT-1"), row_of(page, "SENT-1"), row_of(page, "NOTE-1")
-        assert f'action="{base}/{invoice.pk}/duplicate/"' in draft and f'action="{base}/{invoice.pk}/delete/"' in draft
+        assert f'action="{base}/{invoice.pk}/duplicate/"' in draft and f'href="{base}/{invoice.pk}/delete/"' in draft
         assert f'action="{base}/{invoice.pk}/credit-note/"' in draft
         assert "invoice-duplicate" in sent and "invoice-credit-note" in sent and "invoice-delete" not in sent
         assert "invoice-duplicate" in note and "invoice-credit-note" not in note and "invoice-delete" in note

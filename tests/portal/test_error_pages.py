@@ -4,9 +4,11 @@ import logging
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from clearfacts_app.models import Administration
+from tests.factories import make_invoice
 
 DEBUG_PAGE = "DEBUG = True"
 
@@ -109,3 +111,17 @@ def test_a_form_without_its_csrf_token_gets_the_403_page_in_the_sites_layout(db)
     assert_site_page(response, 403, "Ce formulaire n'a pas pu être envoyé en toute sécurité.")
     assert '<html lang="fr">' in response.text
     assert "csrftoken" in response.cookies, "a fresh token, so that the reloaded form works"
+
+
+def test_a_get_on_an_address_only_a_form_posts_to_gets_the_405_page_in_the_sites_layout(client, member, administration):
+    """The language menu sends the browser back to the page's address with a GET: a page that a form
+    answered (a POST) then gets the site's page saying what to do, not the browser's bare error."""
+    invoice = make_invoice(administration, member)
+    client.force_login(member)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    response = client.get(f"/administrations/{administration.company_number}/invoices/{invoice.pk}/duplicate/")
+
+    assert_site_page(response, 405, "Cette page ne répond qu'à un formulaire\u00a0: revenez en arrière")
+    assert response["Allow"] == "POST"
+    assert '<html lang="fr">' in response.text and "405" in response.text

@@ -192,6 +192,18 @@ def test_an_impossible_fault_plan_on_the_sandbox_page_is_explained_and_not_plann
     assert not FaultPlan.objects.exists()
 
 
+@pytest.mark.parametrize(("name", "value"), [("remaining", "2147483647"), ("hold_seconds", "600")])
+def test_a_fault_plan_that_would_tie_up_the_server_is_refused(sandbox, name, value):
+    plan = {"service": "clearvo", "operation": "", "when": "after", "kind": "hold", "status": "503"}
+    plan |= {"retry_after": "", "hold_seconds": "5", "remaining": "1", name: value}
+
+    page = post_sandbox_form(sandbox.base, "/sandbox/faults/", {f"plan-{key}": item for key, item in plan.items()})
+
+    assert page.status_code == 200
+    assert 'aria-invalid="true"' in page.text
+    assert not FaultPlan.objects.exists()
+
+
 def test_a_planned_fault_removed_on_the_sandbox_page_no_longer_strikes(sandbox, clearvo):
     plan = fail_next("clearvo", count=5, status=500)
 
