@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Membership, User
 from tests.factories import make_administration, make_office, make_user
@@ -18,6 +19,16 @@ pytest_plugins = ["tests.portal_site", "tests.seeded", "tests.signed_in"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def in_the_default_language():
+    """Each test starts in the site's default language: Django's LocaleMiddleware activates a request's
+    language in the thread and never deactivates it, so a test client request in nl would leave the
+    next test in this process reading nl."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def portal_first(request):
