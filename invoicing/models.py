@@ -419,7 +419,7 @@ class Submission(models.Model):
         REFUSED = "refused", _("Clearvo refused the invoice. Clearvo said: “%(message)s”")
         KEY_REFUSED = (
             "key-refused",
-            _("Clearvo refused the office's API key: an office administrator must correct it in the office settings."),
+            _("Clearvo refused the office's API key: an office administrator must correct it."),
         )
         NO_KEY = "no-key", _("The office has no Clearvo API key: an office administrator must enter one.")
         CONFLICT = (

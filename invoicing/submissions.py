@@ -322,6 +322,8 @@ def _sent(submission: Submission, lease: datetime, answer: clearvo.SubmitAnswer)
     now = timezone.now()
     with transaction.atomic():
         locked = Submission.objects.select_for_update().filter(pk=submission.pk).first()
+        if locked is None:
+            return "no such submission"
         # The answer is good whoever holds the row now, unless it already ended: the same key
         # gives every holder this same answer.
         taken_over = locked.state == State.SENDING and locked.sending_until != lease

@@ -415,9 +415,13 @@ def test_a_send_still_within_its_lease_is_left_alone(submission, dispatched):
     assert submissions_sweep() == [] and dispatched == []
 
 
-def test_a_lost_task_is_dispatched_again_once_per_stale_period(submission, dispatched):
+def test_a_lost_task_is_dispatched_again_ever_less_often(submission, dispatched):
+    now = timezone.now()
     Submission.objects.filter(pk=submission.pk).update(
-        state=State.RETRYING, attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=10)
+        state=State.RETRYING,
+        attempts=1,
+        next_attempt_at=now - timedelta(minutes=10),
+        updated_at=now - timedelta(minutes=10),
     )
     fresh = submitted(ready_draft(submission.invoice.administration, submission.submitted_by), submission.submitted_by)
     dispatched.clear()
@@ -426,5 +430,22 @@ def test_a_lost_task_is_dispatched_again_once_per_stale_period(submission, dispa
     submissions_sweep(stale_after=timedelta(minutes=2))
 
     assert dispatched == [(submission.pk, None)], "a slow broker is not flooded; a fresh one is not stale yet"
+    # Last dispatched when 6 minutes overdue, 10 now: not yet (again once 12 minutes overdue)...
+    Submission.objects.filter(pk=submission.pk).update(updated_at=now - timedelta(minutes=4))
+    assert submissions_sweep(stale_after=timedelta(minutes=2)) == []
+    # ...last dispatched when 4 minutes overdue: again now.
+    Submission.objects.filter(pk=submission.pk).update(updated_at=now - timedelta(minutes=6))
+    assert submissions_sweep(stale_after=timedelta(minutes=2)) == [submission.pk]
     assert fresh.pk not in [pk for pk, _ in dispatched]
-    assert submission_send(submission.pk) == State.SENT, "the sweeper's dispatch is due at once"
+    assert submission_send(submission.pk) == State.SENT, "a dispatch of an overdue send is due at once"
+
+
+def test_the_tasks_send_and_sweep_and_the_sweeper_runs_every_minute(submission, dispatched):
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-submissions"]
+    assert entry["schedule"] == 60.0 and entry["task"] in app.tasks
+
+    assert app.tasks["invoicing.tasks.send_submission"].apply(args=(submission.pk,)).get() == State.SENT
+    assert app.tasks[entry["task"]].apply().get() == 0
+    ends_sent_once(submission)
