@@ -26,7 +26,7 @@ State = Submission.State
 
 
 @pytest.fixture
-def clearvo(portal, administration):
+def live_clearvo(portal, administration):
     """The live sandbox's Clearvo without faults or latency, and an administration ready to invoice."""
     seed_clearvo()
     complete_profile(administration)
@@ -51,7 +51,7 @@ def notified(monkeypatch):
 
 
 def test_submitting_freezes_the_draft_and_records_the_exact_request_before_anything_is_sent(
-    clearvo, administration, member, dispatched
+    live_clearvo, administration, member, dispatched
 ):
     invoice = ready_draft(administration, member)
     profile = administration.invoicing_profile
@@ -76,7 +76,7 @@ def test_submitting_freezes_the_draft_and_records_the_exact_request_before_anyth
 
 
 def test_an_italian_invoice_is_sent_and_pending_with_the_sandboxs_reference(
-    clearvo, administration, member, dispatched, notified
+    live_clearvo, administration, member, dispatched, notified
 ):
     submission = submitted(ready_draft(administration, member, "IT"), member)
 
@@ -104,7 +104,7 @@ def test_an_italian_invoice_is_sent_and_pending_with_the_sandboxs_reference(
 
 
 def test_a_german_invoice_is_accepted_at_once_and_its_outcome_announced(
-    clearvo, administration, member, dispatched, notified
+    live_clearvo, administration, member, dispatched, notified
 ):
     submission = submitted(ready_draft(administration, member, "DE"), member)
 
@@ -119,7 +119,7 @@ def test_a_german_invoice_is_accepted_at_once_and_its_outcome_announced(
     assert notified == [submission.pk]
 
 
-def test_a_polish_invoice_is_pending_too(clearvo, administration, member, dispatched):
+def test_a_polish_invoice_is_pending_too(live_clearvo, administration, member, dispatched):
     submission = submitted(ready_draft(administration, member, "PL"), member)
 
     submission_send(submission.pk)
@@ -128,7 +128,7 @@ def test_a_polish_invoice_is_pending_too(clearvo, administration, member, dispat
     assert submission.clearance_status == "PENDING" and submission.invoice.status == Invoice.Status.PENDING
 
 
-def test_an_office_with_its_own_live_key_sends_with_it(clearvo, administration, member, dispatched):
+def test_an_office_with_its_own_live_key_sends_with_it(live_clearvo, administration, member, dispatched):
     ClearvoAccount.objects.create(office=administration.office, api_key=settings.SANDBOX_CLEARVO_LIVE_KEY)
 
     submission = submitted(ready_draft(administration, member), member)
@@ -138,7 +138,7 @@ def test_an_office_with_its_own_live_key_sends_with_it(clearvo, administration, 
     assert InvoiceSubmission.objects.get().api_key.environment == "live"
 
 
-def test_a_second_send_of_a_sent_submission_sends_nothing(clearvo, administration, member, dispatched):
+def test_a_second_send_of_a_sent_submission_sends_nothing(live_clearvo, administration, member, dispatched):
     submission = submitted(ready_draft(administration, member), member)
     submission_send(submission.pk)
 
@@ -149,7 +149,7 @@ def test_a_second_send_of_a_sent_submission_sends_nothing(clearvo, administratio
 # Refusals
 
 
-def test_an_invoice_that_is_no_longer_a_draft_is_refused(clearvo, administration, member, dispatched):
+def test_an_invoice_that_is_no_longer_a_draft_is_refused(live_clearvo, administration, member, dispatched):
     invoice = ready_draft(administration, member, status=Invoice.Status.ACCEPTED)
 
     with pytest.raises(SubmitRefused, match="no longer a draft"):
@@ -158,7 +158,7 @@ def test_an_invoice_that_is_no_longer_a_draft_is_refused(clearvo, administration
     assert not Submission.objects.exists() and dispatched == []
 
 
-def test_an_invoice_changed_since_the_user_saw_it_is_refused(clearvo, administration, member, dispatched):
+def test_an_invoice_changed_since_the_user_saw_it_is_refused(live_clearvo, administration, member, dispatched):
     invoice = ready_draft(administration, member)
 
     with pytest.raises(SubmitRefused, match="changed since you opened it"):
@@ -169,7 +169,7 @@ def test_an_invoice_changed_since_the_user_saw_it_is_refused(clearvo, administra
     assert not Submission.objects.exists()
 
 
-def test_an_invoice_clearvo_would_refuse_is_refused_with_its_problems(clearvo, administration, member, dispatched):
+def test_an_invoice_clearvo_would_refuse_is_refused_with_its_problems(live_clearvo, administration, member, dispatched):
     invoice = ready_draft(administration, member, buyer_city="")
 
     with pytest.raises(SubmitRefused) as refused:
@@ -181,7 +181,7 @@ def test_an_invoice_clearvo_would_refuse_is_refused_with_its_problems(clearvo, a
     assert invoice.status == Invoice.Status.DRAFT and not Submission.objects.exists()
 
 
-def test_an_office_without_a_clearvo_key_cannot_submit(clearvo, administration, member, dispatched):
+def test_an_office_without_a_clearvo_key_cannot_submit(live_clearvo, administration, member, dispatched):
     invoice = ready_draft(administration, member)
 
     with override_settings(CLEARVO_API_KEY=""), pytest.raises(SubmitRefused, match="no Clearvo API key"):
@@ -194,7 +194,7 @@ def test_an_office_without_a_clearvo_key_cannot_submit(clearvo, administration, 
 
 
 def test_submitting_twice_returns_the_same_submission_and_creates_nothing(
-    clearvo, administration, member, owner, dispatched
+    live_clearvo, administration, member, owner, dispatched
 ):
     invoice = ready_draft(administration, member)
     first = submitted(invoice, member)
@@ -208,7 +208,7 @@ def test_submitting_twice_returns_the_same_submission_and_creates_nothing(
     assert Activity.objects.filter(action="invoice.submitted").count() == 1
 
 
-def test_an_invoice_already_sent_and_accepted_returns_its_submission(clearvo, administration, member, dispatched):
+def test_an_invoice_already_sent_and_accepted_returns_its_submission(live_clearvo, administration, member, dispatched):
     invoice = ready_draft(administration, member, "DE")
     first = submitted(invoice, member)
     submission_send(first.pk)
@@ -218,7 +218,7 @@ def test_an_invoice_already_sent_and_accepted_returns_its_submission(clearvo, ad
 
 
 def test_two_colleagues_submitting_at_the_same_moment_make_one_submission(
-    clearvo, administration, member, owner, dispatched
+    live_clearvo, administration, member, owner, dispatched
 ):
     invoice = ready_draft(administration, member)
     start = threading.Barrier(2)
@@ -245,7 +245,7 @@ def test_two_colleagues_submitting_at_the_same_moment_make_one_submission(
 
 
 def test_the_database_refuses_a_second_followed_submission_of_an_invoice(
-    clearvo, administration, member, dispatched, monkeypatch
+    live_clearvo, administration, member, dispatched, monkeypatch
 ):
     """The last line of defence: even past the row lock, one_active_submission_per_invoice keeps one."""
     invoice = ready_draft(administration, member)
@@ -259,7 +259,7 @@ def test_the_database_refuses_a_second_followed_submission_of_an_invoice(
 
 
 def test_an_invoice_fixed_after_the_authority_rejected_it_is_submitted_anew_with_a_new_key(
-    clearvo, administration, member, dispatched
+    live_clearvo, administration, member, dispatched
 ):
     invoice = ready_draft(administration, member)
     first = submitted(invoice, member)
@@ -274,7 +274,7 @@ def test_an_invoice_fixed_after_the_authority_rejected_it_is_submitted_anew_with
     assert set(Submission.objects.values_list("state", flat=True)) == {State.SENT, State.QUEUED}
 
 
-def test_the_next_attempt_of_a_queued_submission_waits_for_its_time(clearvo, administration, member, dispatched):
+def test_the_next_attempt_of_a_queued_submission_waits_for_its_time(live_clearvo, administration, member, dispatched):
     submission = submitted(ready_draft(administration, member), member)
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=1))
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from clearfacts_app.models import Activity
-from invoicing import submissions
+from invoicing import clearvo, submissions
 from invoicing.models import ClearvoAccount, Exchange, Invoice, Submission
 from invoicing.submissions import (
     SubmitRefused,
@@ -31,14 +31,14 @@ from sandbox.clearvo.models import InvoiceSubmission
 from sandbox.clearvo.seed import seed as seed_clearvo
 from sandbox.instrument import fail_next
 from tests.invoicing.editor_helpers import complete_profile
-from tests.invoicing.submit_helpers import body_with, post_to_sandbox, posts, ready_draft, stored, submitted
+from tests.invoicing.submit_helpers import body_with, new_key, post_to_sandbox, posts, ready_draft, stored, submitted
 
 State, Reason = Submission.State, Submission.Reason
 POST = "POST /invoices"
 
 
 @pytest.fixture
-def clearvo(portal, administration):
+def live_clearvo(portal, administration):
     seed_clearvo()
     complete_profile(administration)
     with override_settings(SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
@@ -60,7 +60,7 @@ def notified(monkeypatch):
 
 
 @pytest.fixture
-def submission(clearvo, administration, member, dispatched):
+def submission(live_clearvo, administration, member, dispatched):
     """A submitted Italian invoice whose send task has not run yet (the tests run it)."""
     created = submitted(ready_draft(administration, member), member)
     dispatched.clear()
@@ -449,3 +449,20 @@ def test_the_tasks_send_and_sweep_and_the_sweeper_runs_every_minute(submission, 
     assert app.tasks["invoicing.tasks.send_submission"].apply(args=(submission.pk,)).get() == State.SENT
     assert app.tasks[entry["task"]].apply().get() == 0
     ends_sent_once(submission)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_the_client_counts_a_5xx_to_a_post_as_an_unknown_outcome_and_to_a_read_as_nothing_done(
+    submission, administration, status
+):
+    client = clearvo.client_for(administration.office)
+    exchanges = []
+    fail_next("clearvo", operation=POST, when="before", kind="html", status=status)
+    fail_next("clearvo", operation="GET /invoices/status", when="before", kind="html", status=status)
+
+    with pytest.raises(clearvo.OutcomeUnknown):
+        client.submit(bytes(submission.body), idempotency_key=new_key(), entity_id="x", record=exchanges.append)
+    with pytest.raises(clearvo.Unavailable):
+        client.status(country="IT", reference_id="IT-20260115-AAAAAA", record=exchanges.append)
+
+    assert [exchange["status_code"] for exchange in exchanges] == [status, status]
