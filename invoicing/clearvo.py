@@ -48,14 +48,14 @@ class NotConfigured(ClearvoError):
 
 
 class Unavailable(ClearvoError):
-    """Clearvo did not process the request (refused connection, gateway error, 429/503): retry."""
+    """Clearvo did not process the request (refused connection, 429; any 5xx to a read): retry."""
 
     retryable = True
 
 
 class OutcomeUnknown(ClearvoError):
-    """The request may have been processed (timeout or dropped connection after sending, 500, a
-    2xx body that is not what Clearvo promises): only the same key and body make a retry safe."""
+    """The request may have been processed (timeout or dropped connection after sending, a 5xx to a
+    POST, a 2xx body that is not what Clearvo promises): only the same key and body make a retry safe."""
 
     retryable = True
 
@@ -303,7 +303,9 @@ class Clearvo:
             raise NotAuthorized(message or "Clearvo refused the API key", status_code=code)
         if code == 409:
             raise Conflict(message or "another body was sent under this idempotency key", status_code=code)
-        if code in (429, 502, 503, 504) or (code == 500 and not processed_may_be):
+        # A gateway's 502, 503 or 504 can come after Clearvo stored the request behind it (the proxy
+        # lost or gave up on the answer): for a POST every 5xx leaves the outcome unknown.
+        if code == 429 or (code >= 500 and not processed_may_be):
             raise Unavailable(message or f"Clearvo answered {code}", status_code=code, retry_after=retry_after)
         if code >= 500:
             raise OutcomeUnknown(message or f"Clearvo answered {code}", status_code=code, retry_after=retry_after)

@@ -371,8 +371,73 @@ class Submission(models.Model):
         DUPLICATE = "DUPLICATE", _("Duplicate")
         UNDELIVERED = "UNDELIVERED", _("Undelivered")
 
-    # States whose send may still happen or has happened: at most one per invoice.
+    class Reason(models.TextChoices):
+        """Why a submission is retrying, held, refused or failed; stored as a code, translated when shown."""
+
+        UNREACHABLE = (
+            "unreachable",
+            _("Clearvo could not be reached (attempt %(attempts)d); the portal tries again by itself."),
+        )
+        ANSWER_LOST = (
+            "answer-lost",
+            _(
+                "Clearvo's answer to attempt %(attempts)d was lost; the portal sends the same request again, "
+                "which Clearvo recognises, so the invoice cannot be submitted twice."
+            ),
+        )
+        UNEXPECTED_ANSWER = (
+            "unexpected-answer",
+            _("Clearvo gave an unexpected answer to attempt %(attempts)d; the portal tries again by itself."),
+        )
+        INTERRUPTED = (
+            "interrupted",
+            _("Sending was interrupted (attempt %(attempts)d); the portal sends the same request again."),
+        )
+        OUTCOME_UNKNOWN = (
+            "outcome-unknown",
+            _(
+                "Clearvo may have received invoice %(number)s without confirming it, and after %(hours)d hours "
+                "the request can no longer be repeated safely. Check in Clearvo whether it holds the invoice; "
+                "release it only if it does not."
+            ),
+        )
+        GAVE_UP = (
+            "gave-up",
+            _(
+                "Clearvo did not confirm invoice %(number)s after %(attempts)d attempts. Try again (the same "
+                "request, so it cannot be submitted twice), or check in Clearvo whether it holds the invoice "
+                "before releasing it."
+            ),
+        )
+        KEY_CHANGED = (
+            "key-changed",
+            _(
+                "The office's Clearvo key changed from %(was)s to %(now)s after this invoice was submitted. "
+                "Try again to send it with the new key, or release it."
+            ),
+        )
+        # Clearvo's own words are its text, not ours: shown as they came.
+        REFUSED = "refused", _("Clearvo refused the invoice. Clearvo said: “%(message)s”")
+        KEY_REFUSED = (
+            "key-refused",
+            _("Clearvo refused the office's API key: an office administrator must correct it."),
+        )
+        NO_KEY = "no-key", _("The office has no Clearvo API key: an office administrator must enter one.")
+        CONFLICT = (
+            "conflict",
+            _(
+                "Clearvo holds a different request under this submission's key. This is a fault of the portal and "
+                "staff have been alerted: wait for them before doing anything with this invoice."
+            ),
+        )
+        RELEASED = "released", _("Released by %(user)s: Clearvo does not have it, so the invoice went back to draft.")
+
+    # States whose send may still happen or has happened: at most one per invoice while it is
+    # followed (a terminal answer ends that: a rejected invoice may be fixed and submitted anew).
     ACTIVE = {State.QUEUED, State.SENDING, State.RETRYING, State.SENT, State.HELD}
+    ACTIVE_CONDITION = models.Q(state__in=["queued", "sending", "retrying", "held"]) | models.Q(
+        state="sent", terminal=False
+    )
 
     invoice = models.ForeignKey(
         Invoice, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("invoice")
@@ -425,7 +490,8 @@ class Submission(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice"],
-                condition=models.Q(state__in=["queued", "sending", "retrying", "sent", "held"]),
+                condition=models.Q(state__in=["queued", "sending", "retrying", "held"])
+                | models.Q(state="sent", terminal=False),
                 name="one_active_submission_per_invoice",
             ),
         ]
@@ -446,6 +512,20 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.invoice} #{self.pk}"
+
+    @property
+    def reason_text(self) -> str:
+        """Why the submission is retrying, held, refused or failed, in the active language ("" when nothing to say)."""
+        if not self.reason_code:
+            return ""
+        try:
+            template = self.Reason(self.reason_code).label
+        except ValueError:
+            return self.reason_code
+        try:
+            return str(template) % self.reason_params
+        except (KeyError, TypeError, ValueError):
+            return str(template)
 
 
 class Exchange(models.Model):
