@@ -311,11 +311,14 @@ class SubmissionAdmin(admin.ModelAdmin):
     def retry_send(self, request, queryset):
         retried, skipped, failed = [], [], []
         for submission in queryset.select_related("invoice__administration__office"):
-            if submission.state not in (Submission.State.HELD, Submission.State.RETRYING):
+            if not submissions.submission_can_retry(submission):
                 skipped.append(str(submission))
                 continue
             try:
                 submissions.submission_retry(submission=submission, user=request.user)
+            except submissions.SubmitRefused as refusal:
+                failed.append(f"{submission}: {refusal.message}")
+                continue
             except clearvo.ClearvoError as error:
                 failed.append(f"{submission}: {error.message or type(error).__name__}")
                 continue

@@ -280,7 +280,7 @@ def test_retry_sends_a_held_submission_again_with_the_same_key(sandbox_clearvo, 
     invoice = saved_invoice(administration, member, "IT")
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.SUBMITTING)
     held = make_submission(invoice, member, body=payload_bytes(invoice), state=State.HELD, attempts=3)
-    held.first_attempt_at = timezone.now() - timedelta(hours=25)
+    held.first_attempt_at = timezone.now() - timedelta(hours=2)  # well within the key's lifetime
     held.save()
 
     response = act(admin_client, "retry_send", held)
@@ -289,3 +289,19 @@ def test_retry_sends_a_held_submission_again_with_the_same_key(sandbox_clearvo, 
     after = Submission.objects.get(pk=held.pk)
     assert after.state != State.HELD and after.idempotency_key == held.idempotency_key
     assert Submission.objects.filter(invoice=invoice).count() == 1
+
+
+def test_retry_leaves_alone_a_held_submission_whose_key_clearvo_no_longer_remembers(
+    admin_client, administration, member
+):
+    invoice = saved_invoice(administration, member, "IT")
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.SUBMITTING)
+    held = make_submission(invoice, member, body=payload_bytes(invoice), state=State.HELD, attempts=3)
+    held.first_attempt_at = timezone.now() - timedelta(hours=25)
+    held.save()
+
+    response = act(admin_client, "retry_send", held)
+
+    assert response.status_code == 200
+    assert any("Left alone" in message for message in messages_of(response))
+    assert Submission.objects.get(pk=held.pk).state == State.HELD
