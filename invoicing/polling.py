@@ -16,13 +16,16 @@ sees them due while this one works. Polling happens after that commit: no transa
 across an HTTP call (the embedded sandbox answers from the same database). A poller that dies
 simply lets the lease run out, and the submissions are due again.
 
-A poll that changes something (a new event, another status, the authority's error, a stop) is
-written at once, in one transaction with an Activity row when the status moved. A poll that only
-says "still the same, ask again at nextPollAfter" is the common case; those are written together
-at the end of the batch (two queries for the whole batch), which is what lets the poller keep up
-with Clearvo. A crash loses at most those uneventful reads, and their submissions are polled again.
+The reads of a batch are written together, every FLUSH_EVERY polls or FLUSH_SECONDS, in one
+transaction of a few bulk queries: the exchanges, the new events (stored once: unique on
+submission, status and time), each submission's status, details and next check, the invoices'
+mirrored status and an Activity row for each status that moved. Writing each read on its own cost
+more database round trips than the read itself; batched, the poller keeps pace with Clearvo
+(bench/poller.py). A crash loses at most the reads not yet written; their submissions are polled
+again when the lease runs out, and Clearvo answers with the same events.
 """
 
+import functools
 import logging
 import random
 import threading
@@ -36,7 +39,7 @@ from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from clearfacts_app.activity import activity_record
+from clearfacts_app.models import Activity
 from invoicing import clearvo, notifications
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission
 from portal.http import ExternalSession
@@ -61,6 +64,9 @@ RETRY_DELAY = timedelta(seconds=30)
 RETRY_DELAY_MAX = timedelta(minutes=30)
 # This many transport failures in a row and the rest of the batch waits (Clearvo is down).
 FAILURES_BEFORE_PAUSE = 3
+# Reads are written together every FLUSH_EVERY polls or FLUSH_SECONDS, whichever comes first.
+FLUSH_EVERY = 50
+FLUSH_SECONDS = 0.5
 # UNDELIVERED is asked about once more this long after its mcDeadline before a person is asked.
 DEADLINE_GRACE = timedelta(seconds=2)
 
@@ -73,6 +79,8 @@ INVOICE_STATUS = {
     Status.DUPLICATE: Invoice.Status.DUPLICATE,
     Status.UNDELIVERED: Invoice.Status.UNDELIVERED,
 }
+# The statuses whose arrival is told to the people concerned (invoicing.notifications).
+NOTIFIED = TERMINAL | {Status.UNDELIVERED}
 ACTIVITY = {
     Status.PENDING: "invoice.clearance_pending",
     Status.ACCEPTED: "invoice.cleared",
@@ -192,23 +200,35 @@ def submissions_poll_resume(*, office) -> int:
     ).update(next_poll_at=now(), reason_code="", reason_params={}, updated_at=timezone.now())
 
 
+class Kind:
+    QUIET = "quiet"  # the same status, nothing new: only the next check changes
+    CHANGE = "change"  # a new event, another status or detail, a passed deadline
+    FAILURE = "failure"  # no usable answer: try again later
+    STOP = "stop"  # the key is refused: no more checks until someone fixes it
+
+
 @dataclass
-class _Quiet:
-    """A poll that changed nothing but the next check: written with the rest of the batch."""
+class _Read:
+    """One status check's outcome, held until the poller writes its reads together."""
 
     submission: Submission
-    next_poll_at: datetime
     exchanges: list[dict]
+    kind: str
+    answer: clearvo.StatusAnswer | None = None
+    next_poll_at: datetime | None = None
+    past_deadline: bool = False
+    error: clearvo.ClearvoError | None = None
+    reason: str = ""
 
 
 @dataclass
 class _Poller:
     lease_until: datetime | None
     polled: set[int] = field(default_factory=set)
-    quiet: list[_Quiet] = field(default_factory=list)
+    reads: list[_Read] = field(default_factory=list)
     clients: dict = field(default_factory=dict)
     failures_in_a_row: int = 0
-    started: float = field(default_factory=time.monotonic)
+    flushed: float = field(default_factory=time.monotonic)
 
     def must_stop(self) -> bool:
         if self.failures_in_a_row >= FAILURES_BEFORE_PAUSE:
@@ -225,48 +245,44 @@ class _Poller:
         return self.clients[office.pk]
 
     def poll(self, submission: Submission) -> None:
+        self.polled.add(submission.pk)
+        self.reads.append(self._read(submission))
+        if len(self.reads) >= FLUSH_EVERY or time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def _read(self, submission: Submission) -> _Read:
         invoice = submission.invoice
         exchanges: list[dict] = []
-        self.polled.add(submission.pk)
         try:
             client = self.client(invoice.administration.office)
             answer = client.status(
                 country=invoice.country, reference_id=submission.reference_id, record=exchanges.append
             )
         except clearvo.NotConfigured as error:
-            _stop(submission, exchanges, reason=Reason.NOT_CONFIGURED, error=error)
-            return
+            return _Read(submission, exchanges, Kind.STOP, error=error, reason=Reason.NOT_CONFIGURED)
         except clearvo.NotAuthorized as error:
-            _stop(submission, exchanges, reason=Reason.KEY_REFUSED, error=error)
-            return
+            return _Read(submission, exchanges, Kind.STOP, error=error, reason=Reason.KEY_REFUSED)
         except clearvo.ClearvoError as error:
             # Unavailable, AnswerInvalid (reading again is harmless) and anything unexpected: try later.
             if isinstance(error, clearvo.Unavailable) and error.status_code != 429:
                 self.failures_in_a_row += 1  # Clearvo itself looks down, not this one invoice rate limited
-            _failed(submission, exchanges, error=error)
-            return
+            log = logger.warning if isinstance(error, clearvo.AnswerInvalid) else logger.info
+            log("status check of submission %s failed (%s): %s", submission.pk, type(error).__name__, error)
+            return _Read(submission, exchanges, Kind.FAILURE, error=error)
         self.failures_in_a_row = 0
-        _answered(submission, answer, exchanges, quiet=self.quiet)
+        return _answered(submission, answer, exchanges)
 
     def flush(self) -> None:
-        """Writes the batch's uneventful polls: their exchanges, the next check and the poll count."""
-        if not self.quiet:
+        """Writes the reads so far in one transaction: a few queries, however many reads."""
+        reads, self.reads, self.flushed = self.reads, [], time.monotonic()
+        if not reads:
             return
-        stamp = timezone.now()
         with transaction.atomic():
             Exchange.objects.bulk_create(
-                [_exchange(item.submission, data) for item in self.quiet for data in item.exchanges]
+                [_exchange(read.submission, data) for read in reads for data in read.exchanges]
             )
-            Submission.objects.filter(pk__in=[item.submission.pk for item in self.quiet]).update(
-                # Cast: a CASE of NULLs alone (terminal answers) has no type in PostgreSQL.
-                next_poll_at=Cast(
-                    Case(*(When(pk=item.submission.pk, then=Value(item.next_poll_at)) for item in self.quiet)),
-                    DateTimeField(),
-                ),
-                polls=F("polls") + 1,
-                updated_at=stamp,
-            )
-        self.quiet.clear()
+            _write_quiet([read for read in reads if read.kind == Kind.QUIET])
+            _write_changes([read for read in reads if read.kind != Kind.QUIET])
 
     def give_back(self, submissions: list[Submission]) -> None:
         """Claimed but not polled: due again soon (at once unless Clearvo looked down)."""
@@ -296,10 +312,9 @@ def _next_poll(submission: Submission, answer: clearvo.StatusAnswer, moment: dat
     return max(wanted, moment + POLL_FLOOR)
 
 
-def _answered(submission: Submission, answer: clearvo.StatusAnswer, exchanges: list[dict], *, quiet: list) -> None:
+def _answered(submission: Submission, answer: clearvo.StatusAnswer, exchanges: list[dict]) -> _Read:
     moment = now()
     known = {(event.status, event.at) for event in submission.events.all()}
-    new_events = [event for event in answer.events if (event.status, event.at) not in known]
     past_deadline = (
         answer.clearance_status == Status.UNDELIVERED
         and not answer.terminal
@@ -307,8 +322,8 @@ def _answered(submission: Submission, answer: clearvo.StatusAnswer, exchanges: l
         and moment >= answer.mc_deadline
     )
     changed = (
-        new_events
-        or past_deadline
+        past_deadline
+        or any((event.status, event.at) not in known for event in answer.events)
         or submission.reason_code in OWN_REASONS
         or submission.clearance_status != answer.clearance_status
         or submission.terminal != answer.terminal
@@ -317,91 +332,161 @@ def _answered(submission: Submission, answer: clearvo.StatusAnswer, exchanges: l
         or submission.mc_deadline != answer.mc_deadline
         or submission.error != answer.error
     )
-    next_poll_at = None if past_deadline else _next_poll(submission, answer, moment)
-    if not changed:
-        quiet.append(_Quiet(submission, next_poll_at, exchanges))
+    return _Read(
+        submission,
+        exchanges,
+        Kind.CHANGE if changed else Kind.QUIET,
+        answer=answer,
+        next_poll_at=None if past_deadline else _next_poll(submission, answer, moment),
+        past_deadline=past_deadline,
+    )
+
+
+def _write_quiet(reads: list[_Read]) -> None:
+    """Nothing new: the next check and the poll count, for all of them in one UPDATE."""
+    if not reads:
         return
-    _write_change(submission, answer, exchanges, next_poll_at=next_poll_at, past_deadline=past_deadline)
+    Submission.objects.filter(pk__in=[read.submission.pk for read in reads]).update(
+        # Cast: a CASE of NULLs alone (terminal answers) has no type in PostgreSQL.
+        next_poll_at=Cast(
+            Case(*(When(pk=read.submission.pk, then=Value(read.next_poll_at)) for read in reads)),
+            DateTimeField(),
+        ),
+        polls=F("polls") + 1,
+        updated_at=timezone.now(),
+    )
 
 
-def _write_change(
-    submission: Submission,
-    answer: clearvo.StatusAnswer,
-    exchanges: list[dict],
-    *,
-    next_poll_at: datetime | None,
-    past_deadline: bool,
-) -> None:
-    invoice = submission.invoice
-    with transaction.atomic():
-        current = (
-            Submission.objects.select_for_update()
-            .filter(pk=submission.pk)
-            .values("state", "clearance_status", "terminal", "reason_code")
-            .first()
-        )
-        Exchange.objects.bulk_create([_exchange(submission, data) for data in exchanges])
-        if current is None or current["state"] != Submission.State.SENT:
-            return  # a person cancelled or released it meanwhile: keep the record, change nothing
-        ClearanceEvent.objects.bulk_create(
-            [
-                ClearanceEvent(submission=submission, status=e.status, at=e.at, message=e.message, extra=e.extra)
-                for e in answer.events
-            ],
-            ignore_conflicts=True,  # stored once: (submission, status, at) is unique
-        )
-        was, was_terminal = current["clearance_status"], current["terminal"]
-        if was_terminal and not answer.terminal:
-            # A terminal status does not change again; an answer saying otherwise is not believed.
-            logger.warning("submission %s: Clearvo reports %s after terminal %s", submission.pk, answer, was)
-            return
-        moved = was != answer.clearance_status
-        reason = {"reason_code": "", "reason_params": {}} if current["reason_code"] in OWN_REASONS else {}
-        if past_deadline:
-            reason = {
-                "reason_code": Reason.UNDELIVERED_DEADLINE,
-                "reason_params": {"mc_deadline": answer.mc_deadline.isoformat()},
+# What a change may write on a submission.
+CHANGED_FIELDS = [
+    "clearance_status",
+    "terminal",
+    "cleared_at",
+    "rejected_at",
+    "error",
+    "mc_deadline",
+    "next_poll_at",
+    "polls",
+    "reason_code",
+    "reason_params",
+    "updated_at",
+]
+
+
+def _write_changes(reads: list[_Read]) -> None:
+    """Changes, failures and stops, under the rows' locks, read again: a person may have acted meanwhile."""
+    if not reads:
+        return
+    stamp = timezone.now()
+    current = {
+        row["pk"]: row
+        for row in Submission.objects.select_for_update()
+        .filter(pk__in=[read.submission.pk for read in reads])
+        .values("pk", "state", *CHANGED_FIELDS)
+    }
+    rows, events, invoices, activities, notify, changed = [], [], [], [], [], set()
+    for read in reads:
+        row = current.get(read.submission.pk)
+        if row is None or row["state"] != Submission.State.SENT:
+            continue  # cancelled or released meanwhile: the exchange is kept, nothing else changes
+        values = {name: row[name] for name in CHANGED_FIELDS} | {"polls": row["polls"] + 1, "updated_at": stamp}
+        if read.kind == Kind.FAILURE:
+            if row["terminal"]:
+                continue  # a terminal one read again on request: nothing to retry
+            values |= _failure(read, row)
+        elif read.kind == Kind.STOP:
+            if row["terminal"]:
+                continue
+            values |= {
+                "next_poll_at": None,
+                "reason_code": read.reason,
+                "reason_params": {"status_code": read.error.status_code},
             }
-        stamp = timezone.now()
-        Submission.objects.filter(pk=submission.pk).update(
-            clearance_status=answer.clearance_status,
-            terminal=answer.terminal,
-            cleared_at=answer.cleared_at,
-            rejected_at=answer.rejected_at,
-            error=answer.error,
-            mc_deadline=answer.mc_deadline,
-            next_poll_at=next_poll_at,
-            polls=F("polls") + 1,
-            updated_at=stamp,
-            **reason,
-        )
-        invoice_status = INVOICE_STATUS[answer.clearance_status]
-        if invoice.status != invoice_status:
-            Invoice.objects.filter(pk=invoice.pk).update(status=invoice_status, updated_at=stamp)
-        data = _activity_data(submission, answer)
-        if moved:
-            activity_record(
-                administration=invoice.administration,
-                actor=None,
-                action=ACTIVITY[answer.clearance_status],
-                data=data,
-            )
-        if past_deadline and current["reason_code"] != Reason.UNDELIVERED_DEADLINE:
-            activity_record(
-                administration=invoice.administration, actor=None, action="invoice.undelivered_deadline", data=data
-            )
-        if (moved and (answer.terminal or answer.clearance_status == Status.UNDELIVERED)) or past_deadline:
-            transaction.on_commit(lambda: notifications.submission_outcome_notify(submission.pk))
+            if row["reason_code"] != read.reason:
+                activities.append(_activity(read, "invoice.status_checks_stopped", {"reason": read.reason}))
+        else:
+            answer = read.answer
+            events += [
+                ClearanceEvent(submission=read.submission, status=e.status, at=e.at, message=e.message, extra=e.extra)
+                for e in answer.events
+            ]
+            if row["terminal"] and not answer.terminal:
+                # A terminal status does not change again; an answer saying otherwise is not believed.
+                logger.warning("submission %s: Clearvo reports %s after terminal", read.submission.pk, answer)
+                continue
+            moved = row["clearance_status"] != answer.clearance_status
+            values |= {
+                "clearance_status": answer.clearance_status,
+                "terminal": answer.terminal,
+                "cleared_at": answer.cleared_at,
+                "rejected_at": answer.rejected_at,
+                "error": answer.error,
+                "mc_deadline": answer.mc_deadline,
+                "next_poll_at": read.next_poll_at,
+            }
+            if row["reason_code"] in OWN_REASONS:
+                values |= {"reason_code": "", "reason_params": {}}
+            if read.past_deadline:
+                values |= {
+                    "reason_code": Reason.UNDELIVERED_DEADLINE,
+                    "reason_params": {"mc_deadline": answer.mc_deadline.isoformat()},
+                }
+            invoice = read.submission.invoice
+            if invoice.status != INVOICE_STATUS[answer.clearance_status]:
+                invoices.append(
+                    Invoice(pk=invoice.pk, status=INVOICE_STATUS[answer.clearance_status], updated_at=stamp)
+                )
+            data = _activity_data(read.submission, answer)
+            if moved:
+                activities.append(_activity(read, ACTIVITY[answer.clearance_status], data))
+            if read.past_deadline and row["reason_code"] != Reason.UNDELIVERED_DEADLINE:
+                activities.append(_activity(read, "invoice.undelivered_deadline", data))
+            if (moved and answer.clearance_status in NOTIFIED) or (
+                read.past_deadline and row["reason_code"] != Reason.UNDELIVERED_DEADLINE
+            ):
+                notify.append(read.submission.pk)
+        changed.update(name for name in CHANGED_FIELDS if values[name] != row[name])
+        rows.append(Submission(pk=read.submission.pk, **values))
+    ClearanceEvent.objects.bulk_create(events, ignore_conflicts=True)  # stored once: (submission, status, at)
+    # Only the fields some row changes: each one is a CASE over all the rows in the UPDATE.
+    if rows:
+        Submission.objects.bulk_update(rows, [name for name in CHANGED_FIELDS if name in changed])
+    Invoice.objects.bulk_update(invoices, ["status", "updated_at"])
+    _activities_record(activities)
+    for submission_id in notify:
+        transaction.on_commit(functools.partial(notifications.submission_outcome_notify, submission_id))
+
+
+def _failure(read: _Read, row: dict) -> dict:
+    """A status check that brought no usable answer: nothing changes but when to try again."""
+    error = read.error
+    failures = 1 + (int(row["reason_params"].get("failures", 0)) if row["reason_code"] == Reason.CHECK_FAILING else 0)
+    if error.retry_after is not None:
+        delay = max(timedelta(seconds=error.retry_after), POLL_FLOOR)
+    else:
+        delay = min(RETRY_DELAY * 2 ** min(failures - 1, 16), RETRY_DELAY_MAX)
+    return {
+        "next_poll_at": now() + delay,
+        "reason_code": Reason.CHECK_FAILING,
+        "reason_params": {"failures": failures, "error": type(error).__name__, "status_code": error.status_code},
+    }
+
+
+def _activity(read: _Read, action: str, data: dict) -> Activity:
+    invoice = read.submission.invoice
+    data = {"invoice": invoice.pk, "invoice_number": invoice.invoice_number, "submission": read.submission.pk} | data
+    return Activity(administration_id=invoice.administration_id, actor=None, action=action, data=data)
+
+
+def _activities_record(activities: list[Activity]) -> None:
+    """The rows clearfacts_app.activity.activity_record writes, for a flush's changes at once, in its transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("activity rows must be written in the transaction of the change they record")
+    Activity.objects.bulk_create(activities)
 
 
 def _activity_data(submission: Submission, answer: clearvo.StatusAnswer) -> dict:
-    data = {
-        "invoice": submission.invoice_id,
-        "invoice_number": submission.invoice.invoice_number,
-        "submission": submission.pk,
-        "reference_id": submission.reference_id,
-        "status": answer.clearance_status,
-    }
+    data = {"reference_id": submission.reference_id, "status": answer.clearance_status}
     if answer.error:
         data |= {"source": answer.error.get("source", ""), "code": answer.error.get("code", "")}
     if answer.mc_deadline:
@@ -410,56 +495,3 @@ def _activity_data(submission: Submission, answer: clearvo.StatusAnswer) -> dict
     if ksef_number:
         data["ksef_number"] = ksef_number
     return data
-
-
-def _failed(submission: Submission, exchanges: list[dict], *, error: clearvo.ClearvoError) -> None:
-    """A status check that brought no usable answer: nothing changes but when to try again."""
-    failures = 1
-    if submission.reason_code == Reason.CHECK_FAILING:
-        failures += int(submission.reason_params.get("failures", 0))
-    if error.retry_after is not None:
-        delay = max(timedelta(seconds=error.retry_after), POLL_FLOOR)
-    else:
-        delay = min(RETRY_DELAY * 2 ** min(failures - 1, 16), RETRY_DELAY_MAX)
-    log = logger.warning if isinstance(error, clearvo.AnswerInvalid) else logger.info
-    log("status check of submission %s failed (%s): %s", submission.pk, type(error).__name__, error)
-    with transaction.atomic():
-        Exchange.objects.bulk_create([_exchange(submission, data) for data in exchanges])
-        Submission.objects.filter(pk=submission.pk, state=Submission.State.SENT, terminal=False).update(
-            next_poll_at=now() + delay,
-            polls=F("polls") + 1,
-            reason_code=Reason.CHECK_FAILING,
-            reason_params={
-                "failures": failures,
-                "error": type(error).__name__,
-                "status_code": error.status_code,
-            },
-            updated_at=timezone.now(),
-        )
-
-
-def _stop(submission: Submission, exchanges: list[dict], *, reason: str, error: clearvo.ClearvoError) -> None:
-    """Clearvo will not answer with this office's key: no more polling until someone fixes it."""
-    logger.warning("status checks of submission %s stopped: %s (%s)", submission.pk, reason, error)
-    invoice = submission.invoice
-    with transaction.atomic():
-        Exchange.objects.bulk_create([_exchange(submission, data) for data in exchanges])
-        stopped = Submission.objects.filter(pk=submission.pk, state=Submission.State.SENT, terminal=False).update(
-            next_poll_at=None,
-            polls=F("polls") + 1,
-            reason_code=reason,
-            reason_params={"status_code": error.status_code},
-            updated_at=timezone.now(),
-        )
-        if stopped and submission.reason_code != reason:
-            activity_record(
-                administration=invoice.administration,
-                actor=None,
-                action="invoice.status_checks_stopped",
-                data={
-                    "invoice": invoice.pk,
-                    "invoice_number": invoice.invoice_number,
-                    "submission": submission.pk,
-                    "reason": reason,
-                },
-            )

@@ -24,9 +24,7 @@ MIRROR = {status: Invoice.Status(status.lower()) for status in Submission.Cleara
 def sent(administration, author, country: str = "IT", suffix: str = "", *, number: str | None = None) -> Submission:
     """An invoice to `country` whose number ends in `suffix` (a sandbox scenario), sent and recorded."""
     number = number or f"2026-{country}-{next(_numbers):05d}{suffix}"
-    invoice = saved_invoice(
-        administration, author, country, invoice_number=number, payment_reference=number[:35]
-    )
+    invoice = saved_invoice(administration, author, country, invoice_number=number, payment_reference=number[:35])
     body = payload_bytes(invoice)
     key = uuid.uuid4()
     exchanges = []

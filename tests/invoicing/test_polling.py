@@ -63,7 +63,9 @@ def test_events_are_stored_once_however_often_the_status_is_read(sandbox, admini
     assert list(submission.events.values_list("status", flat=True)) == ["PENDING"]
     assert gets(submission).count() == 3 and set(gets(submission).values_list("status_code", flat=True)) == {200}
 
-    sandbox.SANDBOX_TIME_FACTOR = 100_000  # decided by now; the next read (forced: nextPollAfter is minutes away) sees it
+    sandbox.SANDBOX_TIME_FACTOR = (
+        100_000  # decided by now; the next read (forced: nextPollAfter is minutes away) sees it
+    )
     make_due(submission)
     poll_until(lambda: fresh(submission).terminal, poll=submissions_poll_due)
     for _ in range(3):
@@ -202,9 +204,7 @@ def test_a_refused_key_stops_polling_until_the_office_fixes_it(sandbox, office, 
     assert resumed.next_poll_at > timezone.now()
 
 
-def test_undelivered_past_its_mc_deadline_waits_for_a_person(
-    sandbox, administration, member, notified, monkeypatch
-):
+def test_undelivered_past_its_mc_deadline_waits_for_a_person(sandbox, administration, member, notified, monkeypatch):
     sandbox.SANDBOX_TIME_FACTOR = 300  # UNDELIVERED after a second; the deadline 48 minutes on
     submission = sent(administration, member, "IT", "-UNDELIVERED")
     undelivered = poll_until(
@@ -263,13 +263,13 @@ def test_only_due_submissions_are_polled_oldest_first(sandbox, administration, m
 def test_a_cancelled_submission_is_not_changed_by_a_poll_in_flight(sandbox, administration, member, monkeypatch):
     submission = sent(administration, member, "IT")
     make_due(submission)
-    original = polling._write_change
+    original = polling._write_changes
 
     def cancelled_meanwhile(*args, **kwargs):
         Submission.objects.filter(pk=submission.pk).update(state=Submission.State.CANCELLED)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(polling, "_write_change", cancelled_meanwhile)
+    monkeypatch.setattr(polling, "_write_changes", cancelled_meanwhile)
     submissions_poll_due()
 
     after = fresh(submission)
@@ -284,8 +284,9 @@ def due_queries(count: int) -> int:
 
 
 def test_the_poller_costs_the_same_with_100_or_5000_submissions_stored(
-    sandbox, administration, member, django_assert_max_num_queries
+    sandbox, administration, member, django_assert_max_num_queries, monkeypatch
 ):
+    monkeypatch.setattr(polling, "FLUSH_SECONDS", 60)  # one write for the batch, however slow the sandbox
     due = [sent(administration, member, "IT") for _ in range(10)]
     make_due(*due)
     submissions_poll_due()  # their PENDING events are stored: from here on each poll changes nothing

@@ -157,9 +157,12 @@ def test_poland_accepted_with_a_ksef_number(sandbox, administration, member, not
     assert (done.clearance_status, done.terminal) == ("ACCEPTED", True)
     accepted = done.events.get(status="ACCEPTED")
     number = accepted.extra["kSeFNumber"]
-    assert number == InvoiceSubmission.objects.get(reference_id=done.reference_id).events.get(
-        status="ACCEPTED"
-    ).extra["kSeFNumber"]
+    assert (
+        number
+        == InvoiceSubmission.objects.get(reference_id=done.reference_id)
+        .events.get(status="ACCEPTED")
+        .extra["kSeFNumber"]
+    )
     assert activity(done, "invoice.cleared").data["ksef_number"] == number
     assert done.invoice.status == Invoice.Status.ACCEPTED
     assert notified == [done.pk]
@@ -221,4 +224,3 @@ def test_germany_accepted_but_not_delivered_via_peppol(sandbox, administration, 
     event = submission.events.get()
     assert (event.status, event.extra) == ("ACCEPTED", {"peppolDelivered": False})
     assert "available for download" in event.message
-

@@ -1,0 +1,575 @@
+"""Poller benchmark: due submissions polled by two Celery worker processes, beside a plain requests loop.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/poller.py [--count 5000]
+
+What it needs: for figures that mean anything, PostgreSQL and Redis. With DATABASE_URL set, the
+bench creates its own database beside the one named (`bench_poller_<pid>`, dropped at the end:
+the role must be allowed to create databases) and leaves the named one alone; with
+CELERY_BROKER_URL set, its tasks go through that broker on a queue of their own. Without them it
+runs embedded (SQLite and the filesystem broker, in a scratch folder), which works but measures
+SQLite's single writer more than the poller.
+
+It starts the sandbox under gunicorn (four worker processes, two threads each) and one Celery
+worker with two processes (prefork, concurrency 2), seeds the sandbox and the portal with bulk
+inserts (real sandbox invoices: rows of its Clearvo with their PENDING event, half of them due for
+the authority's decision, so that half of the polls bring ACCEPTED and half "still pending", as in
+real life), then, in one run:
+  1. a plain `requests` loop (two threads, one session each, the poller's concurrency) reads the
+     status of `count` other invoices of the same shape: the baseline rate;
+  2. the poller: `count` due submissions, two `poll_due_submissions` tasks (what beat starts),
+     timed from dispatch until every one of them has been polled and written;
+  3. the baseline again on a third set, so that drift on a shared machine counts on both sides
+     (the baseline is the mean of the two);
+  4. the scheduler's query count: one `submissions_poll_due` batch (100 due) with 10,000 and
+     with 100,000 submissions stored.
+The last line is JSON with `throughput_ratio` (poller rate / baseline rate) and
+`scheduler_queries` (one number per size).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BIN = Path(sys.executable).parent
+CONCURRENCY = 2
+BATCH = 100
+SIZES = (10_000, 100_000)
+QUEUE = f"bench-poller-{os.getpid()}"
+SANDBOX_WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Database:
+    """The bench's own PostgreSQL database beside DATABASE_URL's, or a SQLite file in the scratch folder."""
+
+    def __init__(self, folder: Path):
+        given = os.environ.get("DATABASE_URL", "")
+        self.postgres = given.startswith(("postgres://", "postgresql://"))
+        if not self.postgres:
+            self.url = f"sqlite:///{folder / 'var' / 'db.sqlite3'}"
+            return
+        self.name = f"bench_poller_{os.getpid()}"
+        self.admin_url = given
+        self.url = urlunsplit(urlsplit(given)._replace(path=f"/{self.name}"))
+
+    def _admin(self, sql: str, params=None) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql, params)
+
+    def create(self) -> None:
+        if self.postgres:
+            self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        if self.postgres:
+            self._admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [self.name],
+            )
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+
+
+class Stack:
+    def __init__(self, folder: Path, database: Database):
+        self.folder = folder
+        self.port = free_port()
+        self.sandbox_url = f"http://127.0.0.1:{self.port}"
+        self.clearvo_url = f"{self.sandbox_url}/sandbox/clearvo/v1"
+        broker = os.environ.get("CELERY_BROKER_URL", "")
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"}
+        }
+        self.env = base | {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "VAR_DIR": str(folder / "var"),
+            "DATABASE_URL": database.url,
+            "DEBUG": "1",
+            "SANDBOX": "1",
+            "SANDBOX_TIME_FACTOR": "1",
+            "SANDBOX_FAULT_RATE": "0",
+            "SANDBOX_LATENCY_MS": "0",
+            "LOG_LEVEL": "WARNING",
+            "SITE_URL": self.sandbox_url,
+            "CLEARVO_API_URL": self.clearvo_url,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        if broker:
+            self.env["CELERY_BROKER_URL"] = broker
+        self.processes = []
+
+    def manage(self, *args) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, name: str, args: list[str], **env) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes.append((process, log))
+        return process
+
+    def up(self) -> None:
+        self.manage("migrate", "--noinput", "-v0")
+        self.manage("sandbox_seed")
+        self.start(
+            "sandbox",
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(SANDBOX_WORKERS),
+                "--threads",
+                "2",
+                "--timeout",
+                "120",
+            ],
+        )
+        self.worker = self.start(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                f"--concurrency={CONCURRENCY}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                QUEUE,
+                "-n",
+                f"{QUEUE}@%h",
+            ],
+            LOG_LEVEL="INFO",  # its "ready." line
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.sandbox_url}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or its first answer is slow
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start; see {self.folder}")
+            time.sleep(0.3)
+        deadline = time.monotonic() + 60
+        while b"ready." not in (self.folder / "worker.log").read_bytes():
+            if self.worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start; see {self.folder / 'worker.log'}")
+            time.sleep(0.3)
+
+    def down(self) -> None:
+        for process, log in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+            log.close()
+
+
+def django_setup(stack: Stack) -> None:
+    os.environ.update(stack.env)
+    import django
+
+    django.setup()
+
+
+class Seeder:
+    """Bulk inserts: the sandbox's invoices and events, and the portal's invoices, submissions and events."""
+
+    def __init__(self):
+        from django.conf import settings
+        from django.utils import timezone
+
+        from accounts.models import Membership, Office, User
+        from clearfacts_app.models import Administration
+        from sandbox.clearvo.keys import key_hash
+        from sandbox.clearvo.models import ApiKey
+
+        self.now = timezone.now()
+        self.office = Office.objects.create(name="Bench office", company_number="0999999901")
+        self.administration = Administration.objects.create(
+            office=self.office, name="Bench BV", company_number="0999999902"
+        )
+        self.user = User.objects.create_user(username="bench", email="bench@example.be")
+        Membership.objects.create(user=self.user, office=self.office, role=Membership.Role.MEMBER)
+        self.api_key = ApiKey.objects.get(key_hash=key_hash(settings.SANDBOX_CLEARVO_TEST_KEY))
+        self.payload = json.loads(self._template_payload())
+        self.body = json.dumps(self.payload).encode()
+
+    def _template_payload(self) -> bytes:
+        from invoicing.models import Invoice, InvoiceLine
+        from invoicing.payload import payload_bytes
+        from tests.invoicing.rules_examples import invoice_fields, lines_for
+
+        invoice = Invoice(administration=self.administration, author=self.user, **invoice_fields("IT"))
+        invoice.save()
+        for position, fields in enumerate(lines_for("IT")):
+            InvoiceLine.objects.create(invoice=invoice, position=position, **fields)
+        body = payload_bytes(invoice)
+        invoice.lines.all().delete()
+        invoice.delete()
+        return body
+
+    def sandbox_invoices(self, prefix: str, count: int) -> list[tuple[str, object]]:
+        """`count` IT invoices in the sandbox: even ones decided on their next read, odd ones still pending."""
+        from sandbox.clearvo.lifecycle import whole_seconds
+        from sandbox.clearvo.models import InvoiceEvent, InvoiceSubmission, Scenario
+
+        rows = []
+        for n in range(count):
+            # Even: submitted ten minutes ago, SDI's decision (after four) is made on the next read.
+            # Odd: a slow decision (28 minutes) that no read during the bench reaches.
+            decided = n % 2 == 0
+            number = f"{prefix}-{n:06d}" + ("" if decided else "-SLOW")
+            submitted = whole_seconds(self.now - (timedelta(minutes=10) if decided else timedelta(minutes=1)))
+            rows.append(
+                InvoiceSubmission(
+                    reference_id=f"IT-20260115-{prefix}{n:06d}",
+                    api_key=self.api_key,
+                    idempotency_key=str(uuid.uuid4()),
+                    entity_id=self.administration.company_number,
+                    country="IT",
+                    document_type="invoice",
+                    invoice_number=number,
+                    supplier_key="BE:0403170701",
+                    payload=self.payload | {"invoiceNumber": number},
+                    scenario=Scenario.NONE if decided else Scenario.SLOW,
+                    submitted_at=submitted,
+                    next_poll_after=whole_seconds(self.now - timedelta(seconds=1)),
+                )
+            )
+        rows = InvoiceSubmission.objects.bulk_create(rows, batch_size=2000)
+        InvoiceEvent.objects.bulk_create(
+            [
+                InvoiceEvent(
+                    invoice=row, status="PENDING", at=row.submitted_at, message="Submitted to SDI as FatturaPA 1.2"
+                )
+                for row in rows
+            ],
+            batch_size=2000,
+        )
+        return [(row.reference_id, row.submitted_at) for row in rows]
+
+    def submissions(self, prefix: str, references: list[tuple[str, object]]) -> list[int]:
+        """The portal's side of sandbox invoices: SENT, PENDING with their event, not due yet."""
+        from invoicing.models import ClearanceEvent, Invoice, Submission
+
+        later = self.now + timedelta(days=1)
+        invoices = Invoice.objects.bulk_create(
+            [self._invoice(f"{prefix}-{n:06d}", Invoice.Status.PENDING) for n in range(len(references))],
+            batch_size=2000,
+        )
+        submissions = Submission.objects.bulk_create(
+            [
+                self._submission(invoice, reference_id=reference_id, status="PENDING", next_poll_at=later)
+                for invoice, (reference_id, _) in zip(invoices, references, strict=True)
+            ],
+            batch_size=2000,
+        )
+        ClearanceEvent.objects.bulk_create(
+            [
+                ClearanceEvent(
+                    submission=submission, status="PENDING", at=submitted, message="Submitted to SDI as FatturaPA 1.2"
+                )
+                for submission, (_, submitted) in zip(submissions, references, strict=True)
+            ],
+            batch_size=2000,
+        )
+        return [submission.pk for submission in submissions]
+
+    def stored(self, prefix: str, count: int) -> None:
+        """Submissions that are not due (finished ones), as years of use leave them."""
+        from invoicing.models import Invoice, Submission
+
+        for start in range(0, count, 10_000):
+            size = min(10_000, count - start)
+            invoices = Invoice.objects.bulk_create(
+                [self._invoice(f"{prefix}-{start + n:07d}", Invoice.Status.ACCEPTED) for n in range(size)],
+                batch_size=2000,
+            )
+            Submission.objects.bulk_create(
+                [
+                    self._submission(invoice, reference_id=f"IT-20250101-{prefix}{start + n:07d}", status="ACCEPTED")
+                    for n, invoice in enumerate(invoices)
+                ],
+                batch_size=2000,
+            )
+
+    def _invoice(self, number: str, status: str):
+        from invoicing.models import Invoice
+
+        return Invoice(
+            administration=self.administration,
+            author=self.user,
+            invoice_number=number,
+            issue_date=date(2026, 1, 15),
+            country="IT",
+            buyer_name="Cliente SpA",
+            buyer_city="Roma",
+            buyer_country="IT",
+            status=status,
+        )
+
+    def _submission(self, invoice, *, reference_id: str, status: str, next_poll_at=None):
+        from invoicing.clearvo import body_sha256
+        from invoicing.models import Submission
+
+        return Submission(
+            invoice=invoice,
+            submitted_by=self.user,
+            invoice_version=1,
+            body=self.body,
+            body_sha256=body_sha256(self.body),
+            idempotency_key=uuid.uuid4(),
+            api_mode="test",
+            state=Submission.State.SENT,
+            attempts=1,
+            first_attempt_at=self.now,
+            reference_id=reference_id,
+            clearance_status=status,
+            terminal=status != "PENDING",
+            submitted_at=self.now,
+            next_poll_at=next_poll_at,
+        )
+
+
+def baseline(stack: Stack, references: list[str]) -> float:
+    """Status reads per second of a plain requests loop with the poller's concurrency."""
+    from django.conf import settings
+
+    headers = {"x-api-key": settings.SANDBOX_CLEARVO_TEST_KEY}
+    failures = []
+
+    def loop(share: list[str]) -> None:
+        session = requests.Session()
+        for reference_id in share:
+            response = session.get(
+                f"{stack.clearvo_url}/invoices/status",
+                params={"country": "IT", "id": reference_id},
+                headers=headers,
+                timeout=30,
+            )
+            if response.status_code != 200 or "clearanceStatus" not in response.json():
+                failures.append(response.status_code)
+
+    shares = [references[n::CONCURRENCY] for n in range(CONCURRENCY)]
+    threads = [threading.Thread(target=loop, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"the baseline got {len(failures)} failed reads: {failures[:5]}")
+    return len(references) / elapsed
+
+
+def run_poller(submission_ids: list[int], timeout: float = 280) -> float:
+    """Seconds from making `submission_ids` due and dispatching the periodic task twice until all are polled."""
+    from django.utils import timezone
+
+    from invoicing.models import Submission
+    from invoicing.tasks import poll_due_submissions
+
+    Submission.objects.filter(pk__in=submission_ids).update(next_poll_at=timezone.now())
+    started = time.perf_counter()
+    for _ in range(CONCURRENCY):
+        # Within the workers' soft time limit (CELERY_TASK_SOFT_TIME_LIMIT, 5 minutes).
+        poll_due_submissions.apply_async(kwargs={"time_budget": timeout - 30, "batch": BATCH}, queue=QUEUE)
+    first, last = min(submission_ids), max(submission_ids)
+    waiting = Submission.objects.filter(pk__gte=first, pk__lte=last, polls=0)
+    while waiting.exists():
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"{waiting.count()} submissions were never polled")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+def scheduler_queries(due_ids: list[int]) -> tuple[int, float]:
+    """Queries (and seconds) of one submissions_poll_due batch with `due_ids` due, in this process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from invoicing.models import Submission
+    from invoicing.polling import submissions_claim_due, submissions_poll_due
+
+    # The claim alone, timed (given straight back), then the whole batch counted.
+    Submission.objects.filter(pk__in=due_ids).update(next_poll_at=timezone.now())
+    started = time.perf_counter()
+    claimed, _ = submissions_claim_due(batch=BATCH)
+    claim_seconds = time.perf_counter() - started
+    assert sorted(claimed) == sorted(due_ids), "the claim took other submissions than the due ones"
+    Submission.objects.filter(pk__in=due_ids).update(next_poll_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        polled = submissions_poll_due(batch=BATCH)
+    assert polled == len(due_ids), polled
+    return len(queries), claim_seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=5000, help="due submissions to poll (default 5000)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs)")
+    options = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="portal-bench-poller-"))
+    (folder / "var").mkdir()
+    database = Database(folder)
+    database.create()
+    stack = Stack(folder, database)
+    try:
+        print(f"Scratch folder: {folder}")
+        print(
+            f"Database: {'PostgreSQL' if database.postgres else 'SQLite'}; broker: {stack.env.get('CELERY_BROKER_URL', 'filesystem')}"
+        )
+        stack.up()
+        django_setup(stack)
+        from django.db import connection
+        from django.db.models import Avg
+
+        from invoicing.models import Exchange, Submission
+        from sandbox.models import RequestLog
+
+        seeder = Seeder()
+        count = options.count
+        started = time.perf_counter()
+        warm = seeder.sandbox_invoices("W", 200)
+        warm_ids = seeder.submissions("W", warm)
+        polled_set = seeder.sandbox_invoices("A", count)
+        polled_ids = seeder.submissions("A", polled_set)
+        before = [reference for reference, _ in seeder.sandbox_invoices("B", count)]
+        after = [reference for reference, _ in seeder.sandbox_invoices("C", count)]
+        print(
+            f"Seeded {4 * count + 200} sandbox invoices and {count + 200} due-able submissions in {time.perf_counter() - started:.1f} s"
+        )
+        if database.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+
+        # Warm up both paths (imports, connections, the workers' first tasks).
+        baseline(stack, [reference for reference, _ in warm][:100])
+        run_poller(warm_ids)
+        connection.close()
+
+        rate_before = baseline(stack, before)
+        poll_seconds = run_poller(polled_ids)
+        rate_after = baseline(stack, after)
+        baseline_rate = (rate_before + rate_after) / 2
+        poller_rate = count / poll_seconds
+        reads = Exchange.objects.filter(submission_id__in=polled_ids, method="GET")
+        rate_limited = RequestLog.objects.filter(status=429).count()
+        accepted = Submission.objects.filter(pk__in=polled_ids, clearance_status="ACCEPTED").count()
+
+        print(f"Plain requests loop ({CONCURRENCY} threads), before: {rate_before:8.1f} reads/s")
+        print(f"Plain requests loop ({CONCURRENCY} threads), after:  {rate_after:8.1f} reads/s")
+        print(
+            f"Poller ({CONCURRENCY} worker processes): {count} due polled in {poll_seconds:.2f} s = "
+            f"{poller_rate:8.1f} polls/s ({accepted} became ACCEPTED, {count - accepted} still PENDING)"
+        )
+        print(f"  ratio to the baseline (mean of before and after): {poller_rate / baseline_rate:.3f}")
+        print(f"  reads recorded: {reads.count()} for {count} submissions; 429 answers: {rate_limited}")
+        sandbox_ms = {
+            name: RequestLog.objects.filter(path__contains=f"IT-20260115-{prefix}").aggregate(ms=Avg("duration_ms"))[
+                "ms"
+            ]
+            for name, prefix in (("baseline", "B"), ("poller", "A"), ("baseline after", "C"))
+        }
+        client_ms = reads.aggregate(ms=Avg("duration_ms"))["ms"]
+        print(
+            "  the sandbox's own time per status call: "
+            + ", ".join(f"{name} {ms:.1f} ms" for name, ms in sandbox_ms.items())
+            + f"; the poller's HTTP round trip {client_ms:.1f} ms"
+        )
+
+        # The scheduler with 10,000 and 100,000 submissions stored, the same 100 due each time.
+        pending = list(
+            Submission.objects.filter(pk__in=polled_ids, clearance_status="PENDING").values_list("pk", flat=True)[
+                :BATCH
+            ]
+        )
+        Submission.objects.filter(terminal=False).exclude(pk__in=pending).update(
+            next_poll_at=seeder.now + timedelta(days=1)
+        )
+        queries = {}
+        for size in SIZES:
+            missing = size - Submission.objects.count()
+            started = time.perf_counter()
+            seeder.stored(f"S{size}", missing)
+            if database.postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE invoicing_submission")
+            seeded = time.perf_counter() - started
+            queries[size], claim_seconds = scheduler_queries(pending)
+            print(
+                f"Scheduler with {Submission.objects.count():,} submissions stored, {len(pending)} due: "
+                f"{queries[size]} queries for the batch, claim {claim_seconds * 1000:.1f} ms "
+                f"({missing:,} stored in {seeded:.1f} s)"
+            )
+        print(
+            json.dumps(
+                {
+                    "count": count,
+                    "database": "postgresql" if database.postgres else "sqlite",
+                    "baseline_reads_per_s": round(baseline_rate, 1),
+                    "poller_polls_per_s": round(poller_rate, 1),
+                    "poll_seconds": round(poll_seconds, 2),
+                    "throughput_ratio": round(poller_rate / baseline_rate, 3),
+                    "scheduler_queries": {str(size): queries[size] for size in SIZES},
+                }
+            )
+        )
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: S110 (Django may not be set up yet)
+            pass
+        stack.down()
+        database.drop()
+        if not options.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
