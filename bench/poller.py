@@ -509,6 +509,8 @@ def main():
         rate_limited = RequestLog.objects.filter(status=429).count()
         accepted = Submission.objects.filter(pk__in=polled_ids, clearance_status="ACCEPTED").count()
 
+        load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"Machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min) at the end of the runs")
         print(f"Plain requests loop ({CONCURRENCY} threads), before: {rate_before:8.1f} reads/s")
         print(f"Plain requests loop ({CONCURRENCY} threads), after:  {rate_after:8.1f} reads/s")
         print(

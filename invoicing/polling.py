@@ -17,12 +17,13 @@ across an HTTP call (the embedded sandbox answers from the same database). A pol
 simply lets the lease run out, and the submissions are due again.
 
 The reads of a batch are written together, every FLUSH_EVERY polls or FLUSH_SECONDS, in one
-transaction of a few bulk queries: the exchanges, the new events (stored once: unique on
-submission, status and time), each submission's status, details and next check, the invoices'
-mirrored status and an Activity row for each status that moved. Writing each read on its own cost
-more database round trips than the read itself; batched, the poller keeps pace with Clearvo
-(bench/poller.py). A crash loses at most the reads not yet written; their submissions are polled
-again when the lease runs out, and Clearvo answers with the same events.
+transaction of a few queries: the exchanges, the new events (stored once: unique on submission,
+status and time), each submission's status, details and next check, the invoices' mirrored status
+and an Activity row for each status that moved. The writing happens in a thread of its own while
+the next status checks go out (WRITE_BEHIND), so a poll waits for Clearvo alone and the poller
+keeps pace with a plain loop of reads (bench/poller.py, docs/performance.md). A crash loses at
+most the reads not yet written; their submissions are polled again when the lease runs out, and
+Clearvo answers with the same events.
 """
 
 import functools
