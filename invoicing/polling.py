@@ -127,7 +127,7 @@ def _session() -> ExternalSession:
 
 
 def _lease_until(moment: datetime) -> datetime:
-    # Whole milliseconds plus a random microsecond part: a value this claim alone is likely to write.
+    # Plus a few random microseconds: a value this claim alone writes (see submissions_claim_due).
     return moment + CLAIM_LEASE + timedelta(microseconds=random.randrange(1, 1000))  # noqa: S311
 
 
