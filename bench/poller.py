@@ -12,20 +12,23 @@ runs embedded (SQLite and the filesystem broker, in a scratch folder), which wor
 SQLite's single writer more than the poller.
 
 It starts the sandbox under gunicorn (four worker processes, two threads each) and one Celery
-worker with two processes (prefork, concurrency 2), seeds the sandbox and the portal with bulk
-inserts (real sandbox invoices: rows of its Clearvo with their PENDING event, half of them due for
-the authority's decision, so that half of the polls bring ACCEPTED and half "still pending", as in
-real life), then, in one run:
-  1. a plain `requests` loop (two threads, one session each, the poller's concurrency) reads the
-     status of `count` other invoices of the same shape: the baseline rate;
-  2. the poller: `count` due submissions, two `poll_due_submissions` tasks (what beat starts),
-     timed from dispatch until every one of them has been polled and written;
-  3. the baseline again on a third set, so that drift on a shared machine counts on both sides
-     (the baseline is the mean of the two);
-  4. the scheduler's query count: one `submissions_poll_due` batch (the same 100 due) with 10,000
-     and with 100,000 submissions stored, BEGIN and COMMIT included, the reads written in the
-     poller's thread and by count (FLUSH_EVERY) so that the figure does not follow the sandbox's speed.
-With `--rounds N` steps 1 to 3 are repeated on fresh sets and the median round is reported: on a
+worker with two processes (prefork, concurrency 2), and seeds with bulk inserts: real sandbox
+invoices (rows of its Clearvo with their PENDING event; half of them due for the authority's
+decision, spread over five minutes, so that half of the polls bring ACCEPTED and half "still
+pending", as in real life) and the portal's invoices and submissions. Then:
+  1. the scheduler's query count: one `submissions_poll_due` batch (the same 100 due, with the
+     same answers) with 10,000 and with 100,000 submissions stored, BEGIN and COMMIT included,
+     the reads written in the poller's thread and by count (FLUSH_EVERY) so that the figure does
+     not follow the sandbox's speed;
+  2. a plain `requests` loop (two threads, one session each: the poller's concurrency) reads the
+     status of `count` invoices: the baseline rate;
+  3. the poller: `count` other due submissions of the same shape, two `poll_due_submissions`
+     tasks (what beat starts), timed from dispatch until every one has been polled and written;
+  4. the baseline again on a third set, so that drift on a shared machine counts on both sides
+     (the baseline is the mean of the two).
+Steps 2 to 4 run with the 100,000 submissions stored. Each round also prints the CPU time per
+status read of the sandbox's processes, of the loop and of the poller's worker processes.
+With `--rounds N` steps 2 to 4 are repeated on fresh sets and the median round is reported: on a
 shared machine whose load swings, one round can land on a busy stretch for one side only.
 The last line is JSON with `throughput_ratio` (poller rate / baseline rate; the median round's)
 and `scheduler_queries` (one number per size).
@@ -64,6 +67,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (gunicorn's workers, Celery's pool processes)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = task / "children"
+            if children.exists():
+                pending += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time used so far by these processes (their threads included)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Database:
@@ -147,7 +175,7 @@ class Stack:
     def up(self) -> None:
         self.manage("migrate", "--noinput", "-v0")
         self.manage("sandbox_seed")
-        self.start(
+        self.sandbox = self.start(
             "sandbox",
             [
                 str(BIN / "gunicorn"),
@@ -262,7 +290,9 @@ class Seeder:
             # Odd: a slow decision (28 minutes) that no read during the bench reaches.
             decided = n % 2 == 0
             number = f"{prefix}-{n:06d}" + ("" if decided else "-SLOW")
-            submitted = whole_seconds(self.now - (timedelta(minutes=10) if decided else timedelta(minutes=1)))
+            # Spread over five minutes, as real submissions are: each decision has its own time.
+            age = (timedelta(minutes=10) if decided else timedelta(minutes=1)) + timedelta(seconds=n % 300)
+            submitted = whole_seconds(self.now - age)
             rows.append(
                 InvoiceSubmission(
                     reference_id=f"IT-20260115-{prefix}{n:06d}",
@@ -395,15 +425,15 @@ def baseline(stack: Stack, references: list[str]) -> float:
 
     shares = [references[n::CONCURRENCY] for n in range(CONCURRENCY)]
     threads = [threading.Thread(target=loop, args=(share,)) for share in shares]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if failures:
         raise RuntimeError(f"the baseline got {len(failures)} failed reads: {failures[:5]}")
-    return len(references) / elapsed
+    return len(references) / elapsed, cpu
 
 
 def run_poller(submission_ids: list[int], timeout: float = 280) -> float:
@@ -436,7 +466,13 @@ def scheduler_queries(due_ids: list[int]) -> tuple[int, int, float]:
 
     from invoicing import polling
     from invoicing.models import Submission
+    from sandbox.clearvo.models import InvoiceSubmission
 
+    # The sandbox gives them all one nextPollAfter, an hour on: the same answers at both sizes.
+    references = Submission.objects.filter(pk__in=due_ids).values_list("reference_id", flat=True)
+    InvoiceSubmission.objects.filter(reference_id__in=list(references)).update(
+        next_poll_after=(timezone.now() + timedelta(hours=1)).replace(microsecond=0), early_polls=0
+    )
     Submission.objects.filter(pk__in=due_ids).update(next_poll_at=timezone.now())
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as claim_queries:
@@ -489,37 +525,67 @@ def main():
 
         seeder = Seeder()
         count, rounds = options.count, options.rounds
-        started = time.perf_counter()
         warm = seeder.sandbox_invoices("W", 200)
         warm_ids = seeder.submissions("W", warm)
-        sets = []
-        for number in range(1, rounds + 1):
-            polled_ids = seeder.submissions(f"A{number}", seeder.sandbox_invoices(f"A{number}", count))
-            before = [reference for reference, _ in seeder.sandbox_invoices(f"B{number}", count)]
-            after = [reference for reference, _ in seeder.sandbox_invoices(f"C{number}", count)]
-            sets.append((number, polled_ids, before, after))
-        print(
-            f"Seeded {3 * count * rounds + 200:,} sandbox invoices and {count * rounds + 200:,} due-able submissions"
-            f" in {time.perf_counter() - started:.1f} s"
-        )
         if database.postgres:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-
         # Warm up both paths (imports, connections, the workers' first tasks).
         baseline(stack, [reference for reference, _ in warm][:100])
         run_poller(warm_ids)
         connection.close()
 
+        # The scheduler with 10,000 and 100,000 submissions stored, the same 100 due each time.
+        pending = list(
+            Submission.objects.filter(pk__in=warm_ids, clearance_status="PENDING").values_list("pk", flat=True)[:BATCH]
+        )
+        Submission.objects.filter(pk__in=warm_ids).exclude(pk__in=pending).update(
+            next_poll_at=seeder.now + timedelta(days=1)
+        )
+        queries = {}
+        for size in SIZES:
+            missing = size - Submission.objects.count()
+            started = time.perf_counter()
+            seeder.stored(f"S{size}", missing)
+            if database.postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE invoicing_submission")
+            seeded = time.perf_counter() - started
+            queries[size], claim_queries, claim_seconds = scheduler_queries(pending)
+            print(
+                f"Scheduler with {Submission.objects.count():,} submissions stored, {len(pending)} due: "
+                f"{queries[size]} queries for the batch (claim {claim_queries} of them, {claim_seconds * 1000:.1f} ms; "
+                f"{missing:,} stored in {seeded:.1f} s)"
+            )
+        Submission.objects.filter(pk__in=pending).update(next_poll_at=seeder.now + timedelta(days=1))
+
+        # The rounds: with 100,000 submissions stored, as a portal in use has them.
+        workers, sandbox = process_tree(stack.worker.pid), process_tree(stack.sandbox.pid)
         ratios, results = [], []
-        for number, polled_ids, before, after in sets:
-            rate_before = baseline(stack, before)
+        for number in range(1, rounds + 1):
+            polled_ids = seeder.submissions(f"A{number}", seeder.sandbox_invoices(f"A{number}", count))
+            before = [reference for reference, _ in seeder.sandbox_invoices(f"B{number}", count)]
+            after = [reference for reference, _ in seeder.sandbox_invoices(f"C{number}", count)]
+            if database.postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            connection.close()
+
+            cpu = {"sandbox": cpu_seconds(sandbox)}
+            rate_before, client_before = baseline(stack, before)
+            cpu["sandbox"], cpu["sandbox baseline"] = cpu_seconds(sandbox), cpu_seconds(sandbox) - cpu["sandbox"]
+            cpu["workers"] = cpu_seconds(workers)
             poll_seconds = run_poller(polled_ids)
-            rate_after = baseline(stack, after)
-            # Those still pending are due again in five minutes: not during the next round.
+            cpu["workers"] = cpu_seconds(workers) - cpu["workers"]
+            cpu["sandbox poller"] = cpu_seconds(sandbox) - cpu["sandbox"]
+            cpu["sandbox"] = cpu_seconds(sandbox)
+            rate_after, client_after = baseline(stack, after)
+            cpu["sandbox baseline"] += cpu_seconds(sandbox) - cpu["sandbox"]
+            # Still pending ones are due again in five minutes: not during the next round.
             Submission.objects.filter(pk__in=polled_ids, terminal=False).update(
                 next_poll_at=seeder.now + timedelta(days=1)
             )
+
             baseline_rate = (rate_before + rate_after) / 2
             poller_rate = count / poll_seconds
             ratios.append(poller_rate / baseline_rate)
@@ -546,36 +612,18 @@ def main():
                 + ", ".join(f"{name} {ms:.1f} ms" for name, ms in sandbox_ms.items())
                 + f"; the poller's HTTP round trip {reads.aggregate(ms=Avg('duration_ms'))['ms']:.1f} ms"
             )
+            print(
+                "  CPU per status read: "
+                f"sandbox (gunicorn) {cpu['sandbox baseline'] * 1000 / (2 * count):.2f} ms for the loop, "
+                f"{cpu['sandbox poller'] * 1000 / count:.2f} ms for the poller; "
+                f"the loop itself {(client_before + client_after) * 1000 / (2 * count):.2f} ms, "
+                f"the poller's workers {cpu['workers'] * 1000 / count:.2f} ms (PostgreSQL not counted)"
+            )
         median = sorted(range(rounds), key=lambda n: ratios[n])[rounds // 2]
         baseline_rate, poller_rate, poll_seconds = results[median]
         print(f"429 answers from the sandbox: {RequestLog.objects.filter(status=429).count()}")
         if rounds > 1:
             print(f"Median round: {median + 1} (ratios {', '.join(f'{ratio:.3f}' for ratio in ratios)})")
-
-        # The scheduler with 10,000 and 100,000 submissions stored, the same 100 due each time.
-        pending = list(
-            Submission.objects.filter(pk__in=sets[0][1], clearance_status="PENDING").values_list("pk", flat=True)[
-                :BATCH
-            ]
-        )
-        Submission.objects.filter(terminal=False).exclude(pk__in=pending).update(
-            next_poll_at=seeder.now + timedelta(days=1)
-        )
-        queries = {}
-        for size in SIZES:
-            missing = size - Submission.objects.count()
-            started = time.perf_counter()
-            seeder.stored(f"S{size}", missing)
-            if database.postgres:
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE invoicing_submission")
-            seeded = time.perf_counter() - started
-            queries[size], claim_queries, claim_seconds = scheduler_queries(pending)
-            print(
-                f"Scheduler with {Submission.objects.count():,} submissions stored, {len(pending)} due: "
-                f"{queries[size]} queries for the batch (claim {claim_queries} of them, {claim_seconds * 1000:.1f} ms; "
-                f"{missing:,} stored in {seeded:.1f} s)"
-            )
         print(
             json.dumps(
                 {
