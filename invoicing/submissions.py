@@ -36,7 +36,7 @@ from invoicing import clearvo, notifications, profiles, rules
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission, key_mode
 from invoicing.payload import payload_bytes
 from invoicing.services import SUPPLIER_FIELDS, supplier_copy
-from invoicing.tasks import send_submission
+from invoicing.tasks import poll_submission, send_submission
 
 logger = logging.getLogger(__name__)
 
@@ -352,6 +352,8 @@ def _sent(submission: Submission, lease: datetime, answer: clearvo.SubmitAnswer)
         _record(locked, action="invoice.sent", reference=answer.reference_id, status=status)
         if answer.terminal:
             _notify(locked.pk)
+            # A terminal answer (Germany's) has no events: its status answer has them (peppolDelivered).
+            poll_submission.delay_on_commit(locked.pk)
     logger.info("submission %s sent: %s %s", locked.pk, answer.reference_id, status)
     return State.SENT
 

@@ -376,6 +376,13 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-documents": {"task": "clearfacts_app.tasks.sweep_documents", "schedule": 60.0},
     "remove-sent-files": {"task": "clearfacts_app.tasks.remove_sent_files", "schedule": 60 * 60.0},
     "sweep-submissions": {"task": "invoicing.tasks.sweep_submissions", "schedule": 60.0},
+    # Every few seconds, so a status is seen soon after nextPollAfter (make run plays cadences of
+    # seconds); a run with nothing due is one query. A tick still queued at the next one is dropped.
+    "poll-submissions": {
+        "task": "invoicing.tasks.poll_due_submissions",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
 }
 
 LOGGING = {

@@ -57,7 +57,6 @@ def polish_invoice(author) -> Invoice:
     return invoice
 
 
-@pytest.mark.skip(reason="needs the send task and the poller: enabled at merge")
 def test_a_member_submits_a_polish_invoice_and_watches_the_timeline_reach_accepted(page, portal, live_worker):
     from invoicing import polling  # filled in by the polling work
 
