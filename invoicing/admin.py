@@ -1,10 +1,23 @@
 """Invoices, profiles and buyers in the staff admin. An invoice that has left draft is read-only there,
 lines included: what was sent to the authority is never changed behind the portal's back."""
 
-from django.contrib import admin
-from django.db.models import F
+from django.contrib import admin, messages
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Substr
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from invoicing.models import Buyer, Invoice, InvoiceLine, InvoicingProfile
+from invoicing import clearvo, polling, submissions
+from invoicing.models import (
+    Buyer,
+    ClearanceEvent,
+    Exchange,
+    Invoice,
+    InvoiceLine,
+    InvoicingProfile,
+    NotificationSent,
+    Submission,
+)
 
 
 def _is_frozen(invoice: Invoice | None) -> bool:
@@ -100,3 +113,228 @@ class BuyerAdmin(admin.ModelAdmin):
     list_select_related = ["administration"]
     autocomplete_fields = ["administration"]
     readonly_fields = ["created_at", "updated_at"]
+
+
+# Submissions: the clearance record, read-only. Staff act on it only through the two actions, which
+# go through the same functions as the portal (polling.submission_poll, submissions.submission_retry).
+CONFLICT_REASON = "conflict"  # a 409: another body was sent under the key, a defect of ours
+BODY_PREVIEW = 120  # characters of a raw answer shown in the list
+
+
+def _pre(text: str, *, limit: int | None = None):
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    return format_html('<pre class="clearvo-body">{}</pre>', text) if text else "—"
+
+
+def _needs_staff(submission: Submission) -> bool:
+    return submission.state == Submission.State.FAILED and submission.reason_code == CONFLICT_REASON
+
+
+class NeedsStaffFilter(admin.SimpleListFilter):
+    title = _("needs staff")
+    parameter_name = "needs_staff"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("409 conflict: a defect to look into"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(state=Submission.State.FAILED, reason_code=CONFLICT_REASON)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ExchangeInline(ReadOnlyInline):
+    model = Exchange
+    fields = ["started_at", "method", "path", "status_code", "duration_ms", "transport_error", "answer"]
+    readonly_fields = fields
+
+    @admin.display(description=_("response body"))
+    def answer(self, exchange):
+        return _pre(exchange.response_body)
+
+
+class ClearanceEventInline(ReadOnlyInline):
+    model = ClearanceEvent
+    fields = ["status", "at", "message", "extra", "received_at"]
+    readonly_fields = fields
+
+
+class NotificationSentInline(ReadOnlyInline):
+    model = NotificationSent
+    fields = ["outcome", "recipient", "email", "language", "status", "sent_at"]
+    readonly_fields = fields
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "invoice_number",
+        "administration",
+        "state_shown",
+        "clearance_status",
+        "attempts",
+        "polls",
+        "reference_id",
+        "api_mode",
+        "next_poll_at",
+        "created_at",
+        "last_answer",
+    ]
+    list_display_links = ["pk", "invoice_number"]
+    list_filter = [
+        NeedsStaffFilter,
+        "state",
+        "clearance_status",
+        "terminal",
+        "api_mode",
+        "invoice__country",
+        "invoice__administration__office",
+    ]
+    search_fields = ["invoice__invoice_number", "reference_id", "idempotency_key"]
+    list_select_related = ["invoice__administration", "submitted_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "invoice",
+        "administration",
+        "submitted_by",
+        "state_shown",
+        "reason_code",
+        "reason_params",
+        "violations",
+        "attempts",
+        "first_attempt_at",
+        "next_attempt_at",
+        "sending_until",
+        "idempotency_key",
+        "api_mode",
+        "invoice_version",
+        "body_sha256",
+        "request_body",
+        "reference_id",
+        "clearance_status",
+        "terminal",
+        "submitted_at",
+        "polls",
+        "next_poll_at",
+        "cleared_at",
+        "rejected_at",
+        "mc_deadline",
+        "error",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [ExchangeInline, ClearanceEventInline, NotificationSentInline]
+    actions = ["poll_now", "retry_send"]
+
+    def get_queryset(self, request):
+        last = Exchange.objects.filter(submission=OuterRef("pk")).order_by("-started_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_status=Subquery(last.values("status_code")[:1]),
+                last_body=Subquery(
+                    last.annotate(start=Substr("response_body", 1, BODY_PREVIEW + 1)).values("start")[:1]
+                ),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # made by the portal's submit, with its key and exact bytes
+
+    def has_change_permission(self, request, submission=None):
+        return False
+
+    def has_delete_permission(self, request, submission=None):
+        return False  # the clearance record is kept
+
+    @admin.display(description=_("invoice number"), ordering="invoice__invoice_number")
+    def invoice_number(self, submission):
+        return submission.invoice.invoice_number
+
+    @admin.display(description=_("administration"), ordering="invoice__administration__name")
+    def administration(self, submission):
+        return submission.invoice.administration
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_shown(self, submission):
+        if _needs_staff(submission):
+            return format_html(
+                '<strong class="needs-staff">{} · {}</strong>', submission.get_state_display(), _("409 conflict")
+            )
+        return submission.get_state_display()
+
+    @admin.display(description=_("last answer"))
+    def last_answer(self, submission):
+        if getattr(submission, "last_status", None) is None:
+            return "—"
+        return format_html("{} {}", submission.last_status, _pre(submission.last_body or "", limit=BODY_PREVIEW))
+
+    @admin.display(description=_("request body"))
+    def request_body(self, submission):
+        return _pre(bytes(submission.body).decode("utf-8", errors="replace"))
+
+    @admin.action(description=_("Poll the selected submissions now"))
+    def poll_now(self, request, queryset):
+        polled, skipped, failed = [], [], []
+        for submission in queryset.select_related("invoice__administration__office"):
+            if submission.state != Submission.State.SENT or submission.terminal or not submission.reference_id:
+                skipped.append(str(submission))
+                continue
+            try:
+                polling.submission_poll(submission)
+            except clearvo.ClearvoError as error:
+                failed.append(f"{submission}: {error.message or type(error).__name__}")
+                continue
+            polled.append(str(submission))
+        self._report(request, done=_("Polled: %(list)s."), items=polled, skipped=skipped, failed=failed)
+
+    @admin.action(description=_("Send the selected submissions again (same key)"))
+    def retry_send(self, request, queryset):
+        retried, skipped, failed = [], [], []
+        for submission in queryset.select_related("invoice__administration__office"):
+            if not submissions.submission_can_retry(submission):
+                skipped.append(str(submission))
+                continue
+            try:
+                submissions.submission_retry(submission=submission, user=request.user)
+            except submissions.SubmitRefused as refusal:
+                failed.append(f"{submission}: {refusal.message}")
+                continue
+            except clearvo.ClearvoError as error:
+                failed.append(f"{submission}: {error.message or type(error).__name__}")
+                continue
+            retried.append(str(submission))
+        self._report(
+            request, done=_("Sent again with the same key: %(list)s."), items=retried, skipped=skipped, failed=failed
+        )
+
+    def _report(self, request, *, done, items, skipped, failed):
+        if items:
+            self.message_user(request, done % {"list": ", ".join(items)}, messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                _("Left alone (not in a state this action applies to): %(list)s.") % {"list": ", ".join(skipped)},
+                messages.WARNING,
+            )
+        if failed:
+            self.message_user(request, _("Failed: %(list)s.") % {"list": "; ".join(failed)}, messages.ERROR)

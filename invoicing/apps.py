@@ -8,7 +8,10 @@ class InvoicingConfig(AppConfig):
 
     def ready(self):
         from clearfacts_app import tabs
-        from invoicing import selectors
+        from invoicing import (
+            notification_tasks,  # noqa: F401 (registers its task with the Celery worker)
+            selectors,
+        )
         from portal import dashboard
 
         tabs.tab_add(

@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Membership
 from accounts.roles import requires_role
-from invoicing import buyers, identifiers, payload, profiles, rates, rules, services, totals
+from invoicing import buyers, identifiers, payload, profiles, rates, rules, selectors, services, totals
 from invoicing.forms import (
     LINES_PREFIX,
     MAX_LINES,
@@ -354,6 +354,7 @@ def invoice_detail(request, company_number, invoice_pk):
         "supplier_tax_id": identifiers.tax_id_shown(invoice.supplier_tax_id, invoice.supplier_tax_id_country),
         "iban": identifiers.iban_shown(invoice.iban),
         "payload": payload.payload_bytes(invoice).decode(),
+        "timeline": selectors.invoice_timeline(invoice=invoice),
     }
     return render(request, DETAIL_TEMPLATE, context)
 

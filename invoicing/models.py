@@ -9,8 +9,11 @@ invoice that has left draft.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from accounts.models import Office
 from clearfacts_app.models import Administration
+from portal.crypto import EncryptedTextField
 from portal.tenancy import TenantQuerySet
 
 CURRENCIES = ("EUR", "PLN", "GBP", "USD")
@@ -299,3 +302,384 @@ class InvoiceLine(models.Model):
 
     def __str__(self):
         return self.description
+
+
+class ClearvoAccount(models.Model):
+    """An office's Clearvo API key, encrypted at rest; test or live as its prefix says.
+
+    Offices without one use the platform's default key (settings.CLEARVO_API_KEY, the sandbox's
+    test key in development), when there is one.
+    """
+
+    TEST_PREFIX, LIVE_PREFIX = "ck_test_", "ck_live_"
+
+    office = models.OneToOneField(
+        Office, on_delete=models.CASCADE, related_name="clearvo_account", verbose_name=_("office")
+    )
+    api_key = EncryptedTextField(_("API key"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Clearvo account")
+        verbose_name_plural = _("Clearvo accounts")
+
+    def __str__(self):
+        return f"{self.office} ({self.mode})"
+
+    @property
+    def mode(self) -> str:
+        return key_mode(self.api_key)
+
+
+def key_mode(api_key: str) -> str:
+    """ "live" or "test" from a Clearvo key's prefix ("" for a key that has neither)."""
+    if api_key.startswith(ClearvoAccount.LIVE_PREFIX):
+        return "live"
+    if api_key.startswith(ClearvoAccount.TEST_PREFIX):
+        return "test"
+    return ""
+
+
+class Submission(models.Model):
+    """One attempt to clear an invoice through Clearvo: the outbox row, written before anything is sent.
+
+    It keeps the exact bytes it sends (`body`, never re-serialised) and the idempotency key made
+    before the first attempt: every retry sends both unchanged, so Clearvo answers a retry of a
+    request it already processed from its cache instead of submitting twice. `state` is the
+    portal's side (is the POST done?), `clearance_status` Clearvo's (what did the authority say?).
+    """
+
+    administration_path = "invoice__administration"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        SENT = "sent", _("Sent")  # Clearvo answered 200: reference_id is known
+        REFUSED = "refused", _("Refused by Clearvo")  # 400 or 422: the invoice went back to draft
+        HELD = "held", _("Held: check with Clearvo")  # the outcome is unknown: a person decides
+        FAILED = "failed", _("Failed")  # 401, 409 or another answer that no retry can fix
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class ClearanceStatus(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        REJECTED = "REJECTED", _("Rejected")
+        DUPLICATE = "DUPLICATE", _("Duplicate")
+        UNDELIVERED = "UNDELIVERED", _("Undelivered")
+
+    class Reason(models.TextChoices):
+        """Why a submission is retrying, held, refused or failed; stored as a code, translated when shown."""
+
+        UNREACHABLE = (
+            "unreachable",
+            _("Clearvo could not be reached (attempt %(attempts)d); the portal tries again by itself."),
+        )
+        ANSWER_LOST = (
+            "answer-lost",
+            _(
+                "Clearvo's answer to attempt %(attempts)d was lost; the portal sends the same request again, "
+                "which Clearvo recognises, so the invoice cannot be submitted twice."
+            ),
+        )
+        UNEXPECTED_ANSWER = (
+            "unexpected-answer",
+            _("Clearvo gave an unexpected answer to attempt %(attempts)d; the portal tries again by itself."),
+        )
+        INTERRUPTED = (
+            "interrupted",
+            _("Sending was interrupted (attempt %(attempts)d); the portal sends the same request again."),
+        )
+        OUTCOME_UNKNOWN = (
+            "outcome-unknown",
+            _(
+                "Clearvo may have received invoice %(number)s without confirming it, and after %(hours)d hours "
+                "the request can no longer be repeated safely. Check in Clearvo whether it holds the invoice; "
+                "release it only if it does not."
+            ),
+        )
+        GAVE_UP = (
+            "gave-up",
+            _(
+                "Clearvo did not confirm invoice %(number)s after %(attempts)d attempts. Try again (the same "
+                "request, so it cannot be submitted twice), or check in Clearvo whether it holds the invoice "
+                "before releasing it."
+            ),
+        )
+        KEY_CHANGED = (
+            "key-changed",
+            _(
+                "The office's Clearvo key changed from %(was)s to %(now)s after this invoice was submitted. "
+                "Try again to send it with the new key, or release it."
+            ),
+        )
+        # Clearvo's own words are its text, not ours: shown as they came.
+        REFUSED = "refused", _("Clearvo refused the invoice. Clearvo said: “%(message)s”")
+        KEY_REFUSED = (
+            "key-refused",
+            _("Clearvo refused the office's API key: an office administrator must correct it."),
+        )
+        NO_KEY = "no-key", _("The office has no Clearvo API key: an office administrator must enter one.")
+        CONFLICT = (
+            "conflict",
+            _(
+                "Clearvo holds a different request under this submission's key. This is a fault of the portal and "
+                "staff have been alerted: wait for them before doing anything with this invoice."
+            ),
+        )
+        RELEASED = "released", _("Released by %(user)s: Clearvo does not have it, so the invoice went back to draft.")
+
+    # States whose send may still happen or has happened: at most one per invoice while it is
+    # followed (a terminal answer ends that: a rejected invoice may be fixed and submitted anew).
+    ACTIVE = {State.QUEUED, State.SENDING, State.RETRYING, State.SENT, State.HELD}
+    ACTIVE_CONDITION = models.Q(state__in=["queued", "sending", "retrying", "held"]) | models.Q(
+        state="sent", terminal=False
+    )
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("invoice")
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
+    invoice_version = models.PositiveIntegerField(_("invoice version"))
+    body = models.BinaryField(_("request body"))
+    body_sha256 = models.CharField(_("SHA-256 of the body"), max_length=64)
+    idempotency_key = models.UUIDField(_("idempotency key"), unique=True, editable=False)
+    api_mode = models.CharField(_("Clearvo mode"), max_length=4, blank=True, help_text=_("test or live"))
+
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    first_attempt_at = models.DateTimeField(
+        _("first attempt"), null=True, blank=True, help_text=_("The idempotency key's lifetime counts from here.")
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    reason_code = models.CharField(_("reason"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason details"), default=dict, blank=True)
+    violations = models.JSONField(
+        _("violations"), default=list, blank=True, help_text=_("Clearvo's 400/422 violations: field and message.")
+    )
+
+    reference_id = models.CharField(_("Clearvo reference"), max_length=100, blank=True)
+    clearance_status = models.CharField(
+        _("clearance status"), max_length=12, choices=ClearanceStatus.choices, blank=True
+    )
+    terminal = models.BooleanField(_("terminal"), default=False)
+    submitted_at = models.DateTimeField(_("submitted (Clearvo)"), null=True, blank=True)
+    next_poll_at = models.DateTimeField(_("next status check"), null=True, blank=True)
+    polls = models.PositiveIntegerField(_("status checks"), default=0)
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
+    mc_deadline = models.DateTimeField(_("SDI delivery deadline"), null=True, blank=True)
+    error = models.JSONField(
+        _("authority's error"), default=dict, blank=True, help_text=_("source, code, message and detail")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=models.Q(state__in=["queued", "sending", "retrying", "held"])
+                | models.Q(state="sent", terminal=False),
+                name="one_active_submission_per_invoice",
+            ),
+        ]
+        indexes = [
+            # The poller's question: which non-terminal, sent submissions are due?
+            models.Index(
+                fields=["next_poll_at"],
+                condition=models.Q(terminal=False, state="sent"),
+                name="submission_due_idx",
+            ),
+            # The sweeper's: which sends are waiting or were lost?
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                condition=models.Q(state__in=["queued", "sending", "retrying"]),
+                name="submission_unsent_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice} #{self.pk}"
+
+    @property
+    def reason_text(self) -> str:
+        """Why the submission is retrying, held, refused or failed, in the active language ("" when nothing to say)."""
+        if not self.reason_code:
+            return ""
+        try:
+            template = self.Reason(self.reason_code).label
+        except ValueError:
+            return self.reason_code
+        try:
+            return str(template) % self.reason_params
+        except (KeyError, TypeError, ValueError):
+            return str(template)
+
+
+class Exchange(models.Model):
+    """One HTTP exchange with Clearvo for a submission, raw: the clearance record keeps every one."""
+
+    administration_path = "submission__invoice__administration"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="exchanges", verbose_name=_("submission")
+    )
+    method = models.CharField(_("method"), max_length=6)
+    path = models.CharField(_("path"), max_length=300)
+    started_at = models.DateTimeField(_("started"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), default=0, help_text=_("0: no answer."))
+    response_body = models.TextField(_("response body"), blank=True)
+    transport_error = models.CharField(_("transport error"), max_length=200, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Clearvo exchange")
+        verbose_name_plural = _("Clearvo exchanges")
+        ordering = ["started_at", "pk"]
+
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status_code}"
+
+
+class ClearanceEvent(models.Model):
+    """A status transition Clearvo reported for a submission (its `events` array), stored once."""
+
+    administration_path = "submission__invoice__administration"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="events", verbose_name=_("submission")
+    )
+    status = models.CharField(_("status"), max_length=12)
+    at = models.DateTimeField(_("time"))
+    message = models.TextField(_("message"), blank=True)
+    extra = models.JSONField(_("details"), default=dict, blank=True, help_text=_("e.g. kSeFNumber, peppolDelivered"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("clearance event")
+        verbose_name_plural = _("clearance events")
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "status", "at"], name="unique_clearance_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Outcome(models.TextChoices):
+    """How a submission ended, as far as the people who wrote and sent the invoice are told."""
+
+    REFUSED = "refused", pgettext_lazy("submission outcome", "Refused by Clearvo")
+    HELD = "held", pgettext_lazy("submission outcome", "Held: check with Clearvo")
+    ACCEPTED = "accepted", pgettext_lazy("submission outcome", "Accepted by the tax authority")
+    REJECTED = "rejected", pgettext_lazy("submission outcome", "Rejected by the tax authority")
+    DUPLICATE = "duplicate", pgettext_lazy("submission outcome", "Duplicate: the tax authority already has the number")
+    UNDELIVERED = "undelivered", pgettext_lazy("submission outcome", "Undelivered to the buyer")
+
+
+class NotificationSetting(models.Model):
+    """Which outcome e-mails a person wants; without a row, every kind (the default)."""
+
+    KINDS = ("accepted", "rejected", "held")
+    # Each outcome's kind: the field that turns its e-mail off.
+    KIND_OF = {
+        Outcome.ACCEPTED: "accepted",
+        Outcome.REJECTED: "rejected",
+        Outcome.REFUSED: "rejected",
+        Outcome.DUPLICATE: "rejected",
+        Outcome.HELD: "held",
+        Outcome.UNDELIVERED: "held",
+    }
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_setting",
+        verbose_name=_("user"),
+    )
+    accepted = models.BooleanField(
+        _("Accepted invoices"), default=True, help_text=_("The tax authority accepted the invoice.")
+    )
+    rejected = models.BooleanField(
+        _("Refused, rejected and duplicate invoices"),
+        default=True,
+        help_text=_("Clearvo refused the invoice, the tax authority rejected it, or it already holds the number."),
+    )
+    held = models.BooleanField(
+        _("Held and undelivered invoices"),
+        default=True,
+        help_text=_("Someone must check with Clearvo, or the buyer could not be reached."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self):
+        return str(self.user)
+
+    def wants(self, outcome: str) -> bool:
+        return getattr(self, self.KIND_OF[outcome])
+
+
+class NotificationSent(models.Model):
+    """One person told (or deliberately not told) of one outcome of a submission: at most once.
+
+    The row is claimed (SENDING, with a lease) before the e-mail leaves and marked SENT after, so
+    a repeated poll or a retried task finds it and sends nothing more; a lease that ran out (the
+    worker died mid-send) may be taken over. OFF: the person had turned that kind off.
+    """
+
+    administration_path = "submission__invoice__administration"
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        OFF = "off", _("Turned off by the recipient")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("submission")
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.SENDING)
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification sent")
+        verbose_name_plural = _("notifications sent")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "outcome", "recipient"], name="one_notification_per_outcome_and_person"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} → {self.email or self.recipient}"

@@ -11,13 +11,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clearfacts_app.models import Administration
-from invoicing import totals
-from invoicing.models import Invoice, InvoiceLine
+from invoicing import explanations, payload, totals
+from invoicing.models import (
+    ClearanceEvent,
+    ClearvoAccount,
+    Exchange,
+    Invoice,
+    InvoiceLine,
+    Submission,
+    key_mode,
+)
 from portal.parsing import is_number
 
 PAGE_SIZE = 25
@@ -126,10 +138,15 @@ class Cursor:
 class InvoiceRow:
     invoice: Invoice
     totals: totals.Totals
+    submission: "Submission | None" = None  # the one being sent, while the invoice is SUBMITTING
 
     @property
     def gross(self) -> Decimal:
         return self.totals.gross
+
+    @property
+    def badge(self) -> "StatusBadge":
+        return status_badge(self.invoice, self.submission)
 
 
 @dataclass
@@ -137,6 +154,10 @@ class InvoicePage:
     rows: list[InvoiceRow]
     newer: str = ""  # the cursor of the page before this one, when there is one
     older: str = ""  # the cursor of the page after this one, when there is one
+
+    @property
+    def has_drafts(self) -> bool:
+        return any(row.invoice.is_editable for row in self.rows)
 
 
 def _older_than(cursor: Cursor) -> Q:
@@ -173,7 +194,11 @@ def _page(found: list[Invoice], *, has_newer: bool, has_older: bool) -> InvoiceP
         "lines", queryset=InvoiceLine.objects.only("invoice_id", "quantity", "unit_price", "tax_code", "position")
     )
     prefetch_related_objects(found, lines)
-    rows = [InvoiceRow(invoice, totals.compute(invoice.country, invoice.lines.all())) for invoice in found]
+    sending = unsent_submissions(found)
+    rows = [
+        InvoiceRow(invoice, totals.compute(invoice.country, invoice.lines.all()), sending.get(invoice.pk))
+        for invoice in found
+    ]
     return InvoicePage(
         rows=rows,
         newer=str(Cursor.of(found[0])) if found and has_newer else "",
@@ -212,3 +237,355 @@ def invoice_counts(*, user) -> list[StatusCount]:
         StatusCount(status_filter, label, sum(per_status.get(status, 0) for status in statuses_for(status_filter)))
         for status_filter, label in DASHBOARD_COUNTS
     ]
+
+
+# --- clearance: the key in use, the status a list shows, an invoice's timeline and its record ---
+
+UNSENT = (Submission.State.QUEUED, Submission.State.SENDING, Submission.State.RETRYING, Submission.State.HELD)
+# Invoice statuses a list keeps asking about: a send under way, or an authority still deciding.
+LIVE_STATUSES = (Status.SUBMITTING, Status.PENDING)
+
+
+@dataclass(frozen=True)
+class KeyInUse:
+    """The Clearvo key a submission would use now (invoicing.clearvo.client_for's choice), without the key."""
+
+    mode: str  # "test", "live" or "" (no key, or one without a known prefix)
+    own: bool  # the office's own key; else the platform's default
+    last4: str
+    account: ClearvoAccount | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+    @property
+    def is_missing(self) -> bool:
+        return not self.last4
+
+
+def clearvo_key_in_use(*, office) -> KeyInUse:
+    account = ClearvoAccount.objects.filter(office=office).select_related("updated_by").first() if office else None
+    api_key = account.api_key if account else settings.CLEARVO_API_KEY
+    return KeyInUse(mode=key_mode(api_key or ""), own=account is not None, last4=(api_key or "")[-4:], account=account)
+
+
+@dataclass(frozen=True)
+class StatusBadge:
+    key: str  # the CSS suffix: an invoice status or, while it is being sent, the submission's state
+    label: str
+    live: bool  # the page keeps asking for it
+
+    @property
+    def every(self) -> str:
+        """How often a list asks: a send changes within seconds, an authority's decision takes longer."""
+        return "10s" if self.key == Status.PENDING else "2s"
+
+
+def status_badge(invoice: Invoice, submission: Submission | None = None) -> StatusBadge:
+    """The status a list shows: the invoice's, or while it is being sent its submission's state (retrying...)."""
+    if invoice.status == Status.SUBMITTING and submission is not None and submission.state in UNSENT:
+        if submission.state == Submission.State.RETRYING:
+            label = _("Retrying (attempt %(attempt)d)") % {"attempt": submission.attempts + 1}
+        else:
+            label = submission.get_state_display()
+        return StatusBadge(submission.state, str(label), live=submission.state != Submission.State.HELD)
+    return StatusBadge(invoice.status, str(invoice.get_status_display()), live=invoice.status in LIVE_STATUSES)
+
+
+def unsent_submissions(invoices) -> dict[int, Submission]:
+    """The submission being sent of each invoice that is SUBMITTING (one query, none when there is none)."""
+    ids = [invoice.pk for invoice in invoices if invoice.status == Status.SUBMITTING]
+    if not ids:
+        return {}
+    found = Submission.objects.filter(invoice__in=ids, state__in=UNSENT).order_by("created_at", "pk")
+    return {submission.invoice_id: submission for submission in found}
+
+
+def invoice_status_badge(invoice: Invoice) -> StatusBadge:
+    return status_badge(invoice, unsent_submissions([invoice]).get(invoice.pk))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One of Clearvo's 400/422 violations, placed on the editor's field (`line` None: the invoice's own)."""
+
+    path: str
+    message: str
+    field: str = ""
+    line: int | None = None
+
+    @property
+    def label(self) -> str:
+        if not self.field:
+            return self.path
+        model = Invoice if self.line is None else InvoiceLine
+        try:
+            name = capfirst(model._meta.get_field(self.field).verbose_name)
+        except FieldDoesNotExist:
+            return self.path
+        if self.line is None:
+            return name
+        return _("Line %(number)d, %(field)s") % {"number": self.line + 1, "field": name}
+
+    @property
+    def anchor(self) -> str:
+        """The field's id in the editor (invoicing/invoice_form.html), for a link to it."""
+        if not self.field:
+            return ""
+        return f"id_lines-{self.line}-{self.field}" if self.line is not None else f"id_{self.field}"
+
+
+def violations_of(submission: Submission) -> list[Violation]:
+    found = []
+    for item in submission.violations or []:
+        path, message = str(item.get("field", "")), str(item.get("message", ""))
+        place = payload.field_for_path(path) if path else None
+        field, line = place if place else ("", None)
+        found.append(Violation(path=path, message=message, field=field or "", line=line))
+    return found
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: ClearanceEvent
+    label: str  # the status in the reader's language
+
+
+@dataclass
+class Attempt:
+    """One submission of an invoice as its timeline shows it."""
+
+    submission: Submission
+    number: int
+    events: list[ClearanceEvent]
+    now: datetime
+
+    @property
+    def state(self):
+        return self.submission.state
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in (Submission.State.QUEUED, Submission.State.SENDING)
+
+    @property
+    def sending(self) -> bool:
+        return self.state == Submission.State.SENDING
+
+    @property
+    def retrying(self) -> bool:
+        return self.state == Submission.State.RETRYING
+
+    @property
+    def held(self) -> bool:
+        return self.state == Submission.State.HELD
+
+    @property
+    def refused(self) -> bool:
+        return self.state == Submission.State.REFUSED
+
+    @property
+    def failed(self) -> bool:
+        return self.state == Submission.State.FAILED
+
+    @property
+    def closed(self) -> bool:
+        """Released by a person (Clearvo never had it), or a rejected one reopened to be fixed and sent again."""
+        return self.state == Submission.State.CANCELLED
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in (Submission.State.HELD, Submission.State.RETRYING)
+
+    @property
+    def can_release(self) -> bool:
+        return self.state == Submission.State.HELD
+
+    @property
+    def has_clearance(self) -> bool:
+        return bool(self.submission.clearance_status)
+
+    @property
+    def clearance_label(self) -> str:
+        return str(self.submission.get_clearance_status_display()) if self.has_clearance else ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.submission.clearance_status == Submission.ClearanceStatus.ACCEPTED
+
+    @property
+    def rejected(self) -> bool:
+        return self.submission.clearance_status in (
+            Submission.ClearanceStatus.REJECTED,
+            Submission.ClearanceStatus.DUPLICATE,
+        )
+
+    @property
+    def undelivered(self) -> bool:
+        return self.submission.clearance_status == Submission.ClearanceStatus.UNDELIVERED
+
+    @property
+    def deadline_running(self) -> bool:
+        """UNDELIVERED with the SDI still trying: the countdown to mcDeadline is shown."""
+        deadline = self.submission.mc_deadline
+        return self.undelivered and deadline is not None and deadline > self.now
+
+    @property
+    def next_check_due(self) -> bool:
+        next_poll = self.submission.next_poll_at
+        return next_poll is not None and next_poll <= self.now
+
+    @property
+    def ksef_number(self) -> str:
+        return next((str(e.extra["kSeFNumber"]) for e in self.events if (e.extra or {}).get("kSeFNumber")), "")
+
+    @property
+    def peppol_undelivered(self) -> bool:
+        return any((event.extra or {}).get("peppolDelivered") is False for event in self.events)
+
+    @property
+    def reason(self):
+        return explanations.for_reason(self.submission.reason_code) if self.submission.reason_code else None
+
+    @property
+    def explanations(self) -> list:
+        return explanations.for_submission(self.submission, peppol_undelivered=self.peppol_undelivered)
+
+    @property
+    def violations(self) -> list[Violation]:
+        return violations_of(self.submission)
+
+    @property
+    def events_newest_first(self) -> list[EventRow]:
+        labels = dict(Submission.ClearanceStatus.choices)
+        return [EventRow(event, str(labels.get(event.status, event.status))) for event in self.events[::-1]]
+
+    @property
+    def settled(self) -> bool:
+        """Nothing will change without a person: a final clearance, a refusal, a failure, a hold."""
+        submission = self.submission
+        if self.state in (Submission.State.QUEUED, Submission.State.SENDING, Submission.State.RETRYING):
+            return False
+        if self.state != Submission.State.SENT or submission.terminal:
+            return True
+        if self.undelivered:  # followed until mcDeadline, then it waits for a person
+            return submission.reason_code == "undelivered-deadline" or (
+                submission.next_poll_at is None and not self.deadline_running
+            )
+        return False
+
+
+@dataclass
+class Timeline:
+    invoice: Invoice
+    attempts: list[Attempt]  # newest first
+
+    @property
+    def latest(self) -> Attempt | None:
+        return self.attempts[0] if self.attempts else None
+
+    @property
+    def settled(self) -> bool:
+        return all(attempt.settled for attempt in self.attempts)
+
+    @property
+    def can_reopen(self) -> bool:
+        return self.invoice.status == Status.REJECTED
+
+
+def invoice_timeline(*, invoice: Invoice) -> Timeline:
+    """Every submission of `invoice`, newest first, with its events: two queries."""
+    found = list(
+        invoice.submissions.select_related("submitted_by")
+        .prefetch_related(Prefetch("events", queryset=ClearanceEvent.objects.order_by("at", "pk")))
+        .order_by("-created_at", "-pk")
+    )
+    now = timezone.now()
+    return Timeline(
+        invoice=invoice,
+        attempts=[
+            Attempt(submission=submission, number=len(found) - index, events=list(submission.events.all()), now=now)
+            for index, submission in enumerate(found)
+        ],
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def clearance_record(*, invoice: Invoice) -> dict:
+    """Everything the portal sent to and heard from Clearvo about `invoice`, with times (UTC), for a download."""
+    submissions = (
+        invoice.submissions.select_related("submitted_by")
+        .prefetch_related(
+            Prefetch("exchanges", queryset=Exchange.objects.order_by("started_at", "pk")),
+            Prefetch("events", queryset=ClearanceEvent.objects.order_by("at", "pk")),
+        )
+        .order_by("created_at", "pk")
+    )
+    return {
+        "invoice": {
+            "id": invoice.pk,
+            "invoiceNumber": invoice.invoice_number,
+            "administration": invoice.administration.company_number,
+            "status": invoice.status,
+            "version": invoice.version,
+        },
+        "generatedAt": _time(timezone.now()),
+        "submissions": [
+            {
+                "id": submission.pk,
+                "createdAt": _time(submission.created_at),
+                "submittedBy": submission.submitted_by.email,
+                "invoiceVersion": submission.invoice_version,
+                "apiMode": submission.api_mode,
+                "idempotencyKey": str(submission.idempotency_key),
+                "bodySha256": submission.body_sha256,
+                "body": bytes(submission.body).decode("utf-8", errors="replace"),
+                "state": submission.state,
+                "attempts": submission.attempts,
+                "firstAttemptAt": _time(submission.first_attempt_at),
+                "reasonCode": submission.reason_code,
+                "reasonParams": submission.reason_params,
+                "violations": submission.violations,
+                "referenceId": submission.reference_id,
+                "clearanceStatus": submission.clearance_status,
+                "terminal": submission.terminal,
+                "submittedAt": _time(submission.submitted_at),
+                "clearedAt": _time(submission.cleared_at),
+                "rejectedAt": _time(submission.rejected_at),
+                "mcDeadline": _time(submission.mc_deadline),
+                "nextPollAt": _time(submission.next_poll_at),
+                "error": submission.error,
+                "exchanges": [
+                    {
+                        "method": exchange.method,
+                        "path": exchange.path,
+                        "startedAt": _time(exchange.started_at),
+                        "durationMs": exchange.duration_ms,
+                        "statusCode": exchange.status_code,
+                        "responseBody": exchange.response_body,
+                        "transportError": exchange.transport_error,
+                    }
+                    for exchange in submission.exchanges.all()
+                ],
+                "events": [
+                    {
+                        "status": event.status,
+                        "at": _time(event.at),
+                        "message": event.message,
+                        "extra": event.extra,
+                        "receivedAt": _time(event.received_at),
+                    }
+                    for event in submission.events.all()
+                ],
+            }
+            for submission in submissions
+        ],
+    }

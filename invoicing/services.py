@@ -1,5 +1,6 @@
 """Writes of the invoicing app: each one transaction that also records an Activity row."""
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -10,7 +11,9 @@ from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record
 from invoicing import buyers, numbers, profiles
-from invoicing.models import Invoice, InvoiceLine, InvoicingProfile
+from invoicing.models import ClearvoAccount, Invoice, InvoiceLine, InvoicingProfile, Submission
+
+logger = logging.getLogger(__name__)
 
 # The invoice's fields a draft's editor changes (the rest: administration, author, status, version).
 SUPPLIER_FIELDS = {
@@ -285,3 +288,60 @@ def invoice_delete(*, invoice: Invoice, actor) -> None:
                 _("Draft %(number)s cannot be deleted: a credit or debit note refers to it. Delete the note first.")
                 % {"number": locked.invoice_number}
             ) from error
+
+
+# Clearance: fixing a rejected invoice, and the office's Clearvo key
+
+
+def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
+    """A REJECTED invoice back to DRAFT, to be fixed and submitted again (a new Submission, a new key).
+
+    The rejected submission stays, with its events, on the invoice's timeline; it leaves the active
+    ones (state CANCELLED: closed by a person) so that the next submit makes a new one rather than
+    finding it. Raises ActionRefused for an invoice that is not REJECTED.
+    """
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != Invoice.Status.REJECTED:
+            raise ActionRefused(
+                _("Only a rejected invoice can be fixed and sent again; %(number)s is %(status)s.")
+                % {"number": locked.invoice_number, "status": locked.get_status_display().lower()}
+            )
+        now = timezone.now()
+        closed = list(
+            locked.submissions.filter(state__in=Submission.ACTIVE, terminal=True).values_list("pk", flat=True)
+        )
+        Submission.objects.filter(pk__in=closed).update(state=Submission.State.CANCELLED, updated_at=now)
+        Invoice.objects.filter(pk=locked.pk).update(
+            status=Invoice.Status.DRAFT, version=F("version") + 1, updated_at=now
+        )
+        locked.refresh_from_db()
+        activity_record(
+            administration=locked.administration,
+            actor=user,
+            action="invoice.reopened",
+            data={"invoice": locked.pk, "number": locked.invoice_number, "version": locked.version, "closed": closed},
+        )
+    return locked
+
+
+def clearvo_account_save(*, office, api_key: str, user) -> ClearvoAccount:
+    """Stores (encrypted) the office's Clearvo key, replacing the one it had; later submissions use it."""
+    with transaction.atomic():
+        account, created = ClearvoAccount.objects.select_for_update().get_or_create(
+            office=office, defaults={"api_key": api_key, "updated_by": user}
+        )
+        if not created:
+            account.api_key, account.updated_by = api_key, user
+            account.save(update_fields=["api_key", "updated_by", "updated_at"])
+    logger.info("office %s: Clearvo %s key set by user %s", office.pk, account.mode, user.pk)
+    return account
+
+
+def clearvo_account_remove(*, office, user) -> bool:
+    """Forgets the office's own key: submissions fall back to the platform's default key (if there is one)."""
+    with transaction.atomic():
+        deleted, _rows = ClearvoAccount.objects.filter(office=office).delete()
+    if deleted:
+        logger.info("office %s: Clearvo key removed by user %s", office.pk, user.pk)
+    return bool(deleted)

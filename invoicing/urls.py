@@ -1,6 +1,14 @@
 from django.urls import path
 
-from invoicing import buyer_views, editor_views, list_views, profile_views
+from invoicing import (
+    buyer_views,
+    clearance_views,
+    clearvo_account_views,
+    editor_views,
+    list_views,
+    notification_views,
+    profile_views,
+)
 
 app_name = "invoicing"
 
@@ -62,4 +70,46 @@ urlpatterns = [
         name="invoice-delete",
     ),
     path("invoices/", list_views.invoice_list, name="invoice-list"),
+    # Clearance: .../invoices/<invoice_pk>/ submit, timeline, status, reopen and the clearance record;
+    # .../submissions/<submission_pk>/ a held send's actions; /invoices/submit/ several drafts at once;
+    # /office/clearvo/ the office's Clearvo key
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/submit/",
+        clearance_views.invoice_submit,
+        name="invoice-submit",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/timeline/",
+        clearance_views.invoice_timeline,
+        name="invoice-timeline",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/status/",
+        clearance_views.invoice_status,
+        name="invoice-status",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/reopen/",
+        clearance_views.invoice_reopen,
+        name="invoice-reopen",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/clearance-record.json",
+        clearance_views.invoice_clearance_record,
+        name="invoice-clearance-record",
+    ),
+    path(
+        "administrations/<company:company_number>/submissions/<int:submission_pk>/retry/",
+        clearance_views.submission_retry,
+        name="submission-retry",
+    ),
+    path(
+        "administrations/<company:company_number>/submissions/<int:submission_pk>/release/",
+        clearance_views.submission_release,
+        name="submission-release",
+    ),
+    path("invoices/submit/", clearance_views.invoice_bulk_submit, name="invoice-bulk-submit"),
+    path("office/clearvo/", clearvo_account_views.clearvo_account, name="clearvo-account"),
+    # /account/notifications/ : a person's own setting for the outcome e-mails (no administration)
+    path("account/notifications/", notification_views.notification_settings, name="notification-settings"),
 ]

@@ -6,6 +6,7 @@ the sandbox standing in for Clearfacts and Clearvo. Every variable is listed in 
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,6 +79,16 @@ DOCUMENT_RETENTION_DAYS = env_int("DOCUMENT_RETENTION_DAYS", 30, minimum=0)
 EXTERNAL_TIMEOUT = (env_float("EXTERNAL_CONNECT_TIMEOUT", 5.0), env_float("EXTERNAL_READ_TIMEOUT", 30.0))
 # Clearfacts may take a while to answer once it has a large file: seconds to wait for that answer.
 CLEARFACTS_UPLOAD_ANSWER_TIMEOUT = env_float("CLEARFACTS_UPLOAD_ANSWER_TIMEOUT", 120.0)
+# Submitting invoices to Clearvo (invoicing/submissions.py). Clearvo remembers an idempotency key
+# this long: past it, a send whose outcome is unknown is never repeated by itself (a person decides).
+CLEARVO_KEY_LIFETIME = timedelta(hours=env_float("CLEARVO_KEY_LIFETIME_HOURS", 24.0, minimum=0.01))
+# Failed sends are tried again after this many seconds, doubled each attempt up to the maximum
+# (or later when Clearvo says Retry-After); after SUBMISSION_MAX_ATTEMPTS they wait for a person.
+SUBMISSION_RETRY_BACKOFF = env_float("SUBMISSION_RETRY_BACKOFF_SECONDS", 5.0)
+SUBMISSION_RETRY_BACKOFF_MAX = env_float("SUBMISSION_RETRY_BACKOFF_MAX_SECONDS", 15 * 60.0)
+SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 10, minimum=1)
+# A queued or retrying send not taken up this long after it was due is dispatched again by the sweeper.
+SUBMISSION_SWEEP_AFTER_SECONDS = env_int("SUBMISSION_SWEEP_AFTER_SECONDS", 120)
 
 
 def _field_encryption_keys() -> list[str]:
@@ -364,6 +375,14 @@ CELERY_BEAT_SCHEDULE = {
     "sync-clearfacts-access": {"task": "clearfacts_app.tasks.sync_all_user_access", "schedule": 60 * 60.0},
     "sweep-documents": {"task": "clearfacts_app.tasks.sweep_documents", "schedule": 60.0},
     "remove-sent-files": {"task": "clearfacts_app.tasks.remove_sent_files", "schedule": 60 * 60.0},
+    "sweep-submissions": {"task": "invoicing.tasks.sweep_submissions", "schedule": 60.0},
+    # Every few seconds, so a status is seen soon after nextPollAfter (make run plays cadences of
+    # seconds); a run with nothing due is one query. A tick still queued at the next one is dropped.
+    "poll-submissions": {
+        "task": "invoicing.tasks.poll_due_submissions",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
 }
 
 LOGGING = {
