@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.models import ClearvoAccount
@@ -15,7 +16,7 @@ class ClearvoAccountForm(forms.ModelForm):
     """The office's Clearvo key, typed into a password field: never shown back, not even after an error."""
 
     api_key = forms.CharField(
-        label=_("API key"),
+        label=capfirst(_("API key")),
         max_length=220,
         strip=True,
         widget=forms.PasswordInput(

@@ -80,10 +80,7 @@ def invoice_submit(request, company_number, invoice_pk):
     except submissions.SubmitRefused as refusal:
         messages.error(request, str(refusal))
         return _go(request, invoice)
-    messages.success(
-        request,
-        _("%(number)s is on its way to Clearvo; its timeline follows it below.") % {"number": invoice.invoice_number},
-    )
+    # No message: the timeline says where it stands, and keeps saying it as that changes.
     return _go(request, invoice, "timeline")
 
 

@@ -10,7 +10,6 @@ page alone: it follows each stored state within two seconds and stops asking onc
 import re
 import time
 
-import pytest
 from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect

@@ -59,7 +59,7 @@ def test_a_member_submits_the_draft_at_the_version_the_page_showed(client, membe
 
     assert response.status_code == 302 and response["Location"] == url(invoice) + "#timeline"
     assert outbox.submitted == [(invoice.pk, 1, member.pk)]
-    assert "2026-0001 is on its way to Clearvo; its timeline follows it below." in messages_of(response)
+    assert messages_of(response) == []  # the timeline says where it stands
     assert Submission.objects.get(invoice=invoice).state == State.QUEUED
 
 
@@ -146,8 +146,20 @@ def test_the_timeline_asks_again_every_second_while_the_send_is_under_way(client
     assert partial.text.lstrip().startswith('<section id="timeline"')
     assert "Waiting to be sent to Clearvo" in partial.text
     # The header's status comes along, swapped out of band; the page itself has it once, in place.
-    assert re.search(r'<span id="invoice-status"[^>]* hx-swap-oob="true">Draft</span>\s*$', partial.text)
+    assert re.search(r'<span id="invoice-status"[^>]* hx-swap-oob="true">Draft</span>', partial.text)
     assert full.count('<span id="invoice-status"') == 1 and "hx-swap-oob" not in full
+
+
+def test_a_rejection_seen_live_brings_the_fix_and_send_again_button_into_the_header(client, member, invoice):
+    make_submission(invoice, member, state=State.SENT, clearance_status=Clearance.REJECTED, terminal=True)
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.REJECTED)
+
+    partial = page(client, member, url(invoice, "timeline"), **HTMX)
+
+    actions = re.search(r'<div id="invoice-actions"[^>]*hx-swap-oob="true"[^>]*>(.*?)</div>', partial.text, re.S)
+    assert partial.status_code == 286 and actions is not None
+    assert 'data-testid="reopen-invoice"' in actions.group(1)
+    assert 'data-testid="submit-invoice"' not in actions.group(1)
 
 
 @pytest.mark.parametrize(
