@@ -20,8 +20,8 @@ The reads of a batch are written together, every FLUSH_EVERY polls or FLUSH_SECO
 transaction of a few queries: the exchanges, the new events (stored once: unique on submission,
 status and time), each submission's status, details and next check, the invoices' mirrored status
 and an Activity row for each status that moved. The writing happens in a thread of its own while
-the next status checks go out (WRITE_BEHIND), so a poll waits for Clearvo alone and the poller
-keeps pace with a plain loop of reads (bench/poller.py, docs/performance.md). A crash loses at
+the next status checks go out (WRITE_BEHIND), so a poll waits for Clearvo alone (bench/poller.py,
+docs/performance.md). A crash loses at
 most the reads not yet written; their submissions are polled again when the lease runs out, and
 Clearvo answers with the same events.
 """
