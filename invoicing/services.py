@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record
-from invoicing import buyers, numbers, profiles
+from invoicing import buyers, numbers, polling, profiles
 from invoicing.models import ClearvoAccount, Invoice, InvoiceLine, InvoicingProfile, Submission
 
 logger = logging.getLogger(__name__)
@@ -334,6 +334,8 @@ def clearvo_account_save(*, office, api_key: str, user) -> ClearvoAccount:
         if not created:
             account.api_key, account.updated_by = api_key, user
             account.save(update_fields=["api_key", "updated_by", "updated_at"])
+        # Status checks that a refused or missing key stopped start again with the new one.
+        polling.submissions_poll_resume(office=office)
     logger.info("office %s: Clearvo %s key set by user %s", office.pk, account.mode, user.pk)
     return account
 
@@ -342,6 +344,8 @@ def clearvo_account_remove(*, office, user) -> bool:
     """Forgets the office's own key: submissions fall back to the platform's default key (if there is one)."""
     with transaction.atomic():
         deleted, _rows = ClearvoAccount.objects.filter(office=office).delete()
+        if deleted:
+            polling.submissions_poll_resume(office=office)  # the platform's key may work where the office's did not
     if deleted:
         logger.info("office %s: Clearvo key removed by user %s", office.pk, user.pk)
     return bool(deleted)

@@ -129,3 +129,26 @@ def test_an_office_changes_only_its_own_key(client, owner, outsider, other_offic
 
     assert ClearvoAccount.objects.get(office=other_office).api_key == TEST_KEY
     assert ClearvoAccount.objects.get(office=office).api_key == LIVE_KEY
+
+
+def test_saving_a_key_starts_again_the_status_checks_a_refused_key_stopped(client, owner, office, administration):
+    from invoicing.models import Submission
+    from invoicing.polling import Reason
+    from tests.factories import make_invoice
+    from tests.invoicing.clearance_helpers import make_submission
+
+    invoice = make_invoice(administration, owner, status="pending")
+    stopped = make_submission(
+        invoice,
+        owner,
+        state=Submission.State.SENT,
+        clearance_status="PENDING",
+        reference_id="PL-1",
+        reason_code=Reason.KEY_REFUSED,
+        next_poll_at=None,
+    )
+
+    save(client, owner, LIVE_KEY)
+
+    stopped.refresh_from_db()
+    assert stopped.next_poll_at is not None and stopped.reason_code == ""
