@@ -115,33 +115,7 @@ class InvoiceForm(forms.ModelForm):
 
     class Meta:
         model = Invoice
-        fields = [
-            "document_type",
-            "invoice_number",
-            "issue_date",
-            "tax_point_date",
-            "due_date",
-            "currency",
-            "country",
-            "original_invoice",
-            "buyer",
-            "buyer_name",
-            "buyer_tax_id",
-            "buyer_tax_id_country",
-            "buyer_street",
-            "buyer_city",
-            "buyer_postal_code",
-            "buyer_country",
-            "iban",
-            "bic",
-            "payment_means",
-            "payment_reference",
-            "customer_reference",
-            "it_codice_fiscale",
-            "it_codice_destinatario",
-            "it_pec_destinatario",
-            "de_buyer_reference",
-        ]
+        fields = Invoice.EDITOR_FIELDS
         labels = {
             "buyer_name": gettext_lazy("Name"),
             "buyer_tax_id": gettext_lazy("VAT or tax number"),

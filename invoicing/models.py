@@ -179,6 +179,34 @@ class Invoice(models.Model):
         UNDELIVERED = "undelivered", _("Undelivered")
 
     NOTE_TYPES = {DocumentType.CREDIT_NOTE, DocumentType.DEBIT_NOTE}
+    # What a person types on a draft, in the editor's order (the form's fields; the services save these).
+    EDITOR_FIELDS = [
+        "document_type",
+        "invoice_number",
+        "issue_date",
+        "tax_point_date",
+        "due_date",
+        "currency",
+        "country",
+        "original_invoice",
+        "buyer",
+        "buyer_name",
+        "buyer_tax_id",
+        "buyer_tax_id_country",
+        "buyer_street",
+        "buyer_city",
+        "buyer_postal_code",
+        "buyer_country",
+        "iban",
+        "bic",
+        "payment_means",
+        "payment_reference",
+        "customer_reference",
+        "it_codice_fiscale",
+        "it_codice_destinatario",
+        "it_pec_destinatario",
+        "de_buyer_reference",
+    ]
     EDITABLE = {Status.DRAFT}
 
     administration = models.ForeignKey(

@@ -25,34 +25,7 @@ SUPPLIER_FIELDS = {
     "supplier_postal_code": "postal_code",
     "supplier_country": "country",
 }
-EDITED_FIELDS = [
-    "document_type",
-    "invoice_number",
-    "issue_date",
-    "tax_point_date",
-    "due_date",
-    "currency",
-    "country",
-    *SUPPLIER_FIELDS,
-    "buyer",
-    "buyer_name",
-    "buyer_tax_id",
-    "buyer_tax_id_country",
-    "buyer_street",
-    "buyer_city",
-    "buyer_postal_code",
-    "buyer_country",
-    "iban",
-    "bic",
-    "payment_means",
-    "payment_reference",
-    "original_invoice",
-    "customer_reference",
-    "it_codice_fiscale",
-    "it_codice_destinatario",
-    "it_pec_destinatario",
-    "de_buyer_reference",
-]
+EDITED_FIELDS = [*Invoice.EDITOR_FIELDS, *SUPPLIER_FIELDS]
 
 
 class InvoiceConflict(Exception):
