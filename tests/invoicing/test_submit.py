@@ -18,36 +18,9 @@ from invoicing.models import ClearanceEvent, ClearvoAccount, Exchange, Invoice, 
 from invoicing.payload import payload_bytes
 from invoicing.submissions import SubmitRefused, invoice_submit, submission_send
 from sandbox.clearvo.models import InvoiceSubmission
-from sandbox.clearvo.seed import seed as seed_clearvo
-from tests.invoicing.editor_helpers import complete_profile
 from tests.invoicing.submit_helpers import posts, ready_draft, stored, submitted
 
 State = Submission.State
-
-
-@pytest.fixture
-def live_clearvo(portal, administration):
-    """The live sandbox's Clearvo without faults or latency, and an administration ready to invoice."""
-    seed_clearvo()
-    complete_profile(administration)
-    with override_settings(SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield portal
-
-
-@pytest.fixture
-def dispatched(monkeypatch):
-    """The sends handed to the broker (recorded here instead), as (submission id, countdown)."""
-    sent = []
-    monkeypatch.setattr(submissions, "_dispatch", lambda pk, countdown=None: sent.append((pk, countdown)))
-    return sent
-
-
-@pytest.fixture
-def notified(monkeypatch):
-    """The submissions whose outcome was announced (after commit)."""
-    calls = []
-    monkeypatch.setattr(submissions.notifications, "submission_outcome_notify", calls.append)
-    return calls
 
 
 def test_submitting_freezes_the_draft_and_records_the_exact_request_before_anything_is_sent(

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from clearfacts_app.models import Activity
-from invoicing import clearvo, submissions
+from invoicing import clearvo
 from invoicing.models import ClearvoAccount, Exchange, Invoice, Submission
 from invoicing.submissions import (
     SubmitRefused,
@@ -28,35 +28,11 @@ from invoicing.submissions import (
     submissions_sweep,
 )
 from sandbox.clearvo.models import InvoiceSubmission
-from sandbox.clearvo.seed import seed as seed_clearvo
 from sandbox.instrument import fail_next
-from tests.invoicing.editor_helpers import complete_profile
 from tests.invoicing.submit_helpers import body_with, new_key, post_to_sandbox, posts, ready_draft, stored, submitted
 
 State, Reason = Submission.State, Submission.Reason
 POST = "POST /invoices"
-
-
-@pytest.fixture
-def live_clearvo(portal, administration):
-    seed_clearvo()
-    complete_profile(administration)
-    with override_settings(SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
-        yield portal
-
-
-@pytest.fixture
-def dispatched(monkeypatch):
-    sent = []
-    monkeypatch.setattr(submissions, "_dispatch", lambda pk, countdown=None: sent.append((pk, countdown)))
-    return sent
-
-
-@pytest.fixture
-def notified(monkeypatch):
-    calls = []
-    monkeypatch.setattr(submissions.notifications, "submission_outcome_notify", calls.append)
-    return calls
 
 
 @pytest.fixture
