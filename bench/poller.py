@@ -18,7 +18,7 @@ decision, spread over five minutes, so that half of the polls bring ACCEPTED and
 pending", as in real life) and the portal's invoices and submissions. Then:
   1. the scheduler's query count: one `submissions_poll_due` batch (the same 100 due, with the
      same answers) with 10,000 and with 100,000 submissions stored, BEGIN and COMMIT included,
-     the reads written in the poller's thread and by count (FLUSH_EVERY) so that the figure does
+     the reads written by count (FLUSH_EVERY) so that the figure does
      not follow the sandbox's speed;
   2. a plain `requests` loop (two threads, one session each: the poller's concurrency) reads the
      status of `count` invoices: the baseline rate;
@@ -480,15 +480,15 @@ def scheduler_queries(due_ids: list[int]) -> tuple[int, int, float]:
     claim_seconds = time.perf_counter() - started
     assert sorted(claimed) == sorted(due_ids), "the claim took other submissions than the due ones"
     Submission.objects.filter(pk__in=due_ids).update(next_poll_at=timezone.now())
-    # Written in this thread (where queries are counted) and by count only (not also every
-    # FLUSH_SECONDS), so that the count does not follow the sandbox's speed.
-    saved = polling.FLUSH_SECONDS, polling.WRITE_BEHIND
-    polling.FLUSH_SECONDS, polling.WRITE_BEHIND = float("inf"), False
+    # Written by count only (not also every FLUSH_SECONDS), so that the count does not follow the
+    # sandbox's speed. The writes happen in this thread, where queries are counted.
+    saved = polling.FLUSH_SECONDS
+    polling.FLUSH_SECONDS = float("inf")
     try:
         with CaptureQueriesContext(connection) as queries:
             polled = polling.submissions_poll_due(batch=BATCH)
     finally:
-        polling.FLUSH_SECONDS, polling.WRITE_BEHIND = saved
+        polling.FLUSH_SECONDS = saved
     assert polled == len(due_ids), polled
     return len(queries), len(claim_queries), claim_seconds
 

@@ -1,7 +1,8 @@
 """Telling people how their submissions ended: e-mail to the author and the submitter.
 
 CONTRACT (filled in by the notifications work; the outbox and the poller call it):
-- `submission_outcome_notify(submission_id: int) -> None`: call it with
+- `submission_outcome_notify(submission_id: int) -> None` (and `submissions_outcome_notify(ids)`
+  for many at once, with one query and one task): call it with
   `transaction.on_commit(lambda: ...)` when a submission is refused at submission (400/422), held
   for a person, or reaches a terminal clearance status (ACCEPTED, REJECTED, DUPLICATE) or
   UNDELIVERED. It sends (through a Celery task) one e-mail per person who wants it, in their
@@ -53,6 +54,14 @@ def submission_outcome_notify(submission_id: int) -> None:
     if outcome is None:
         return
     notification_tasks.submission_outcome_send.delay_on_commit(submission_id, outcome)
+
+
+def submissions_outcome_notify(submission_ids: list[int]) -> None:
+    """`submission_outcome_notify` for the submissions of one poller write: one query, one task."""
+    submissions = Submission.objects.filter(pk__in=submission_ids).only("state", "clearance_status").order_by("pk")
+    outcomes = [(submission.pk, outcome) for submission in submissions if (outcome := outcome_of(submission))]
+    if outcomes:
+        notification_tasks.submission_outcomes_send.delay_on_commit(outcomes)
 
 
 def outcome_of(submission: Submission) -> str | None:

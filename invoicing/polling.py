@@ -16,28 +16,31 @@ sees them due while this one works. Polling happens after that commit: no transa
 across an HTTP call (the embedded sandbox answers from the same database). A poller that dies
 simply lets the lease run out, and the submissions are due again.
 
-The reads of a batch are written together, every FLUSH_EVERY polls or FLUSH_SECONDS, in one
+The status checks of a batch go out back to back from a reader thread of its own (READ_AHEAD),
+one at a time, while the poller's thread writes the answers that came back: a check waits for
+Clearvo alone, never for the database (bench/poller.py, docs/performance.md). The reader touches
+no database; everything it needs (the submission, its events, the office's client) is loaded
+before. The reads are written together, every FLUSH_EVERY polls or FLUSH_SECONDS, in one
 transaction of a few queries: the exchanges, the new events (stored once: unique on submission,
 status and time), each submission's status, details and next check, the invoices' mirrored status
-and an Activity row for each status that moved. The writing happens in a thread of its own while
-the next status checks go out (WRITE_BEHIND), so a poll waits for Clearvo alone (bench/poller.py,
-docs/performance.md). A crash loses at
-most the reads not yet written; their submissions are polled again when the lease runs out, and
-Clearvo answers with the same events.
+and an Activity row for each status that moved. A crash loses at most the reads not yet written;
+their submissions are polled again when the lease runs out, and Clearvo answers with the same
+events.
 """
 
 import functools
 import logging
 import random
+import sys
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -69,9 +72,10 @@ FAILURES_BEFORE_PAUSE = 3
 # Reads are written together every FLUSH_EVERY polls or FLUSH_SECONDS, whichever comes first.
 FLUSH_EVERY = 100
 FLUSH_SECONDS = 1.0
-# The writes of a batch go on in a thread of their own while its next reads go out (a poll then
-# waits for Clearvo alone); False writes them between the reads, in the poller's thread.
-WRITE_BEHIND = True
+# The status checks of a batch go out from a thread of their own while the poller's thread writes
+# (a check then waits for Clearvo alone); False makes them between the writes, in the poller's thread.
+READ_AHEAD = True
+READER_SWITCH_INTERVAL = 0.0005  # seconds
 # UNDELIVERED is asked about once more this long after its mcDeadline before a person is asked.
 DEADLINE_GRACE = timedelta(seconds=2)
 
@@ -168,15 +172,14 @@ def submissions_poll_due(*, batch: int = BATCH) -> int:
         .prefetch_related("events")
         .order_by("next_poll_at", "pk")
     )
-    # Inside a caller's transaction the writes join it; otherwise they go behind the next reads.
-    poller = _Poller(lease_until=lease_until, write_behind=WRITE_BEHIND and not connection.in_atomic_block)
+    poller = _Poller(lease_until=lease_until)
+    for submission in submissions:
+        poller.client(submission.invoice.administration.office)  # the key is read here, not in the reader
     try:
-        for submission in submissions:
-            if poller.must_stop():
-                break
-            poller.poll(submission)
+        for read in _reads(poller, submissions):
+            poller.record(read)
     finally:
-        poller.finish()
+        poller.flush()
     # What was not polled (the lease was running out, or Clearvo is down) waits for another round.
     poller.give_back([s for s in submissions if s.pk not in poller.polled])
     return len(poller.polled)
@@ -192,10 +195,40 @@ def submission_poll(submission: Submission) -> None:
     if submission.state != Submission.State.SENT or not submission.reference_id:
         return
     poller = _Poller(lease_until=None)
+    poller.record(poller.read(submission))
+    poller.flush()
+
+
+def _reads(poller: "_Poller", submissions: list[Submission]):
+    """The batch's reads in order, each check sent as soon as the one before is answered.
+
+    One request in flight at a time, as in the poller's thread; what the reads wait for is
+    Clearvo, while the caller writes the answers already in.
+    """
+    if not READ_AHEAD:
+        for submission in submissions:
+            if poller.must_stop():
+                return
+            yield poller.read(submission)
+        return
+
+    def read_unless_stopped(submission: Submission) -> "_Read | None":
+        return None if poller.must_stop() else poller.read(submission)
+
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-reader")
+    # The reader must get the interpreter back as soon as its answer arrives: at the default 5 ms
+    # switch interval the writing thread would hold it for a third of a check's round trip.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(READER_SWITCH_INTERVAL)
     try:
-        poller.poll(submission)
+        for pending in [reader.submit(read_unless_stopped, submission) for submission in submissions]:
+            read = pending.result()
+            if read is None:
+                return
+            yield read
     finally:
-        poller.finish()
+        reader.shutdown(cancel_futures=True)
+        sys.setswitchinterval(switch_interval)
 
 
 def submissions_poll_resume(*, office) -> int:
@@ -232,13 +265,11 @@ class _Read:
 @dataclass
 class _Poller:
     lease_until: datetime | None
-    write_behind: bool = False
     polled: set[int] = field(default_factory=set)
     reads: list[_Read] = field(default_factory=list)
     clients: dict = field(default_factory=dict)
     failures_in_a_row: int = 0
     flushed: float = field(default_factory=time.monotonic)
-    writer: "_Writer" = field(default_factory=lambda: _Writer())
 
     def must_stop(self) -> bool:
         if self.failures_in_a_row >= FAILURES_BEFORE_PAUSE:
@@ -254,13 +285,13 @@ class _Poller:
             self.clients[office.pk] = client
         return self.clients[office.pk]
 
-    def poll(self, submission: Submission) -> None:
-        self.polled.add(submission.pk)
-        self.reads.append(self._read(submission))
+    def record(self, read: "_Read") -> None:
+        self.polled.add(read.submission.pk)
+        self.reads.append(read)
         if len(self.reads) >= FLUSH_EVERY or time.monotonic() - self.flushed >= FLUSH_SECONDS:
             self.flush()
 
-    def _read(self, submission: Submission) -> _Read:
+    def read(self, submission: Submission) -> _Read:
         invoice = submission.invoice
         exchanges: list[dict] = []
         try:
@@ -283,21 +314,10 @@ class _Poller:
         return _answered(submission, answer, exchanges)
 
     def flush(self) -> None:
-        """Writes the reads so far (behind the next reads, when write_behind)."""
+        """Writes the reads so far."""
         reads, self.reads, self.flushed = self.reads, [], time.monotonic()
-        if not reads:
-            return
-        if self.write_behind:
-            self.writer.submit(_write, reads)
-        else:
+        if reads:
             _write(reads)
-
-    def finish(self) -> None:
-        """Writes what is left and waits for every write to be done."""
-        try:
-            self.flush()
-        finally:
-            self.writer.close()
 
     def give_back(self, submissions: list[Submission]) -> None:
         """Claimed but not polled: due again soon (at once unless Clearvo looked down)."""
@@ -307,38 +327,6 @@ class _Poller:
         Submission.objects.filter(pk__in=[s.pk for s in submissions], next_poll_at=self.lease_until).update(
             next_poll_at=now() + delay
         )
-
-
-class _Writer:
-    """Writes flushed reads in a thread of its own while the next status checks go out.
-
-    One write at a time and in order: a flush first waits for the one before (and raises its
-    error). The thread's database connection is closed when the poller finishes.
-    """
-
-    def __init__(self):
-        self.executor: ThreadPoolExecutor | None = None
-        self.pending: Future | None = None
-
-    def submit(self, write, reads: list[_Read]) -> None:
-        self.wait()
-        if self.executor is None:
-            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-writer")
-        self.pending = self.executor.submit(write, reads)
-
-    def wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            if self.executor is not None:
-                self.executor.submit(connections.close_all).result()
-                self.executor.shutdown()
-                self.executor = None
 
 
 def _write(reads: list[_Read]) -> None:
@@ -511,8 +499,8 @@ def _write_changes(reads: list[_Read]) -> None:
     for status, ids in statuses.items():
         Invoice.objects.filter(pk__in=ids).update(status=status, updated_at=stamp)
     _activities_record(activities)
-    for submission_id in notify:
-        transaction.on_commit(functools.partial(notifications.submission_outcome_notify, submission_id))
+    if notify:
+        transaction.on_commit(functools.partial(notifications.submissions_outcome_notify, notify))
 
 
 def _failure(read: _Read, row: dict) -> dict:

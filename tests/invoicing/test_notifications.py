@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from clearfacts_app.models import AdministrationAccess
-from invoicing import notifications
+from invoicing import notification_tasks, notifications
 from invoicing.models import NotificationSent, NotificationSetting, Outcome, Submission
 from invoicing.notification_tasks import submission_outcome_send
 from portal.celery import app
@@ -69,6 +69,25 @@ def notify(submission, capture):
     """What the outbox and the poller do: call the contract after their commit."""
     with capture(execute=True):
         notifications.submission_outcome_notify(submission.pk)
+
+
+def test_a_pollers_write_tells_each_of_its_submissions_outcome_with_one_task(
+    administration, member, owner, django_capture_on_commit_callbacks, monkeypatch
+):
+    accepted = submission_with(Outcome.ACCEPTED, make_invoice(administration, member, invoice_number="A-1"), owner)
+    rejected = submission_with(Outcome.REJECTED, make_invoice(administration, member, invoice_number="A-2"), member)
+    dispatched = []
+    monkeypatch.setattr(
+        notification_tasks.submission_outcomes_send, "delay_on_commit", lambda *args: dispatched.append(args)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.submissions_outcome_notify([rejected.pk, accepted.pk])
+
+    assert dispatched == [([(accepted.pk, Outcome.ACCEPTED), (rejected.pk, Outcome.REJECTED)],)]
+    assert notification_tasks.submission_outcomes_send.apply(args=dispatched[0]).get() == 3
+    assert sorted(message.to[0] for message in mail.outbox) == sorted([member.email, owner.email, member.email])
+    assert notification_tasks.submission_outcomes_send.apply(args=dispatched[0]).get() == 0  # delivered twice
 
 
 def mails_to(address) -> list:

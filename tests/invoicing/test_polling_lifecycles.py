@@ -36,7 +36,7 @@ def sandbox(portal, settings):
 @pytest.fixture
 def notified(monkeypatch):
     calls = []
-    monkeypatch.setattr(notifications, "submission_outcome_notify", calls.append)
+    monkeypatch.setattr(notifications, "submissions_outcome_notify", calls.extend)
     return calls
 
 
