@@ -98,6 +98,14 @@ class InvoicingProfile(models.Model):
             "{YYYY} is the year, {YY} its last two digits, {NNNN} the sequence number (as many digits as N's)."
         ),
     )
+    file_in_books = models.BooleanField(
+        _("file accepted sales invoices in the books"),
+        default=True,
+        help_text=_(
+            "When the authority accepts an invoice, its UBL goes to this administration's Clearfacts inbox as a "
+            "sales invoice."
+        ),
+    )
     # The sequence behind number_pattern; read and advanced under a row lock (invoicing.numbers).
     next_sequence = models.PositiveIntegerField(_("next sequence number"), default=1)
     sequence_year = models.PositiveSmallIntegerField(_("year of the sequence"), null=True, blank=True)
@@ -142,6 +150,10 @@ class Buyer(BuyerFields):
         Administration, on_delete=models.CASCADE, related_name="buyers", verbose_name=_("administration")
     )
     clearfacts_customer_id = models.CharField(_("Clearfacts customer"), max_length=64, blank=True)
+    email = models.EmailField(_("invoice e-mail"), blank=True, help_text=_("Where invoices are e-mailed."))
+    language = models.CharField(
+        _("language"), max_length=2, choices=settings.LANGUAGES, blank=True, help_text=_("Of the e-mails it gets.")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -206,6 +218,7 @@ class Invoice(models.Model):
         "it_codice_destinatario",
         "it_pec_destinatario",
         "de_buyer_reference",
+        "language",
     ]
     EDITABLE = {Status.DRAFT}
 
@@ -271,6 +284,13 @@ class Invoice(models.Model):
     it_pec_destinatario = models.EmailField(_("PEC address"), max_length=254, blank=True)
     de_buyer_reference = models.CharField(_("Leitweg-ID (buyer reference)"), max_length=50, blank=True)
 
+    language = models.CharField(
+        _("language of the invoice"),
+        max_length=2,
+        choices=settings.LANGUAGES,
+        default="nl",
+        help_text=_("The PDF is written in this language."),
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("author")
@@ -711,3 +731,58 @@ class NotificationSent(models.Model):
 
     def __str__(self):
         return f"{self.get_outcome_display()} → {self.email or self.recipient}"
+
+
+class BookFiling(models.Model):
+    """An accepted sales invoice on its way into the accountant's books: the outbox row of the handover.
+
+    Written in the transaction that records ACCEPTED (one per invoice: the unique invoice is the
+    guarantee, whatever retries, restarts or repeated polls happen). A task then builds the UBL
+    (the PDF inside) and hands it to the document pipeline of clearfacts_app as a SALE document
+    of the inbox; `document` links the two, and from there the document's own status (queued,
+    sent, held when the outcome is unknown, ...) is the filing's.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being prepared")
+        HANDED_OVER = "handed-over", _("Handed to the documents")
+        FAILED = "failed", _("Could not be prepared")
+        SKIPPED = "skipped", _("Not filed (turned off)")
+
+    administration_path = "invoice__administration"
+
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.CASCADE, related_name="book_filing", verbose_name=_("invoice")
+    )
+    document = models.OneToOneField(
+        "clearfacts_app.Document",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="book_filing",
+        verbose_name=_("document"),
+    )
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+        help_text=_("Empty when the acceptance itself started it."),
+    )
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("filing in the books")
+        verbose_name_plural = _("filings in the books")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "updated_at"], name="book_filing_state_idx")]
+
+    def __str__(self):
+        return f"{self.invoice} → {self.get_state_display()}"

@@ -7,7 +7,6 @@ inside its body, so that the import goes one way. Registered with the worker by 
 
 from celery import shared_task
 
-
 # smtplib's errors and socket errors: the mail server may answer later.
 RETRIED = {"autoretry_for": (OSError,), "retry_backoff": 60, "retry_backoff_max": 60 * 60, "retry_jitter": True}
 
