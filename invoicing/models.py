@@ -218,7 +218,6 @@ class Invoice(models.Model):
         "it_codice_destinatario",
         "it_pec_destinatario",
         "de_buyer_reference",
-        "language",
     ]
     EDITABLE = {Status.DRAFT}
 
