@@ -10,7 +10,9 @@ The rules are those of Clearvo's request-body tables (HTTP 400) and its country 
 as the sandbox implements them, and a few the specification implies and the portal adds: a tax code
 that exists in the destination country (invoicing.rates), tax ids checked for every country with
 python-stdnum (Clearvo checks Italy and Poland), positive quantities, a due date not before the
-issue date, an exemption reason for E, and a note's original invoice from the same administration.
+issue date, an exemption reason for E, a note's original invoice from the same administration,
+and the EN16931 rules the invoice's UBL for the books must meet (the supplier's VAT number,
+the buyer's for K, O never beside another category).
 Only what `invoicing.payload` sends is checked: Italian country data only for Italy, for example.
 A field gets at most one problem, the first found.
 """
@@ -59,6 +61,7 @@ def invoice_problems(invoice, lines) -> list[Problem]:
         *_party_problems(invoice, "supplier"),
         *_party_problems(invoice, "buyer"),
         *_reverse_charge_problems(invoice, lines),
+        *_en16931_problems(invoice, lines),
         *_payment_problems(invoice),
         *_original_invoice_problems(invoice),
         *_country_data_problems(invoice),
@@ -183,6 +186,34 @@ def _reverse_charge_problems(invoice, lines) -> list[Problem]:
             Problem(
                 "buyer_tax_id",
                 _("Reverse charge (AE) needs the buyer's VAT number: enter it, or choose another VAT category."),
+            )
+        )
+    return problems
+
+
+def _en16931_problems(invoice, lines) -> list[Problem]:
+    """EN16931 rules that the invoice's Peppol copy for the books (invoicing.ubl) must meet."""
+    codes = {line.tax_code for line in lines if line.tax_code}
+    problems = []
+    if codes - {TaxCode.O, TaxCode.AE} and not invoice.supplier_tax_id:  # BR-S-02, BR-Z-02, BR-E-02, BR-G-02, BR-IC-02
+        problems.append(
+            Problem(
+                "supplier_tax_id",
+                _("This invoice needs the supplier's VAT number: fill it in in the invoicing profile."),
+            )
+        )
+    if TaxCode.K in codes and not invoice.buyer_tax_id:  # BR-IC-02
+        problems.append(Problem("buyer_tax_id", _("An intra-EU supply (K) needs the buyer's VAT number.")))
+    if TaxCode.O in codes and len(codes) > 1:  # BR-O-11 to BR-O-14
+        first = next(index for index, line in enumerate(lines) if line.tax_code == TaxCode.O)
+        problems.append(
+            Problem(
+                "tax_code",
+                _(
+                    "Outside the scope of VAT (O) cannot be combined with other VAT categories: "
+                    "invoice these lines separately."
+                ),
+                line=first,
             )
         )
     return problems

@@ -122,10 +122,26 @@ def test_the_tax_code_message_says_which_category_and_country():
     ("missing", "problem"),
     [({}, []), ({"buyer_tax_id": ""}, ["buyer_tax_id"]), ({"supplier_tax_id": ""}, ["supplier_tax_id"])],
 )
-def test_reverse_charge_needs_both_tax_ids(missing, problem):
+def test_reverse_charge_and_intra_eu_supply_need_both_tax_ids(missing, problem):
+    """Clearvo's 422 for AE; EN16931 BR-AE-02/03 and BR-IC-02/03 for the UBL of both."""
     invoice = draft("FR", **missing)
     assert problems_of(invoice, [line(), line(tax_code="AE")]) == [(field, None) for field in problem]
-    assert problems_of(invoice, [line(), line(tax_code="K")]) == []  # only AE needs them
+    assert problems_of(invoice, [line(tax_code="K")]) == [(field, None) for field in problem]
+
+
+@pytest.mark.parametrize("tax_code", ["S", "Z", "G"])
+def test_every_category_but_outside_scope_needs_the_suppliers_vat_number(tax_code):
+    """BR-S-02, BR-Z-02, BR-G-02: the books' UBL of such an invoice names the seller's VAT id."""
+    assert problems_of(draft("FR", supplier_tax_id=""), [line(tax_code=tax_code)]) == [("supplier_tax_id", None)]
+    assert problems_of(draft("FR", supplier_tax_id=""), [line(tax_code="O", exemption_reason="Not in scope")]) == []
+
+
+def test_outside_the_scope_of_vat_is_never_beside_another_category():
+    """BR-O-11 to BR-O-14: an invoice with an O line has no other VAT category."""
+    lines = [line(), line(tax_code="O", exemption_reason="Not in scope")]
+    assert problems_of(draft("FR"), lines) == [("tax_code", 1)]
+    message = message_for(draft("FR"), "tax_code", lines, 1)
+    assert message.startswith("Outside the scope of VAT (O) cannot be combined with other VAT categories")
 
 
 # --- Tax ids, IBAN and BIC ----------------------------------------------------------------------
