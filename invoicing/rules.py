@@ -202,6 +202,12 @@ def _en16931_problems(invoice, lines) -> list[Problem]:
                 _("This invoice needs the supplier's VAT number: fill it in in the invoicing profile."),
             )
         )
+    addressable = invoice.buyer_tax_id or (invoice.country == DestinationCountry.DE and invoice.de_buyer_reference)
+    addressable = addressable or (invoice.country == DestinationCountry.IT and invoice.it_codice_fiscale)
+    if not addressable and TaxCode.K not in codes:  # PEPPOL-EN16931-R010: the buyer's electronic address
+        problems.append(
+            Problem("buyer_tax_id", _("Enter the buyer's VAT or tax number: the e-invoice is addressed with it."))
+        )
     if TaxCode.K in codes and not invoice.buyer_tax_id:  # BR-IC-02
         problems.append(Problem("buyer_tax_id", _("An intra-EU supply (K) needs the buyer's VAT number.")))
     if TaxCode.O in codes and len(codes) > 1:  # BR-O-11 to BR-O-14

@@ -219,7 +219,28 @@ def test_a_tax_id_needs_the_iso_code_of_its_country(tax_id_country, problem):
 
 
 def test_a_tax_id_country_without_a_tax_id_is_no_problem():
-    assert problems_of(draft(buyer_tax_id="", buyer_tax_id_country="IT")) == []
+    invoice = draft(buyer_tax_id="", buyer_tax_id_country="IT", it_codice_fiscale="RSSMRA85T10A562S")
+    assert problems_of(invoice) == []
+
+
+@pytest.mark.parametrize(
+    ("country", "identifiers", "problem"),
+    [
+        ("FR", {}, True),
+        ("FR", {"buyer_tax_id": "40303265045", "buyer_tax_id_country": "FR"}, False),
+        ("IT", {"it_codice_fiscale": "RSSMRA85T10A562S"}, False),
+        ("DE", {"de_buyer_reference": "04011000-12345-03"}, False),
+    ],
+)
+def test_the_buyer_needs_an_identifier_to_address_the_e_invoice_to(country, identifiers, problem):
+    """PEPPOL-EN16931-R010: the UBL names the buyer's electronic address (its VAT number, codice
+    fiscale or Leitweg-ID)."""
+    invoice = draft(country, **({"buyer_tax_id": "", "buyer_tax_id_country": ""} | identifiers))
+    assert (
+        ("buyer_tax_id", None) in problems_of(invoice)
+        if problem
+        else ("buyer_tax_id", None) not in problems_of(invoice)
+    )
 
 
 @pytest.mark.parametrize(
