@@ -213,3 +213,12 @@ def test_the_buyers_record_keeps_its_e_mail_and_language(signed_in, buyer):
 
     buyer.refresh_from_db()
     assert (buyer.email, buyer.language) == ("ap@rossi.example", "en")
+
+
+def test_writers_see_the_button_with_the_address_it_sends_to(signed_in, invoice):
+    text = signed_in.get(url(invoice, "invoice-detail")).text
+
+    section = text.split('data-testid="buyer-documents"')[1].split("</section>")[0]
+    assert "E-mail to the buyer (fatture@rossi.example)" in section
+    assert f'action="{url(invoice, "invoice-email-buyer")}"' in section
+    assert 'name="csrfmiddlewaretoken"' in section

@@ -12,7 +12,7 @@ from invoicing.models import Invoice
 from invoicing.pdf import invoice_pdf, pdf_filename
 from tests.factories import make_invoice
 from tests.invoicing.clearance_helpers import Clearance, make_submission
-from tests.invoicing.editor_helpers import IBAN, complete_profile
+from tests.invoicing.editor_helpers import IBAN, complete_profile, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,28 @@ def test_the_filename_is_ascii_whatever_the_number(invoice):
     invoice.invoice_number = "FV/2026/ż 1"
 
     assert pdf_filename(invoice) == "invoice-FV-2026---1.pdf"
+
+
+# The language the PDF is written in is chosen in the editor.
+
+
+@pytest.mark.parametrize("language", ["fr", "nl"])
+def test_a_new_invoice_is_in_its_authors_language_until_they_choose(client, member, administration, language):
+    complete_profile(administration)
+    client.force_login(member)
+    new = f"/administrations/{administration.company_number}/invoices/new/"
+
+    response = client.get(new, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.context["form"]["language"].value() == language
+    assert 'name="language"' in response.text
+
+
+def test_the_editor_saves_the_chosen_language(client, member, administration):
+    complete_profile(administration)
+    client.force_login(member)
+    new = f"/administrations/{administration.company_number}/invoices/new/"
+
+    client.post(new, form_data(language="fr"))
+
+    assert Invoice.objects.get().language == "fr"
