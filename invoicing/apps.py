@@ -22,3 +22,5 @@ class InvoicingConfig(AppConfig):
             "invoices", "invoicing/invoice_list.html#dashboard_counts", lambda user: selectors.invoice_counts(user=user)
         )
         dashboard.panel_add(counts)
+
+        from invoicing import buyer_mail  # noqa: F401 (registers the "e-mail to the buyer" task with the Celery worker)

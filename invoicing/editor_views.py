@@ -10,6 +10,7 @@ formset and its validation and no JavaScript copies forms.
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import models
 from django.http import HttpResponse
@@ -71,6 +72,13 @@ def _detail_url(invoice: Invoice) -> str:
 
 def _invoice(request, invoice_pk) -> Invoice:
     return get_object_or_404(request.administration.invoices.select_related("administration"), pk=invoice_pk)
+
+
+def author_language(request) -> str:
+    """The language a new invoice is written in until its author picks another: the one they read the portal in."""
+    spoken = [code for code, _name in settings.LANGUAGES]
+    language = getattr(request, "LANGUAGE_CODE", "")
+    return language if language in spoken else settings.LANGUAGE_CODE
 
 
 def profile_missing(profile: InvoicingProfile) -> list[str]:
@@ -163,6 +171,7 @@ class Editor:
             "currency": self.profile.default_currency,
             "iban": self.profile.iban,
             "bic": self.profile.bic,
+            "language": author_language(self.request),
         }
         if self.request.GET.get("type") in Invoice.DocumentType.values:
             initial["document_type"] = self.request.GET["type"]

@@ -214,6 +214,7 @@ class Invoice(models.Model):
         "payment_means",
         "payment_reference",
         "customer_reference",
+        "language",
         "it_codice_fiscale",
         "it_codice_destinatario",
         "it_pec_destinatario",

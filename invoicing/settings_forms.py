@@ -142,6 +142,8 @@ class BuyerForm(FieldsetsMixin, forms.ModelForm):
             "codice_destinatario",
             "pec_destinatario",
             "leitweg_id",
+            "email",
+            "language",
         ]
         help_texts = {
             "tax_id": gettext_lazy("With or without the country prefix: IT00743110157 or 00743110157."),
@@ -157,6 +159,7 @@ class BuyerForm(FieldsetsMixin, forms.ModelForm):
         (gettext_lazy("Address"), ["street", "postal_code", "city", "country"]),
         (gettext_lazy("For invoices to Italy"), ["codice_destinatario", "pec_destinatario", "codice_fiscale"]),
         (gettext_lazy("For invoices to Germany"), ["leitweg_id"]),
+        (gettext_lazy("E-mailing invoices"), ["email", "language"]),
     ]
 
     def __init__(self, *args, **kwargs):

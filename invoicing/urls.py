@@ -113,3 +113,25 @@ urlpatterns = [
     # /account/notifications/ : a person's own setting for the outcome e-mails (no administration)
     path("account/notifications/", notification_views.notification_settings, name="notification-settings"),
 ]
+
+# An invoice's documents for its buyer: the PDF and the UBL, downloaded or e-mailed (imported here to keep this
+# addition in one block)
+from invoicing import download_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/invoice.pdf",
+        download_views.invoice_pdf_download,
+        name="invoice-pdf",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/invoice.xml",
+        download_views.invoice_ubl_download,
+        name="invoice-ubl",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/email-buyer/",
+        download_views.invoice_email_buyer,
+        name="invoice-email-buyer",
+    ),
+]

@@ -50,6 +50,7 @@ INVOICE_FIELDS = {
     "payment_means": "CREDIT_TRANSFER",
     "payment_reference": "",
     "customer_reference": "",
+    "language": "en",
     "it_codice_fiscale": "",
     "it_codice_destinatario": "ABC1234",
     "it_pec_destinatario": "",

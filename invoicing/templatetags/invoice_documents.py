@@ -1,0 +1,24 @@
+"""The invoice page's documents for the buyer: the PDF and UBL downloads, and the e-mails to the buyer."""
+
+from django import template
+
+from invoicing import buyer_mail
+
+register = template.Library()
+
+
+@register.inclusion_tag("invoicing/invoice_documents.html", takes_context=True)
+def invoice_documents(context):
+    """`{% invoice_documents %}` on the invoice page (needs `invoice`, `administration` and `user` in the context)."""
+    invoice = context["invoice"]
+    membership = getattr(context.get("user"), "membership", None)
+    shown = {"invoice": invoice, "administration": context["administration"], "draft": invoice.is_editable}
+    if invoice.is_editable:
+        return shown
+    return shown | {
+        "can_write": bool(membership and membership.can_write),
+        "address": buyer_mail.buyer_address(invoice),
+        "missing_address": buyer_mail.missing_address(invoice),
+        "emails": buyer_mail.invoice_emails(invoice),
+        "csrf_token": context.get("csrf_token"),
+    }
