@@ -1,0 +1,18 @@
+"""`{% book_filing invoice %}`: the invoice page's part on its way into the books."""
+
+from django import template
+
+from invoicing import books
+
+register = template.Library()
+
+
+@register.inclusion_tag("invoicing/book_filing.html", takes_context=True)
+def book_filing(context, invoice):
+    return {
+        "administration": invoice.administration,
+        "invoice": invoice,
+        "handover": books.invoice_handover(invoice),
+        "user": context.get("user"),
+        "request": context.get("request"),
+    }
