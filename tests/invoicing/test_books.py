@@ -325,3 +325,20 @@ def test_the_list_action_files_nothing_where_the_setting_is_off(client, administ
     response = bulk(client, invoice.pk)
 
     assert "does not send accepted invoices to its books" in response.text and not BookFiling.objects.exists()
+
+
+# --- the staff admin ---
+
+
+def test_filings_are_read_only_in_the_admin(admin_client, administration, member):
+    invoice = make_invoice(administration, member, invoice_number="2026-0042", status=Invoice.Status.ACCEPTED)
+    filing = BookFiling.objects.create(invoice=invoice)
+
+    listing = admin_client.get("/admin/invoicing/bookfiling/?q=2026-0042")
+    assert listing.status_code == 200 and "2026-0042" in listing.text
+    page = admin_client.get(f"/admin/invoicing/bookfiling/{filing.pk}/change/")
+    assert page.status_code == 200 and 'name="state"' not in page.text
+    admin_client.post(f"/admin/invoicing/bookfiling/{filing.pk}/change/", {"state": State.FAILED})
+    filing.refresh_from_db()
+    assert filing.state == State.PENDING
+    assert admin_client.get("/admin/invoicing/bookfiling/add/").status_code == 403
