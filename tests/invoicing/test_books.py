@@ -11,6 +11,7 @@ from django.utils import timezone
 from clearfacts_app import documents
 from clearfacts_app.models import Document
 from invoicing import books, polling
+from invoicing.book_tasks import prepare_book_filing, sweep_book_filings
 from invoicing.models import BookFiling, Invoice, InvoicingProfile, Submission
 from invoicing.submissions import submission_send
 from sandbox.clearfacts import models as sandbox
@@ -154,17 +155,26 @@ def test_a_filing_whose_task_was_lost_is_dispatched_again_by_the_sweeper_and_upl
     filing = BookFiling.objects.get(invoice=invoice)
     prepared.clear()  # the task never ran: the broker lost it
 
-    assert books.book_filings_sweep(stale_after=timedelta(minutes=2)) == 0, "too fresh to be lost"
+    assert sweep_book_filings(stale_after_seconds=120) == 0, "too fresh to be lost"
     BookFiling.objects.filter(pk=filing.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
-    assert books.book_filings_sweep(stale_after=timedelta(minutes=2)) == 1 and prepared == [filing.pk]
-    assert books.book_filings_sweep(stale_after=timedelta(minutes=2)) == 0, "touched when dispatched"
+    assert sweep_book_filings(stale_after_seconds=120) == 1 and prepared == [filing.pk]
+    assert sweep_book_filings(stale_after_seconds=120) == 0, "touched when dispatched"
 
-    document = handed_over(invoice)
-    assert send(document) == Document.Status.SENT
+    assert prepare_book_filing(filing.pk) == State.HANDED_OVER  # the task, run here
+    filing.refresh_from_db()
+    assert send(filing.document) == Document.Status.SENT
     BookFiling.objects.filter(pk=filing.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-    assert books.book_filings_sweep(stale_after=timedelta(minutes=2)) == 0
-    assert books.book_filing_prepare(filing.pk) == State.HANDED_OVER
+    assert sweep_book_filings(stale_after_seconds=120) == 0
+    assert prepare_book_filing(filing.pk) == State.HANDED_OVER
     assert sales_at_the_sandbox(administration).count() == 1 and Document.objects.count() == 1
+
+
+def test_the_tasks_are_registered_and_the_sweeper_scheduled():
+    from portal.celery import app
+
+    assert {"invoicing.book_tasks.prepare_book_filing", "invoicing.book_tasks.sweep_book_filings"} <= set(app.tasks)
+    schedule = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "invoicing.book_tasks.sweep_book_filings" in schedule
 
 
 def test_an_upload_whose_answer_is_lost_is_held_and_not_sent_again(
