@@ -71,6 +71,11 @@ def book_filings_request(invoice_ids, *, requested_by=None) -> list[int]:
     return created
 
 
+def can_file(invoice: Invoice) -> bool:
+    """Only accepted invoices go to the books."""
+    return invoice.status == Invoice.Status.ACCEPTED
+
+
 def _uploader(invoice: Invoice):
     """Who submitted the accepted submission (the one whose Clearfacts sign-in uploads it)."""
     submission = (

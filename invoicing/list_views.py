@@ -111,7 +111,7 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         "list_url": list_url,
         "results_id": RESULTS,
         "show_administration": show_administration,
-        "has_accepted": any(row.invoice.status == Invoice.Status.ACCEPTED for row in page.rows),
+        "has_accepted": any(books.can_file(row.invoice) for row in page.rows),
     }
 
 
@@ -244,7 +244,7 @@ def _back(request) -> str:
 
 
 def _not_filed_because(invoice: Invoice) -> str:
-    if invoice.status != Invoice.Status.ACCEPTED:
+    if not books.can_file(invoice):
         return _("Only accepted invoices go to the books; this one is %(status)s.") % {
             "status": invoice.get_status_display().lower()
         }

@@ -16,3 +16,9 @@ def book_filing(context, invoice):
         "user": context.get("user"),
         "request": context.get("request"),
     }
+
+
+@register.filter
+def can_file_in_books(invoice) -> bool:
+    """`{% if invoice|can_file_in_books %}`: the list action may be offered for it (it says why not, if so)."""
+    return books.can_file(invoice)
