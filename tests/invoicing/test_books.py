@@ -352,3 +352,35 @@ def test_filings_are_read_only_in_the_admin(admin_client, administration, member
     filing.refresh_from_db()
     assert filing.state == State.PENDING
     assert admin_client.get("/admin/invoicing/bookfiling/add/").status_code == 403
+
+
+def test_a_ubl_that_cannot_be_built_fails_the_filing_and_uploads_nothing(
+    live_clearvo, monkeypatch, administration, member, prepared, quiet
+):
+    invoice = accepted_at_once(administration, member)
+
+    def broken(invoice):
+        raise ValueError("no buyer endpoint")
+
+    monkeypatch.setattr(books, "invoice_ubl", broken)
+    filing = BookFiling.objects.get(invoice=invoice)
+
+    assert books.book_filing_prepare(filing.pk) == State.FAILED
+    filing.refresh_from_db()
+    assert filing.error == "ValueError: no buyer endpoint" and filing.document is None
+    assert books.book_filings_sweep(stale_after=timedelta(0)) == 0 and not Document.objects.exists()
+
+
+# --- the setting, on the invoicing profile page ---
+
+
+def test_an_office_administrator_turns_the_filing_off_on_the_profile_page(client, owner, administration):
+    from tests.invoicing.test_profile import url, valid_post
+
+    client.force_login(owner)
+    assert 'name="file_in_books"' in client.get(url(administration)).text
+
+    fields = valid_post()
+    del fields["file_in_books"]  # an unticked box is not posted
+    assert client.post(url(administration), fields).status_code == 302
+    assert InvoicingProfile.objects.get(administration=administration).file_in_books is False
