@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from invoicing import clearvo, polling, submissions
 from invoicing.models import (
+    BookFiling,
     Buyer,
     ClearanceEvent,
     Exchange,
@@ -338,3 +339,34 @@ class SubmissionAdmin(admin.ModelAdmin):
             )
         if failed:
             self.message_user(request, _("Failed: %(list)s.") % {"list": "; ".join(failed)}, messages.ERROR)
+
+
+@admin.register(BookFiling)
+class BookFilingAdmin(admin.ModelAdmin):
+    """Read-only: a filing is written with ACCEPTED and moved on by its task; the document it became is
+    handled on the document's own page (retry, send anyway, cancel)."""
+
+    list_display = ["invoice", "administration", "state", "document_status", "requested_by", "created_at"]
+    list_filter = ["state", "invoice__administration__office"]
+    search_fields = [
+        "invoice__invoice_number",
+        "invoice__administration__name",
+        "invoice__administration__company_number",
+    ]
+    list_select_related = ["invoice__administration", "document", "requested_by"]
+    readonly_fields = ["invoice", "document", "state", "requested_by", "error", "created_at", "updated_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, filing=None):
+        return False
+
+    @admin.display(description=_("administration"), ordering="invoice__administration__name")
+    def administration(self, filing):
+        return filing.invoice.administration
+
+    @admin.display(description=_("document status"))
+    def document_status(self, filing):
+        return filing.document.get_status_display() if filing.document else "—"

@@ -9,6 +9,7 @@ class InvoicingConfig(AppConfig):
     def ready(self):
         from clearfacts_app import tabs
         from invoicing import (
+            book_tasks,  # noqa: F401 (registers its tasks with the Celery worker)
             notification_tasks,  # noqa: F401 (registers its task with the Celery worker)
             selectors,
         )

@@ -1,20 +1,23 @@
 """The invoice lists (an administration's Invoices tab, and every invoice the user may see) and their row actions."""
 
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.roles import requires_role
 from clearfacts_app.pages import list_filters
 from clearfacts_app.tabs import administration_tab
-from invoicing import selectors, services
-from invoicing.models import DestinationCountry, Invoice
+from invoicing import books, selectors, services
+from invoicing.models import BookFiling, DestinationCountry, Invoice
 from portal.htmx import wants_partial
 
 LIST_TEMPLATE = "invoicing/invoice_list.html"
@@ -108,6 +111,7 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         "list_url": list_url,
         "results_id": RESULTS,
         "show_administration": show_administration,
+        "has_accepted": any(books.can_file(row.invoice) for row in page.rows),
     }
 
 
@@ -207,3 +211,79 @@ def invoice_delete(request, company_number, invoice_pk):
         return _to_tab(company_number)
     messages.success(request, _("Draft %(number)s was deleted.") % {"number": invoice.invoice_number})
     return _to_tab(company_number)
+
+
+# --- accepted invoices into the books, several at once ---
+
+BOOKS_TEMPLATE = "invoicing/bulk_books.html"
+
+
+@dataclass
+class BooksResult:
+    invoice: Invoice | None
+    filed: bool
+    reason: str = ""
+
+
+BOOKS_LIMIT = 100
+
+
+def _chosen_ids(request) -> list[int]:
+    chosen = []
+    for value in request.POST.getlist("invoice"):
+        if value.isdigit() and len(value) <= 18 and int(value) not in chosen:
+            chosen.append(int(value))
+    return chosen
+
+
+def _back(request) -> str:
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
+        return url
+    return reverse("invoicing:invoice-list")
+
+
+def _not_filed_because(invoice: Invoice) -> str:
+    if not books.can_file(invoice):
+        return _("Only accepted invoices go to the books; this one is %(status)s.") % {
+            "status": invoice.get_status_display().lower()
+        }
+    if hasattr(invoice, "book_filing"):
+        return _("Already filed in the books.")
+    return _("This administration does not send accepted invoices to its books (its invoicing settings).")
+
+
+@require_POST
+@writers_only
+def invoice_bulk_file_in_books(request):
+    """Files the accepted invoices chosen on a list in their administrations' books; a page says what
+    happened to each."""
+    back = _back(request)
+    chosen = _chosen_ids(request)
+    if not chosen:
+        messages.error(request, _("Choose the accepted invoices to file in the books."))
+        return redirect(back)
+    if len(chosen) > BOOKS_LIMIT:
+        messages.error(request, _("At most %(limit)d invoices can be filed at once.") % {"limit": BOOKS_LIMIT})
+        return redirect(back)
+    # Looked up through the user's administrations: an id of another tenant is reported as not found, never used.
+    found = selectors.visible_invoices(user=request.user).select_related("administration")
+    invoices = found.in_bulk(chosen)
+    created = books.book_filings_request([pk for pk in chosen if pk in invoices], requested_by=request.user)
+    filed = set(BookFiling.objects.filter(pk__in=created).values_list("invoice_id", flat=True))
+    current = found.select_related("book_filing").in_bulk(chosen)
+    results = []
+    for pk in chosen:
+        invoice = current.get(pk)
+        if invoice is None:
+            results.append(BooksResult(None, filed=False, reason=_("Not among the invoices you can see.")))
+        elif pk in filed:
+            results.append(BooksResult(invoice, filed=True))
+        else:
+            results.append(BooksResult(invoice, filed=False, reason=_not_filed_because(invoice)))
+    count = len(filed)
+    summary = ngettext("%(count)d filed", "%(count)d filed", count) % {"count": count}
+    if len(results) > count:
+        skipped = len(results) - count
+        summary += ", " + ngettext("%(count)d not filed", "%(count)d not filed", skipped) % {"count": skipped}
+    return render(request, BOOKS_TEMPLATE, {"results": results, "summary": summary, "back": back})

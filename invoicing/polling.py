@@ -45,7 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clearfacts_app.models import Activity
-from invoicing import clearvo, notifications
+from invoicing import books, clearvo, notifications
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission
 from portal.http import ExternalSession
 
@@ -427,7 +427,7 @@ def _write_changes(reads: list[_Read]) -> None:
         .filter(pk__in=[read.submission.pk for read in reads])
         .values("pk", "state", *CHANGED_FIELDS)
     }
-    rows, events, invoices, activities, notify = [], [], [], [], []
+    rows, events, invoices, activities, notify, accepted = [], [], [], [], [], []
     for read in reads:
         row = current.get(read.submission.pk)
         if row is None or row["state"] != Submission.State.SENT:
@@ -479,6 +479,8 @@ def _write_changes(reads: list[_Read]) -> None:
                 invoices.append(
                     Invoice(pk=invoice.pk, status=INVOICE_STATUS[answer.clearance_status], updated_at=stamp)
                 )
+            if answer.clearance_status == Status.ACCEPTED and (moved or invoice.status != Invoice.Status.ACCEPTED):
+                accepted.append(invoice.pk)
             data = _activity_data(read.submission, answer)
             if moved:
                 activities.append(_activity(read, ACTIVITY[answer.clearance_status], data))
@@ -499,6 +501,8 @@ def _write_changes(reads: list[_Read]) -> None:
     for status, ids in statuses.items():
         Invoice.objects.filter(pk__in=ids).update(status=status, updated_at=stamp)
     _activities_record(activities)
+    if accepted:
+        books.book_filings_request(accepted)  # in this transaction: one filing per invoice, written with ACCEPTED
     if notify:
         transaction.on_commit(functools.partial(notifications.submissions_outcome_notify, notify))
 

@@ -42,6 +42,7 @@ EDITABLE_FIELDS = [
     "default_currency",
     "payment_terms_days",
     "number_pattern",
+    "file_in_books",
 ]
 
 

@@ -54,6 +54,7 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         (gettext_lazy("Address"), ["street", "postal_code", "city", "country"]),
         (gettext_lazy("Payment"), ["iban", "bic", "default_currency", "payment_terms_days"]),
         (gettext_lazy("Invoice numbers"), ["number_pattern"]),
+        (gettext_lazy("Books"), ["file_in_books"]),
     ]
 
     country = country_field(InvoicingProfile._meta.get_field("country").verbose_name, required=True)
@@ -65,6 +66,7 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
             "tax_id": gettext_lazy("The Belgian company number, written as BE 0403.170.701 or 0403170701."),
             "iban": gettext_lazy("Recommended: buyers see where to pay."),
         }
+        widgets = {"file_in_books": forms.CheckboxInput(attrs={"class": "form-check-input d-block"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

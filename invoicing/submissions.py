@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clearfacts_app.activity import activity_record
-from invoicing import clearvo, notifications, profiles, rules
+from invoicing import books, clearvo, notifications, profiles, rules
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission, key_mode
 from invoicing.payload import payload_bytes
 from invoicing.services import SUPPLIER_FIELDS, supplier_copy
@@ -348,6 +348,8 @@ def _sent(submission: Submission, lease: datetime, answer: clearvo.SubmitAnswer)
         Invoice.objects.filter(pk=locked.invoice_id, status=Invoice.Status.SUBMITTING).update(
             status=INVOICE_STATUS[status], updated_at=now
         )
+        if status == Submission.ClearanceStatus.ACCEPTED:
+            books.book_filings_request([locked.invoice_id])  # accepted at once: into the books with it
         ClearanceEvent.objects.get_or_create(submission=locked, status=status, at=submitted_at)
         _record(locked, action="invoice.sent", reference=answer.reference_id, status=status)
         if answer.terminal:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from invoicing import (
+    book_views,
     buyer_views,
     clearance_views,
     clearvo_account_views,
@@ -112,6 +113,13 @@ urlpatterns = [
     path("office/clearvo/", clearvo_account_views.clearvo_account, name="clearvo-account"),
     # /account/notifications/ : a person's own setting for the outcome e-mails (no administration)
     path("account/notifications/", notification_views.notification_settings, name="notification-settings"),
+    # .../invoices/<invoice_pk>/books/ : the invoice's way into the books; /invoices/books/ : file accepted ones
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/books/",
+        book_views.invoice_book_filing,
+        name="invoice-book-filing",
+    ),
+    path("invoices/books/", list_views.invoice_bulk_file_in_books, name="invoice-bulk-file-in-books"),
 ]
 
 # An invoice's documents for its buyer: the PDF and the UBL, downloaded or e-mailed (imported here to keep this

@@ -89,6 +89,8 @@ SUBMISSION_RETRY_BACKOFF_MAX = env_float("SUBMISSION_RETRY_BACKOFF_MAX_SECONDS",
 SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 10, minimum=1)
 # A queued or retrying send not taken up this long after it was due is dispatched again by the sweeper.
 SUBMISSION_SWEEP_AFTER_SECONDS = env_int("SUBMISSION_SWEEP_AFTER_SECONDS", 120)
+# An accepted invoice's filing in the books still being prepared this long after it was written is dispatched again.
+BOOK_FILING_SWEEP_AFTER_SECONDS = env_int("BOOK_FILING_SWEEP_AFTER_SECONDS", 120)
 
 
 def _field_encryption_keys() -> list[str]:
@@ -376,6 +378,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-documents": {"task": "clearfacts_app.tasks.sweep_documents", "schedule": 60.0},
     "remove-sent-files": {"task": "clearfacts_app.tasks.remove_sent_files", "schedule": 60 * 60.0},
     "sweep-submissions": {"task": "invoicing.tasks.sweep_submissions", "schedule": 60.0},
+    "sweep-book-filings": {"task": "invoicing.book_tasks.sweep_book_filings", "schedule": 60.0},
     # Every few seconds, so a status is seen soon after nextPollAfter (make run plays cadences of
     # seconds); a run with nothing due is one query. A tick still queued at the next one is dropped.
     "poll-submissions": {

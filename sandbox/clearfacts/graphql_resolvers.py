@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 from graphql import REMOVE, GraphQLError, GraphQLSchema, StringValueNode, Visitor, build_ast_schema, parse, visit
 
-from clearfacts_app.filetypes import FileRefused, inspect
+from clearfacts_app.filetypes import FileKind, FileRefused, inspect
 from sandbox.clearfacts.models import (
     AccessToken,
     AppInfo,
@@ -32,6 +32,7 @@ from sandbox.clearfacts.models import (
     Document,
     Statistic,
 )
+from sandbox.clearfacts.ubl_check import check_customization
 
 SCHEMA_FILE = Path(settings.BASE_DIR) / "clearfacts_app" / "graphql" / "schema.graphql"
 CUSTOMERS_PAGE = 100
@@ -343,6 +344,8 @@ def _checked_upload(context: Context, filename: str):
         raise error("BAD_USER_INPUT", "filename must be a plain file name, without folders.", field="filename")
     try:
         kind, pages = inspect(upload)
+        if kind is FileKind.XML:
+            check_customization(upload)
     except FileRefused as refused:
         raise error("UNSUPPORTED_FILE", refused.message, reason=refused.code) from None
     digest = hashlib.sha256()

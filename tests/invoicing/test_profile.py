@@ -30,6 +30,7 @@ def valid_post(**changes) -> dict:
         "default_currency": "EUR",
         "payment_terms_days": "30",
         "number_pattern": "F{YYYY}-{NNNN}",
+        "file_in_books": "on",  # the box is ticked by default, and a browser posts it
     } | changes
 
 

@@ -523,6 +523,18 @@ def test_a_client_cannot_add_associates(sandbox):
         (samples.HTML_PAGE, "invoice.xml", "unsupported_file_type"),
         (samples.NOT_AN_INVOICE_XML, "order.xml", "unsupported_xml"),
         (samples.ENTITY_EXPANSION_XML, "bomb.xml", "unsafe_xml"),
+        (samples.UBL_INVOICE.replace(b"</Invoice>", b"<unclosed></Invoice>"), "broken.xml", "invalid_xml"),
+        (samples.UBL_INVOICE.replace(b"xsd:Invoice-2", b"xsd:Invoice-1"), "old.xml", "unsupported_xml"),
+        (
+            samples.UBL_INVOICE.replace(b"poacc:billing:3.0", b"poacc:billing:2.0"),
+            "bis2.xml",
+            "unsupported_customization",
+        ),
+        (
+            samples.UBL_INVOICE.replace(b"CustomizationID", b"ProfileExecutionID"),
+            "none.xml",
+            "unsupported_customization",
+        ),
         (b"", "empty.pdf", "empty_file"),
         (b"%PDF-1.7\nnot really a pdf", "broken.pdf", "invalid_pdf"),
     ],
