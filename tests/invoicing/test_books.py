@@ -5,6 +5,7 @@ nothing with the setting off; the list action, the invoice page's part, and outs
 from datetime import timedelta
 
 import pytest
+from defusedxml import ElementTree
 from django.conf import settings
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from invoicing import books, polling
 from invoicing.book_tasks import prepare_book_filing, sweep_book_filings
 from invoicing.models import BookFiling, Invoice, InvoicingProfile, Submission
 from invoicing.submissions import submission_send
+from invoicing.ubl import ubl_filename
 from sandbox.clearfacts import models as sandbox
 from sandbox.instrument import fail_next
 from tests.factories import make_invoice
@@ -24,29 +26,8 @@ pytestmark = pytest.mark.slow
 
 State = BookFiling.State
 HTMX = {"HX-Request": "true"}
-
-
-# until the UBL lands: invoicing.ubl.invoice_ubl is being written; this stands in for it with a minimal
-# Peppol BIS 3.0 Invoice, its ID the invoice's number (so that two invoices are two different files).
-def _minimal_ubl(invoice) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
-         xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
-  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>
-  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
-  <cbc:ID>{invoice.invoice_number}</cbc:ID>
-  <cbc:IssueDate>{invoice.issue_date.isoformat()}</cbc:IssueDate>
-  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
-  <cbc:DocumentCurrencyCode>{invoice.currency}</cbc:DocumentCurrencyCode>
-</Invoice>
-""".encode()
-
-
-@pytest.fixture(autouse=True)
-def ubl(monkeypatch):  # until the UBL lands
-    monkeypatch.setattr(books, "invoice_ubl", _minimal_ubl)
-    monkeypatch.setattr(books, "ubl_filename", lambda invoice: "")  # the fallback name: <number>.xml
-    return _minimal_ubl
+NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+PEPPOL_BIS_3 = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 
 
 @pytest.fixture
@@ -112,7 +93,7 @@ def test_an_invoice_accepted_at_once_goes_to_the_inbox_once_as_a_sale(
     assert filing.state == State.PENDING and prepared == [filing.pk]
     document = handed_over(invoice)
     assert (document.destination, document.invoice_type, document.content_type) == ("inbox", "SALE", "application/xml")
-    assert document.uploaded_by == member and document.filename == f"{invoice.invoice_number}.xml"
+    assert document.uploaded_by == member and document.filename == ubl_filename(invoice)
     assert document.administration == administration and document.status == Document.Status.QUEUED
 
     assert books.book_filing_prepare(filing.pk) == State.HANDED_OVER  # the task run twice
@@ -120,7 +101,11 @@ def test_an_invoice_accepted_at_once_goes_to_the_inbox_once_as_a_sale(
     assert send(document) == "not claimable"
 
     received = sales_at_the_sandbox(administration).get()
-    assert received.file.read() == _minimal_ubl(invoice)
+    ubl = ElementTree.fromstring(received.file.read())
+    assert ubl.tag == "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+    assert ubl.findtext("cbc:CustomizationID", namespaces=NS) == PEPPOL_BIS_3
+    assert ubl.findtext("cbc:ID", namespaces=NS) == invoice.invoice_number
+    assert ubl.find(".//cbc:EmbeddedDocumentBinaryObject", NS).get("mimeCode") == "application/pdf"
     assert Document.objects.count() == 1 and BookFiling.objects.count() == 1
 
 
