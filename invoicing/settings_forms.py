@@ -7,6 +7,7 @@ them the way Clearvo wants them (invoicing.identifiers) and say beside the field
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -167,6 +168,7 @@ class BuyerForm(FieldsetsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["city"].required = True
+        self.fields["language"].choices = [("", gettext_lazy("The invoice's language")), *settings.LANGUAGES]
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()

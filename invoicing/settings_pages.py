@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from accounts.roles import requires_role
@@ -52,5 +53,7 @@ def details(instance, names, **shown) -> list[tuple]:
             value = countries.name(value) or value
         elif field.choices:
             value = getattr(instance, f"get_{name}_display")()
+        elif isinstance(value, bool):
+            value = _("Yes") if value else _("No")
         rows.append((field.verbose_name, value))
     return rows

@@ -15,10 +15,13 @@ def invoice_documents(context):
     shown = {"invoice": invoice, "administration": context["administration"], "draft": invoice.is_editable}
     if invoice.is_editable:
         return shown
+    emails = buyer_mail.invoice_emails(invoice)
     return shown | {
         "can_write": bool(membership and membership.can_write),
         "address": buyer_mail.buyer_address(invoice),
         "missing_address": buyer_mail.missing_address(invoice),
-        "emails": buyer_mail.invoice_emails(invoice),
+        "emails": emails,
+        # While an e-mail is on its way the part asks the page again, until the worker has recorded it.
+        "sending": any(email.state == "waiting" for email in emails),
         "csrf_token": context.get("csrf_token"),
     }

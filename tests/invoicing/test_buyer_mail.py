@@ -124,12 +124,15 @@ def test_the_request_waits_for_the_commit_and_a_retried_task_sends_once(
     with django_capture_on_commit_callbacks(execute=False):
         signed_in.post(url(invoice, "invoice-email-buyer"))
     assert mail.outbox == []
-    assert 'data-state="waiting"' in signed_in.get(url(invoice, "invoice-detail")).text
+    page = signed_in.get(url(invoice, "invoice-detail")).text
+    assert 'data-state="waiting"' in page
+    assert 'hx-select="#buyer-documents" hx-trigger="every 2s"' in page  # the page follows it until recorded
 
     [request_id] = dispatched
     assert buyer_mail.invoice_email_send.apply(args=[request_id]).get() is True
     assert buyer_mail.invoice_email_send.apply(args=[request_id]).get() is False  # delivered twice by the broker
     assert len(mail.outbox) == 1
+    assert 'hx-select="#buyer-documents"' not in signed_in.get(url(invoice, "invoice-detail")).text
 
 
 def test_a_mail_server_that_keeps_failing_is_retried_then_recorded(

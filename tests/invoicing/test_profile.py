@@ -204,6 +204,16 @@ def test_members_and_viewers_read_the_profile_without_a_form_and_are_told_who_ch
     assert "Only office administrators can change the invoicing profile." in page.text
 
 
+def test_the_read_only_profile_says_yes_or_no_in_the_readers_language(client, administration, member):
+    complete_profile(administration)
+    client.force_login(member)
+    client.cookies["django_language"] = "nl"
+
+    details = client.get(url(administration)).text.split('data-testid="profile-details"', 1)[1].split("</dl>")[0]
+
+    assert '<dd class="col-sm-8">Ja</dd>' in details and "True" not in details
+
+
 @pytest.mark.parametrize("person", ["member", "viewer"])
 def test_members_and_viewers_cannot_post_a_profile(client, administration, person, request):
     client.force_login(request.getfixturevalue(person))
