@@ -47,17 +47,25 @@ def _dispatch(filing_id: int) -> None:
 
 
 def book_filings_request(invoice_ids, *, requested_by=None) -> list[int]:
-    """One filing per accepted invoice of `invoice_ids` whose administration files in the books; the new ones' ids."""
+    """One filing per accepted invoice of `invoice_ids` whose administration files in the books; the ids
+    of those it (re)started.
+
+    A FAILED filing (its UBL could not be built; no document was made) starts again: that is how a
+    person retries it, from the list action, once the cause is fixed.
+    """
     wanted = list(
         Invoice.objects.filter(pk__in=list(invoice_ids), status=Invoice.Status.ACCEPTED)
         # No profile yet is the default: on.
         .exclude(administration__invoicing_profile__file_in_books=False)
-        .exclude(book_filing__isnull=False)
+        .exclude(book_filing__state__in=[State.PENDING, State.HANDED_OVER, State.SKIPPED])
         .values_list("pk", flat=True)
     )
     if not wanted:
         return []
     with transaction.atomic():
+        BookFiling.objects.filter(invoice_id__in=wanted, state=State.FAILED, document__isnull=True).update(
+            state=State.PENDING, error="", requested_by=requested_by, updated_at=timezone.now()
+        )
         BookFiling.objects.bulk_create(
             [BookFiling(invoice_id=pk, requested_by=requested_by) for pk in wanted], ignore_conflicts=True
         )

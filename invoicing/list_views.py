@@ -249,7 +249,7 @@ def _not_filed_because(invoice: Invoice) -> str:
             "status": invoice.get_status_display().lower()
         }
     if hasattr(invoice, "book_filing"):
-        return _("Already filed in the books.")
+        return _("Already filed in the books.")  # or being filed: a failed one starts again
     return _("This administration does not send accepted invoices to its books (its invoicing settings).")
 
 

@@ -356,6 +356,36 @@ def test_a_ubl_that_cannot_be_built_fails_the_filing_and_uploads_nothing(
     assert books.book_filings_sweep(stale_after=timedelta(0)) == 0 and not Document.objects.exists()
 
 
+def test_a_failed_filing_starts_again_from_the_list_action_and_files_once(
+    live_clearvo, monkeypatch, client, administration, member, prepared, quiet
+):
+    invoice = accepted_at_once(administration, member)
+    filing = BookFiling.objects.get(invoice=invoice)
+    built = books.invoice_ubl
+
+    def broken(invoice):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(books, "invoice_ubl", broken)
+    assert books.book_filing_prepare(filing.pk) == State.FAILED
+    monkeypatch.setattr(books, "invoice_ubl", built)  # the cause fixed
+    client.force_login(member)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/administrations/{administration.company_number}/invoices/{invoice.pk}/").text
+    assert 'data-state="failed"' in page and "use “File in the books” to try again" in page
+    client.force_login(member)
+
+    response = bulk(client, invoice.pk)
+
+    assert 'data-filed="true"' in response.text
+    filing.refresh_from_db()
+    assert filing.state == State.PENDING and filing.error == "" and filing.requested_by == member
+    assert prepared[-1] == filing.pk
+    assert books.book_filing_prepare(filing.pk) == State.HANDED_OVER
+    assert "Already filed in the books." in bulk(client, invoice.pk).text  # handed over: never a second document
+    assert Document.objects.count() == 1 and BookFiling.objects.count() == 1
+
+
 # --- the setting, on the invoicing profile page ---
 
 
