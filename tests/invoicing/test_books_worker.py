@@ -21,7 +21,7 @@ from sandbox.models import RequestLog
 from tests.conftest import wait_until
 from tests.invoicing.test_books import accepted_at_once, sales_at_the_sandbox
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.books_dispatched]
 
 HOLD_SECONDS = 8  # the sandbox's late answer: far longer than it takes to see the upload and kill the worker
 FINAL = {Document.Status.SENT, Document.Status.HELD, Document.Status.FAILED, Document.Status.CANCELLED}
