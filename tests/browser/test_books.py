@@ -71,6 +71,7 @@ def sales_at_the_sandbox():
     return sandbox.Document.objects.filter(company__company_number=BAKKERIJ, destination="inbox", invoice_type="SALE")
 
 
+@pytest.mark.books_dispatched
 def test_a_member_submits_an_invoice_downloads_its_pdf_and_ubl_and_finds_it_in_the_books(page, portal, live_worker):
     from invoicing import polling
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from invoicing import books, submissions
+from invoicing import submissions
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.invoicing.editor_helpers import complete_profile
 
@@ -15,15 +15,6 @@ def live_clearvo(portal, administration):
     complete_profile(administration)
     with override_settings(SANDBOX_FAULT_RATE=0.0, SANDBOX_LATENCY_MS=0):
         yield portal
-
-
-@pytest.fixture(autouse=True)
-def book_filings_kept_from_the_broker(request, monkeypatch):
-    """An accepted invoice's filing task stays out of the broker unless the test is about it
-    (marked books_dispatched): a live worker of the session would otherwise run it during the
-    test's teardown, where its writes and the TRUNCATE deadlock."""
-    if not request.node.get_closest_marker("books_dispatched"):
-        monkeypatch.setattr(books, "_dispatch", lambda filing_id: None)
 
 
 @pytest.fixture
