@@ -276,8 +276,28 @@ def wait_for_worker(worker) -> None:
         pytest.fail(f"the Celery worker exited:\n{worker.output()[-4000:]}")
 
 
+@pytest.fixture
+def live_worker(session_worker):
+    """The session's real Celery worker, started again if a test stopped it (with the queue emptied
+    first: tasks other tests left there are not this test's)."""
+    if not session_worker.running:
+        from portal.celery import app
+
+        app.control.purge()
+        session_worker.start()
+    return session_worker
+
+
+@pytest.fixture
+def worker_for_this_test(live_worker):
+    """The live worker, stopped when the test ends: the tests that follow in this process (most of
+    tests/invoicing) dispatch tasks that they expect no worker to take."""
+    yield live_worker
+    live_worker.stop()
+
+
 @pytest.fixture(scope="session")
-def live_worker(live_server, django_db_setup, tmp_path_factory):
+def session_worker(live_server, django_db_setup, tmp_path_factory):
     """One real Celery worker for a test session, talking to the live server's sandbox."""
     issuer = f"{live_server.url}/sandbox/clearfacts"
     env = child_environ() | {

@@ -42,14 +42,16 @@ def held_upload():
 
 
 def test_a_worker_killed_while_sending_an_accepted_invoice_to_the_books_leaves_one_sale_document(
-    live_clearvo, live_worker, administration, member, submissions_quiet
+    live_clearvo, worker_for_this_test, administration, member, submissions_quiet
 ):
     fail_next("clearfacts-graphql", operation="uploadFile", when="after", kind="hold", hold_seconds=HOLD_SECONDS)
 
     invoice = accepted_at_once(administration, member)  # its filing's preparing task leaves on commit
 
     # The worker prepares the filing and sends the UBL; Clearfacts stores it and holds the answer back.
-    held = wait_until(held_upload, timeout=20, message="the worker's upload to reach the sandbox", process=live_worker)
+    held = wait_until(
+        held_upload, timeout=20, message="the worker's upload to reach the sandbox", process=worker_for_this_test
+    )
     held_since = time.monotonic()
     document = BookFiling.objects.get(invoice=invoice).document
     wait_until(
@@ -59,17 +61,19 @@ def test_a_worker_killed_while_sending_an_accepted_invoice_to_the_books_leaves_o
     )
     assert held.status == 200 and sales_at_the_sandbox(administration).count() == 1
 
-    live_worker.kill()  # SIGKILL mid-send: no answer read, nothing written on the way out
+    worker_for_this_test.kill()  # SIGKILL mid-send: no answer read, nothing written on the way out
 
     document.refresh_from_db()
     assert document.status == Document.Status.SENDING and document.attempts == 1
 
     # Later: the dead worker's lease has run out; a worker is running again; the beat's sweepers pass.
     Document.objects.filter(pk=document.pk).update(sending_until=timezone.now() - timedelta(seconds=1))
-    live_worker.start()
+    worker_for_this_test.start()
     deadline = time.monotonic() + 20
     while document.status not in FINAL:
-        assert time.monotonic() < deadline, f"the document never ended: {document.status}\n{live_worker.output()}"
+        assert time.monotonic() < deadline, (
+            f"the document never ended: {document.status}\n{worker_for_this_test.output()}"
+        )
         sweep_documents.delay()
         sweep_book_filings.delay(stale_after_seconds=0)
         time.sleep(1)
