@@ -84,7 +84,18 @@ class Membership(models.Model):
         MEMBER = "member", _("Member")
         VIEWER = "viewer", _("Viewer (read-only)")
 
+    class Kind(models.TextChoices):
+        ASSOCIATE = "associate", _("Associate of the office")
+        CLIENT = "client", _("Client user of a company")
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user"))
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.ASSOCIATE,
+        help_text=_("From Clearfacts at sign-in: a client user cannot read the office's associates."),
+    )
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("office"))
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -109,6 +120,11 @@ class Membership(models.Model):
     @property
     def is_office_admin(self) -> bool:
         return self.has_role(self.Role.ADMIN)
+
+    @property
+    def is_associate(self) -> bool:
+        """Associates see the office pages; a client user of a company sees only their companies."""
+        return self.kind == self.Kind.ASSOCIATE
 
 
 class ClearfactsCredential(models.Model):

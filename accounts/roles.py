@@ -1,10 +1,8 @@
-"""Who may do what in an office: the role a view needs, declared on the view.
+"""Who may do what in the office: the office role a page needs, declared on the view.
 
-Roles rank viewer < member < office administrator. `@requires_role(Membership.Role.MEMBER)`
-lets through members and office administrators and answers 403 to viewers (and to anyone without
-a membership); templates ask `user.membership.can_write` or `user.membership.is_office_admin`.
-The view keeps the role in `required_role`, where tests/portal/test_roles.py reads it: every view
-that accepts POST declares one (`role_not_required` for those any signed-in user may use).
+Office roles (`Membership.role`) rank viewer < member < office administrator; an office
+administrator (a Clearfacts ADMIN associate) runs the office pages. What a person may do on an
+administration is `clearfacts_app.roles` (the one table of roles and actions).
 """
 
 from functools import wraps
@@ -13,13 +11,13 @@ from django.core.exceptions import PermissionDenied
 
 
 def has_role(user, role: str) -> bool:
-    """Whether `user` has `role` or a higher one in their office."""
+    """Whether `user` has the office role `role` or a higher one (Membership.Role)."""
     membership = getattr(user, "membership", None)
     return membership is not None and membership.has_role(role)
 
 
 def requires_role(role: str, *, refusal):
-    """The view is for people with `role` or a higher one; others get 403 with `refusal` as the reason."""
+    """For office pages: the view needs the office role `role` (Membership.Role); others get 403."""
 
     def decorator(view):
         @wraps(view)

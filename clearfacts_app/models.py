@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Office
 from clearfacts_app.filetypes import FileKind, name_for_kind
+from clearfacts_app.roles import Role
 from portal.companies import format_company_number, validate_company_number
 from portal.tenancy import TenantQuerySet
 
@@ -55,7 +56,9 @@ class Administration(models.Model):
 
 
 class AdministrationAccess(models.Model):
-    """Clearfacts lets `user` see `administration`; synced at sign-in and on refresh."""
+    """Clearfacts lets `user` see `administration` (synced at sign-in and on refresh); `role` is
+    what the portal lets them do there (clearfacts_app.roles), set by the office's administrators
+    or the company's owner. A grant Clearfacts withdraws takes its role with it."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -66,7 +69,10 @@ class AdministrationAccess(models.Model):
     administration = models.ForeignKey(
         Administration, on_delete=models.CASCADE, related_name="accesses", verbose_name=_("administration")
     )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.APPROVER)
     granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("administration access")
@@ -247,15 +253,24 @@ class Document(models.Model):
 
 
 class Activity(models.Model):
-    """Something a person (or the portal) did to an administration; append-only.
+    """Something a person (or the portal) did to an administration or its office; append-only.
 
-    `action` is a code such as "document.sent_anyway" and `data` its parameters (ids, names), so
-    that the row is shown in the reader's language, not the actor's. Written by
-    `clearfacts_app.activity.activity_record` in the transaction of the change it records.
+    It is both the activity feed and the audit log: `action` is a code such as
+    "document.sent_anyway" and `data` its parameters (ids, names), so that the row is shown in the
+    reader's language, not the actor's; `changes` holds what changed ({field: [before, after]}).
+    Written by `clearfacts_app.activity.activity_record` in the transaction of the change it
+    records. Rows about the office itself (its Clearvo account, a person's office role) have no
+    administration. Nobody edits or deletes a row: the admin shows them read-only.
     """
 
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="activities", verbose_name=_("office"))
     administration = models.ForeignKey(
-        Administration, on_delete=models.CASCADE, related_name="activities", verbose_name=_("administration")
+        Administration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("administration"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -268,6 +283,7 @@ class Activity(models.Model):
     )
     action = models.CharField(_("action"), max_length=64)
     data = models.JSONField(_("data"), default=dict, blank=True)
+    changes = models.JSONField(_("what changed"), default=dict, blank=True, help_text=_("{field: [before, after]}"))
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -278,7 +294,156 @@ class Activity(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["administration", "-created_at", "-id"], name="activity_latest_idx"),
+            models.Index(fields=["office", "-created_at", "-id"], name="activity_office_latest_idx"),
         ]
 
     def __str__(self):
         return f"{self.action} ({self.administration_id})"
+
+
+class Comment(models.Model):
+    """A remark of a person on something of an administration (a document here, an invoice in
+    invoicing). `body` keeps the mentions as typed (@name); `mentioned` are the people it names
+    who can see the administration. Only the author edits or deletes it; an edited comment says so,
+    a deleted one leaves "deleted" in the thread."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="+", verbose_name=_("administration")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    body = models.TextField(_("comment"), max_length=4000)
+    mentioned = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="+", blank=True, verbose_name=_("mentioned")
+    )
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.body[:60]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class DocumentComment(Comment):
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="comments", verbose_name=_("document")
+    )
+
+    class Meta(Comment.Meta):
+        verbose_name = _("document comment")
+        verbose_name_plural = _("document comments")
+        indexes = [models.Index(fields=["document", "created_at"], name="document_comment_idx")]
+
+
+class Notification(models.Model):
+    """Something a person should know, in the app (the bell) and, if they want it, by e-mail.
+
+    `kind` is a Kind and `data` its parameters (ids, numbers, names), so it is shown in the
+    reader's language; `url` is where the bell's entry leads. Each (recipient, kind, key) is
+    written once (`key` names the cause, such as "invoice:12:v3" or "comment:40"), so a repeated
+    task notifies nobody twice. `emailed` records the e-mail's fate.
+    """
+
+    class Kind(models.TextChoices):
+        REVIEW_ASSIGNED = "review_assigned", _("Assigned to review an invoice")
+        MENTIONED = "mentioned", _("Mentioned in a comment")
+        INVOICE_ACCEPTED = "invoice_accepted", _("An invoice of mine accepted")
+        INVOICE_REJECTED = "invoice_rejected", _("An invoice of mine rejected or refused")
+        DOCUMENT_PROBLEM = "document_problem", _("A document of mine held or failed")
+        INVOICE_APPROVED = "invoice_approved", _("An invoice of mine approved")
+
+    class Emailed(models.TextChoices):
+        NO = "no", _("Not wanted")
+        WAITING = "waiting", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="+", verbose_name=_("administration")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    key = models.CharField(_("cause"), max_length=100)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed = models.CharField(_("e-mail"), max_length=8, choices=Emailed.choices, default=Emailed.NO)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "key"], name="unique_notification_per_cause"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.recipient_id}"
+
+
+class NotificationPreference(models.Model):
+    """Which notifications a person also wants by e-mail (they always appear in the bell); without
+    a row, all of them. Outcome e-mails of submissions keep their own switches
+    (invoicing.NotificationSetting), shown on the same page."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("user"),
+    )
+    review_assigned = models.BooleanField(
+        _("Assigned to review"), default=True, help_text=_("A colleague asks you to review an invoice.")
+    )
+    mentioned = models.BooleanField(_("Mentioned"), default=True, help_text=_("A colleague mentions you in a comment."))
+    document_problem = models.BooleanField(
+        _("Documents held or failed"), default=True, help_text=_("A document you uploaded is held for you or failed.")
+    )
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self):
+        return str(self.user)
+
+    def wants_email(self, kind: str) -> bool:
+        field = {
+            Notification.Kind.REVIEW_ASSIGNED: "review_assigned",
+            Notification.Kind.MENTIONED: "mentioned",
+            Notification.Kind.DOCUMENT_PROBLEM: "document_problem",
+            Notification.Kind.INVOICE_APPROVED: "review_assigned",
+        }.get(kind)
+        return getattr(self, field) if field else True

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Membership, Office, User
 from clearfacts_app import client
 from clearfacts_app.models import Administration, AdministrationAccess
+from clearfacts_app.roles import default_role
 from portal.companies import compact_company_number
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def sync_user(*, user: User) -> SyncResult:
             defaults={"name": accountant["name"], "email": accountant.get("email") or "", "synced_at": now}
             | _address(accountant.get("address")),
         )
-        Membership.objects.update_or_create(user=user, defaults={"office": office, "role": role})
+        membership, _ = Membership.objects.update_or_create(user=user, defaults={"office": office, "role": role})
 
         visible = []
         for node in administrations:
@@ -98,7 +99,9 @@ def sync_user(*, user: User) -> SyncResult:
         withdrawn, _ = AdministrationAccess.objects.filter(user=user).exclude(administration__in=visible).delete()
         existing = set(AdministrationAccess.objects.filter(user=user).values_list("administration_id", flat=True))
         AdministrationAccess.objects.bulk_create(
-            AdministrationAccess(user=user, administration_id=pk) for pk in visible if pk not in existing
+            AdministrationAccess(user=user, administration_id=pk, role=default_role(membership))
+            for pk in visible
+            if pk not in existing
         )
     result = SyncResult(office, len(visible), len(set(visible) - existing), withdrawn)
     logger.info("synced user %s: %s", user.pk, result)

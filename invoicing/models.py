@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Office
-from clearfacts_app.models import Administration
+from clearfacts_app.models import Administration, Comment
 from portal.crypto import EncryptedTextField
 from portal.tenancy import TenantQuerySet
 
@@ -104,6 +104,14 @@ class InvoicingProfile(models.Model):
         help_text=_(
             "When the authority accepts an invoice, its UBL goes to this administration's Clearfacts inbox as a "
             "sales invoice."
+        ),
+    )
+    four_eyes = models.BooleanField(
+        _("four-eyes approval"),
+        default=False,
+        help_text=_(
+            "An invoice is submitted only after a colleague other than the one who wrote or last changed it "
+            "approved that version."
         ),
     )
     # The sequence behind number_pattern; read and advanced under a row lock (invoicing.numbers).
@@ -222,6 +230,13 @@ class Invoice(models.Model):
     ]
     EDITABLE = {Status.DRAFT}
 
+    class Review(models.TextChoices):
+        """Where a draft stands in four-eyes approval (invoicing.reviews); "" when nobody was asked."""
+
+        NONE = "", _("Not sent for review")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+
     administration = models.ForeignKey(
         Administration, on_delete=models.CASCADE, related_name="invoices", verbose_name=_("administration")
     )
@@ -296,6 +311,25 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("author")
     )
     version = models.PositiveIntegerField(_("version"), default=1)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+        help_text=_("Who saved the current version; they cannot approve it."),
+    )
+    review = models.CharField(_("review"), max_length=10, choices=Review.choices, default=Review.NONE, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoices_to_review",
+        verbose_name=_("reviewer"),
+        help_text=_("The colleague asked to review the invoice."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -327,6 +361,42 @@ class Invoice(models.Model):
     @property
     def is_note(self) -> bool:
         return self.document_type in self.NOTE_TYPES
+
+
+class Approval(models.Model):
+    """A colleague approved one version of an invoice (four-eyes). A later change makes a new
+    version, which this approval does not cover; the rows stay as the record of who approved what."""
+
+    administration_path = "invoice__administration"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="approvals", verbose_name=_("invoice"))
+    invoice_version = models.PositiveIntegerField(_("invoice version"))
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by")
+    )
+    created_at = models.DateTimeField(_("approved"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "invoice_version"], name="one_approval_per_invoice_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice} v{self.invoice_version}"
+
+
+class InvoiceComment(Comment):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="comments", verbose_name=_("invoice"))
+
+    class Meta(Comment.Meta):
+        verbose_name = _("invoice comment")
+        verbose_name_plural = _("invoice comments")
+        indexes = [models.Index(fields=["invoice", "created_at"], name="invoice_comment_idx")]
 
 
 class InvoiceLine(models.Model):

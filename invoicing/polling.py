@@ -525,7 +525,13 @@ def _failure(read: _Read, row: dict) -> dict:
 def _activity(read: _Read, action: str, data: dict) -> Activity:
     invoice = read.submission.invoice
     data = {"invoice": invoice.pk, "invoice_number": invoice.invoice_number, "submission": read.submission.pk} | data
-    return Activity(administration_id=invoice.administration_id, actor=None, action=action, data=data)
+    return Activity(
+        office_id=invoice.administration.office_id,
+        administration_id=invoice.administration_id,
+        actor=None,
+        action=action,
+        data=data,
+    )
 
 
 def _activities_record(activities: list[Activity]) -> None:

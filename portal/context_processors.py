@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from clearfacts_app.models import Administration
+from clearfacts_app.roles import may_on
 
 SWITCHER_LIMIT = 20
 
@@ -34,6 +35,8 @@ def navigation(request):
     match = request.resolver_match
     keeps_page = match is not None and set(match.kwargs) == {"company_number"}
     context.update(
+        # `{% if may.submit %}`: what the user may do on the URL's administration (clearfacts_app.roles).
+        may=may_on(user, getattr(request, "administration", None)),
         clearfacts_scopes=GrantedScopes(getattr(request, "clearfacts_credential", None)),
         nav_administrations=visible[:SWITCHER_LIMIT],
         current_administration=SimpleLazyObject(current),

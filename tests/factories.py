@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.credentials import credential_store
 from accounts.models import Membership, Office, User
 from clearfacts_app.models import Administration, AdministrationAccess, Document
+from clearfacts_app.roles import default_role
 from invoicing.models import Invoice, InvoiceLine
 from sandbox.clearfacts import models as clearfacts
 from sandbox.clearfacts import oauth
@@ -61,10 +62,22 @@ def make_administration(office, name="Bakkerij Janssens BV", **fields) -> Admini
     return administration
 
 
-def make_user(office, *, role=Membership.Role.MEMBER, administrations=(), name="An Peeters", **fields) -> User:
+def make_user(
+    office,
+    *,
+    role=Membership.Role.MEMBER,
+    administrations=(),
+    name="An Peeters",
+    administration_role=None,
+    kind=Membership.Kind.ASSOCIATE,
+    **fields,
+) -> User:
+    """A Clearfacts user of `office` who sees `administrations`, with `administration_role` on each
+    (by default the role a new grant gets for their office role: clearfacts_app.roles.default_role).
+    A client user (`kind`) is a company's own user in the sandbox too (no associates for them)."""
     username = fields.pop("username", f"user-{next(_numbers)}")
     email = fields.pop("email", f"{username}@example.be")
-    person = _clearfacts_person(office, role, administrations, name, email)
+    person = _clearfacts_person(office, role, administrations, name, email, kind)
     user = User.objects.create_user(
         username=username,
         email=email,
@@ -78,19 +91,24 @@ def make_user(office, *, role=Membership.Role.MEMBER, administrations=(), name="
     # Signed in with Clearfacts: the portal holds their sandbox token.
     token = issue_token(person)
     credential_store(user=user, token_response=token, requested_scopes=token["scope"])
+    membership = None
     if office is not None:
-        Membership.objects.create(user=user, office=office, role=role)
+        membership = Membership.objects.create(user=user, office=office, role=role, kind=kind)
     for administration in administrations:
-        AdministrationAccess.objects.create(user=user, administration=administration)
+        AdministrationAccess.objects.create(
+            user=user, administration=administration, role=administration_role or default_role(membership)
+        )
     return user
 
 
-def _clearfacts_person(office, role, administrations, name, email) -> clearfacts.ClearfactsUser:
+def _clearfacts_person(office, role, administrations, name, email, kind=Membership.Kind.ASSOCIATE):
     first_name, _, last_name = name.partition(" ")
     associate_type = clearfacts.ClearfactsUser.AssociateType
     person = clearfacts.ClearfactsUser(
         accountant=_accountant(office),
-        kind=clearfacts.ClearfactsUser.Kind.ASSOCIATE,
+        kind=clearfacts.ClearfactsUser.Kind.CLIENT
+        if kind == Membership.Kind.CLIENT
+        else clearfacts.ClearfactsUser.Kind.ASSOCIATE,
         associate_type=associate_type.ADMIN if role == Membership.Role.ADMIN else associate_type.USER,
         username=email,
         email=email,

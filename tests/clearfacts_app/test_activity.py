@@ -156,7 +156,9 @@ def test_activity_is_recorded_only_inside_a_transaction(transactional_db, admini
 
 
 def test_activity_rows_are_read_only_in_the_admin(admin_client, administration, member):
-    activity = Activity.objects.create(administration=administration, actor=member, action="document.retried")
+    activity = Activity.objects.create(
+        office=administration.office, administration=administration, actor=member, action="document.retried"
+    )
 
     listing = admin_client.get(reverse("admin:clearfacts_app_activity_changelist"))
     change = admin_client.post(reverse("admin:clearfacts_app_activity_change", args=[activity.pk]), {"action": "x"})
