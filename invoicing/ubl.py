@@ -29,6 +29,7 @@ import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
+from invoicing import pdf as pdfs
 from invoicing import rates
 from invoicing import totals as invoice_totals
 from invoicing.identifiers import VAT_PREFIXES
@@ -91,19 +92,12 @@ ET.register_namespace("cbc", NS_CBC)
 
 def invoice_ubl(invoice, *, pdf: bytes | None = None) -> bytes:
     if pdf is None:
-        from invoicing.pdf import invoice_pdf
-
-        pdf = invoice_pdf(invoice)
+        pdf = pdfs.invoice_pdf(invoice)
     return _UblBuilder(invoice, pdf).build()
 
 
 def ubl_filename(invoice) -> str:
     return f"{_safe_name(invoice.invoice_number)}.xml"
-
-
-def attachment_filename(invoice) -> str:
-    """The embedded PDF's file name."""
-    return f"{_safe_name(invoice.invoice_number)}.pdf"
 
 
 def _safe_name(number: str) -> str:
@@ -235,7 +229,7 @@ class _UblBuilder:
             "cbc:EmbeddedDocumentBinaryObject",
             base64.b64encode(self.pdf).decode("ascii"),
             mimeCode="application/pdf",
-            filename=attachment_filename(self.invoice),
+            filename=pdfs.pdf_filename(self.invoice),
         )
 
     # --- parties -------------------------------------------------------------------------------

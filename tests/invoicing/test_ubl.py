@@ -186,7 +186,7 @@ def test_embedded_pdf_opens_and_shows_the_totals(administration, owner):
     assert text(reference, "cbc:ID") == invoice.invoice_number
     embedded = reference.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", {"cac": _CAC, "cbc": _CBC})
     assert embedded.get("mimeCode") == "application/pdf"
-    assert embedded.get("filename") == f"{invoice.invoice_number}.pdf"
+    assert embedded.get("filename") == invoice_pdf_module.pdf_filename(invoice)  # the name it downloads under
     document = PdfReader(io.BytesIO(base64.b64decode(embedded.text)))
     assert len(document.pages) == 1
     payable = text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount")
