@@ -11,7 +11,6 @@ the administration's documents list. The second checks the same part and the dow
 import base64
 import io
 import re
-import time
 
 import pytest
 from defusedxml import ElementTree
@@ -21,12 +20,12 @@ from pypdf import PdfReader
 
 from accounts.models import User
 from clearfacts_app.models import Administration, Document
-from invoicing.models import BookFiling, Invoice, Submission
+from invoicing.models import BookFiling, Invoice
 from sandbox.clearfacts import models as sandbox
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.browser.accessibility import assert_accessible
+from tests.browser.clearance import TIME_FACTOR, polish_invoice, poll_until_accepted
 from tests.browser.conftest import sign_in_with_clearfacts
-from tests.browser.test_clearance import TIME_FACTOR, polish_invoice
 from tests.browser.test_layout import on_screen, scrolls_sideways
 from tests.factories import make_document
 from tests.personas import AN, BAKKERIJ
@@ -73,8 +72,6 @@ def sales_at_the_sandbox():
 
 @pytest.mark.books_dispatched
 def test_a_member_submits_an_invoice_downloads_its_pdf_and_ubl_and_finds_it_in_the_books(page, portal, live_worker):
-    from invoicing import polling
-
     seed_clearvo()
     sign_in_with_clearfacts(page, portal, AN)
     invoice = polish_invoice(User.objects.get(email=AN))
@@ -90,11 +87,7 @@ def test_a_member_submits_an_invoice_downloads_its_pdf_and_ubl_and_finds_it_in_t
         status = page.get_by_test_id("clearance-status")
         expect(status).to_have_text(re.compile("Pending|Accepted"), timeout=30_000)
 
-        deadline = time.monotonic() + 30
-        while not Submission.objects.filter(invoice=invoice, clearance_status="ACCEPTED").exists():
-            assert time.monotonic() < deadline, "the poller never stored ACCEPTED"
-            polling.submissions_poll_due()
-            page.wait_for_timeout(200)
+        poll_until_accepted(page, invoice)
         expect(status).to_have_text("Accepted", timeout=2_000)
     expect(page.get_by_test_id("invoice-status")).to_have_text("Accepted")
 

@@ -8,57 +8,22 @@ page alone: it follows each stored state within two seconds and stops asking onc
 """
 
 import re
-import time
 
 from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from clearfacts_app.models import Administration
-from invoicing import services
 from invoicing.models import ClearanceEvent, Invoice, Submission
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.browser.accessibility import assert_accessible
+from tests.browser.clearance import TIME_FACTOR, polish_invoice, poll_until_accepted
 from tests.browser.conftest import sign_in_with_clearfacts
-from tests.factories import make_invoice
 from tests.invoicing.clearance_helpers import fake_outbox
-from tests.invoicing.editor_helpers import complete_profile
-from tests.invoicing.rules_examples import BUYERS
 from tests.personas import AN, BAKKERIJ
-
-# KSeF decides after 30 s and asks to be polled every 60 s: here after 0.5 s, every second.
-TIME_FACTOR = 60.0
-
-
-def polish_invoice(author) -> Invoice:
-    administration = Administration.objects.get(company_number=BAKKERIJ)
-    profile = complete_profile(administration)
-    name, nip, street, city, postal_code = BUYERS["PL"]
-    invoice = make_invoice(
-        administration,
-        author,
-        invoice_number="PL-2026-0001",
-        country="PL",
-        currency="PLN",
-        buyer_name=name,
-        buyer_tax_id=nip,
-        buyer_tax_id_country="PL",
-        buyer_street=street,
-        buyer_city=city,
-        buyer_postal_code=postal_code,
-        buyer_country="PL",
-        iban=profile.iban,
-        bic=profile.bic,
-    )
-    services.supplier_copy(invoice, profile)
-    invoice.save()
-    return invoice
 
 
 def test_a_member_submits_a_polish_invoice_and_watches_the_timeline_reach_accepted(page, portal, live_worker):
-    from invoicing import polling  # filled in by the polling work
-
     seed_clearvo()
     sign_in_with_clearfacts(page, portal, AN)
     invoice = polish_invoice(User.objects.get(email=AN))
@@ -78,11 +43,7 @@ def test_a_member_submits_a_polish_invoice_and_watches_the_timeline_reach_accept
         expect(page.get_by_test_id("attempt-state")).not_to_contain_text("Waiting to be sent")
 
         # The poller asks KSeF's answer; the page shows it within two seconds of it being stored.
-        deadline = time.monotonic() + 30
-        while not Submission.objects.filter(invoice=invoice, clearance_status="ACCEPTED").exists():
-            assert time.monotonic() < deadline, "the poller never stored ACCEPTED"
-            polling.submissions_poll_due()
-            page.wait_for_timeout(200)
+        poll_until_accepted(page, invoice)
         expect(status).to_have_text("Accepted", timeout=2_000)
 
     expect(page.get_by_test_id("ksef-number")).to_have_text(
