@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership
@@ -70,6 +70,12 @@ class InvoiceFilterForm(forms.Form):
         choices=[("", gettext_lazy("Every type")), *Invoice.DocumentType.choices],
         widget=forms.Select(attrs=SMALL_SELECT),
     )
+    review = forms.ChoiceField(
+        label=pgettext_lazy("four eyes", "Review"),
+        required=False,
+        choices=[("", gettext_lazy("Any review")), *selectors.REVIEW_FILTERS],
+        widget=forms.Select(attrs=SMALL_SELECT),
+    )
     issued_from = forms.DateField(label=gettext_lazy("Issued from"), required=False, widget=DateInput())
     issued_to = forms.DateField(label=gettext_lazy("Issued until"), required=False, widget=DateInput())
 
@@ -101,6 +107,8 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         issued_from=values.get("issued_from"),
         issued_to=values.get("issued_to"),
         search=values.get("q", ""),
+        review=values.get("review", ""),
+        reader=request.user,
     )
     page = selectors.invoice_page(filtered, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     return {

@@ -43,6 +43,7 @@ EDITABLE_FIELDS = [
     "payment_terms_days",
     "number_pattern",
     "file_in_books",
+    "four_eyes",
 ]
 
 

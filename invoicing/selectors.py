@@ -39,6 +39,8 @@ Status = Invoice.Status
 # Status filters that stand for several statuses: the dashboard links to them.
 STATUS_GROUPS = {"waiting": (Status.SUBMITTING, Status.PENDING)}
 STATUS_FILTERS = [("waiting", _("Waiting for clearance")), *Status.choices]
+# Four eyes (invoicing.reviews): drafts in review, and those whose review the reader was asked for.
+REVIEW_FILTERS = [("in_review", pgettext_lazy("four eyes", "In review")), ("mine", _("Waiting for my review"))]
 
 
 def visible_invoices(*, user) -> QuerySet:
@@ -68,8 +70,15 @@ def invoices_filtered(
     issued_from: date | None = None,
     issued_to: date | None = None,
     search: str = "",
+    review: str = "",
+    reader=None,
 ) -> QuerySet:
-    """`invoices` narrowed by each filter that is set; `search` looks in the number and the buyer's name and tax id."""
+    """`invoices` narrowed by each filter that is set; `search` looks in the number and the buyer's name and tax id;
+    `review` "mine" keeps the drafts in review that `reader` was asked to review."""
+    if review in ("in_review", "mine"):
+        invoices = invoices.filter(status=Status.DRAFT, review=Invoice.Review.IN_REVIEW)
+        if review == "mine":
+            invoices = invoices.filter(reviewer=reader) if reader is not None else invoices.none()
     if statuses := statuses_for(status):
         invoices = invoices.filter(status__in=statuses)
     if country:

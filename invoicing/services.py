@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record
-from invoicing import buyers, numbers, polling, profiles
+from invoicing import buyers, numbers, polling, profiles, reviews
 from invoicing.models import ClearvoAccount, Invoice, InvoiceLine, InvoicingProfile, Submission
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def invoice_update(*, invoice: Invoice, editor, expected_version: int | None, li
         current = Invoice.objects.filter(pk=invoice.pk, version=expected_version, status=Invoice.Status.DRAFT)
         try:
             with transaction.atomic():
-                updated = current.update(**values, version=F("version") + 1, updated_at=timezone.now())
+                changed = reviews.content_changed(invoice, editor)  # four eyes: who saved it; approved → in review
+                updated = current.update(**values, **changed, version=F("version") + 1, updated_at=timezone.now())
         except IntegrityError as error:
             raise InvoiceNumberTaken(invoice.invoice_number) from error
         if expected_version is None or updated == 0:
@@ -147,6 +148,9 @@ NOT_COPIED = {
     "status",
     "author",
     "version",
+    "changed_by",
+    "review",
+    "reviewer",
     "created_at",
     "updated_at",
 }
@@ -286,7 +290,10 @@ def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
         )
         Submission.objects.filter(pk__in=closed).update(state=Submission.State.CANCELLED, updated_at=now)
         Invoice.objects.filter(pk=locked.pk).update(
-            status=Invoice.Status.DRAFT, version=F("version") + 1, updated_at=now
+            status=Invoice.Status.DRAFT,
+            version=F("version") + 1,
+            updated_at=now,
+            **reviews.content_changed(locked, user, edited=False),
         )
         locked.refresh_from_db()
         activity_record(

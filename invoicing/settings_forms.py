@@ -54,6 +54,7 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         (gettext_lazy("Company"), ["legal_name", "tax_id"]),
         (gettext_lazy("Address"), ["street", "postal_code", "city", "country"]),
         (gettext_lazy("Payment"), ["iban", "bic", "default_currency", "payment_terms_days"]),
+        (gettext_lazy("Four-eyes approval"), ["four_eyes"]),
         (gettext_lazy("Invoice numbers"), ["number_pattern"]),
         (gettext_lazy("Books"), ["file_in_books"]),
     ]
@@ -66,8 +67,16 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
         help_texts = {
             "tax_id": gettext_lazy("The Belgian company number, written as BE 0403.170.701 or 0403170701."),
             "iban": gettext_lazy("Recommended: buyers see where to pay."),
+            "four_eyes": gettext_lazy(
+                "Before an invoice is submitted, a colleague other than the one who wrote or last changed it approves "
+                "it. A change after the approval needs a new approval."
+            ),
         }
-        widgets = {"file_in_books": forms.CheckboxInput(attrs={"class": "form-check-input d-block"})}
+        labels = {"four_eyes": gettext_lazy("Ask for four-eyes approval")}
+        widgets = {
+            "file_in_books": forms.CheckboxInput(attrs={"class": "form-check-input d-block"}),
+            "four_eyes": forms.CheckboxInput(attrs={"class": "form-check-input d-block"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clearfacts_app.activity import activity_record
-from invoicing import books, clearvo, notifications, profiles, rules
+from invoicing import books, clearvo, notifications, profiles, reviews, rules
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission, key_mode
 from invoicing.payload import payload_bytes
 from invoicing.services import SUPPLIER_FIELDS, supplier_copy
@@ -140,7 +140,7 @@ def _no_key_message() -> str:
 def _back_to_draft(invoice_id: int, now: datetime) -> None:
     """The frozen invoice is a draft again, at a new version (an editor open at the old one must reload)."""
     Invoice.objects.filter(pk=invoice_id, status=Invoice.Status.SUBMITTING).update(
-        status=Invoice.Status.DRAFT, version=F("version") + 1, updated_at=now
+        status=Invoice.Status.DRAFT, version=F("version") + 1, updated_at=now, **reviews.back_in_review()
     )
 
 
@@ -193,6 +193,10 @@ def _submit(*, invoice: Invoice, user, expected_version: int | None) -> Submissi
         if expected_version is None or locked.version != expected_version:
             raise SubmitRefused(
                 _("Invoice %(number)s was changed since you opened it: check it, then submit it again.") % number
+            )
+        if missing := reviews.approval_missing(locked):  # under the row lock: no change slips in between
+            raise SubmitRefused(
+                _("Invoice %(number)s cannot be submitted yet. %(reason)s.") % (number | {"reason": missing})
             )
         supplier_copy(locked, profiles.profile_for(locked.administration))
         problems = rules.invoice_problems(locked, locked.lines.all())

@@ -143,3 +143,19 @@ urlpatterns += [
         name="invoice-email-buyer",
     ),
 ]
+
+# Four-eyes approval: .../invoices/<invoice_pk>/review/ send a draft for review, and approve the version shown
+from invoicing import review_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/review/request/",
+        review_views.invoice_review_request,
+        name="invoice-review-request",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/review/approve/",
+        review_views.invoice_approve,
+        name="invoice-approve",
+    ),
+]
