@@ -18,13 +18,15 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ClearfactsCredential
 from clearfacts_app import client
 from clearfacts_app.activity import activity_record
 from clearfacts_app.filetypes import FileKind
-from clearfacts_app.models import Administration, Document
+from clearfacts_app.models import Administration, Document, Notification
+from clearfacts_app.notifications import notify
 from clearfacts_app.tasks import send_document
 
 logger = logging.getLogger(__name__)
@@ -146,9 +148,37 @@ class _SendLease:
 
 
 def _finish(document: Document, status: str, **fields) -> None:
-    Document.objects.filter(pk=document.pk).update(
-        status=status, sending_until=None, updated_at=timezone.now(), **fields
-    )
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(
+            status=status, sending_until=None, updated_at=timezone.now(), **fields
+        )
+        if status in (Status.HELD, Status.FAILED):
+            _tell_uploaders([document.pk])
+
+
+def _tell_uploaders(document_ids: list[int]) -> None:
+    """Notifies the uploader of each document (now HELD or FAILED) once per document and status;
+    call it in the transaction that set the status."""
+    problems = Document.objects.filter(pk__in=document_ids, status__in=(Status.HELD, Status.FAILED))
+    for document in problems.select_related("administration", "uploaded_by"):
+        administration = document.administration
+        notify(
+            recipients=[document.uploaded_by],
+            administration=administration,
+            kind=Notification.Kind.DOCUMENT_PROBLEM,
+            key=f"document:{document.pk}:{document.status}",
+            data={
+                "document": document.pk,
+                "filename": document.filename,
+                "status": document.status,
+                "reason_code": document.reason_code,
+                "reason_params": document.reason_params,
+            },
+            url=reverse(
+                "clearfacts_app:document-detail",
+                kwargs={"company_number": administration.company_number, "document_pk": document.pk},
+            ),
+        )
 
 
 def document_send(*, document_id: int, last_attempt: bool) -> str:
@@ -279,12 +309,17 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     """
     now = timezone.now()
     crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
-    held = crashed.filter(handed_over_at__isnull=False).update(
-        status=Status.HELD, sending_until=None, updated_at=now, **_reason(Reason.OUTCOME_UNKNOWN)
-    )
-    given_up = crashed.filter(crashes__gte=MAX_CRASHES - 1).update(
-        status=Status.FAILED, sending_until=None, updated_at=now, **_reason(Reason.INTERRUPTED, count=MAX_CRASHES)
-    )
+    with transaction.atomic():
+        # The rows are taken (locked) first so that their uploaders are told of exactly these.
+        held_ids = list(crashed.filter(handed_over_at__isnull=False).select_for_update().values_list("pk", flat=True))
+        held = crashed.filter(pk__in=held_ids).update(
+            status=Status.HELD, sending_until=None, updated_at=now, **_reason(Reason.OUTCOME_UNKNOWN)
+        )
+        failed_ids = list(crashed.filter(crashes__gte=MAX_CRASHES - 1).select_for_update().values_list("pk", flat=True))
+        given_up = crashed.filter(pk__in=failed_ids).update(
+            status=Status.FAILED, sending_until=None, updated_at=now, **_reason(Reason.INTERRUPTED, count=MAX_CRASHES)
+        )
+        _tell_uploaders(held_ids + failed_ids)
     crashed_ids = list(crashed.values_list("pk", flat=True)[:SWEEP_BATCH])
     crashed.filter(pk__in=crashed_ids).update(
         status=Status.QUEUED, sending_until=None, crashes=F("crashes") + 1, updated_at=now

@@ -82,3 +82,16 @@ def remove_sent_files() -> int:
     if not settings.DOCUMENT_RETENTION_DAYS:
         return 0
     return documents.documents_remove_sent_files(retention=timedelta(days=settings.DOCUMENT_RETENTION_DAYS))
+
+
+# smtplib's errors are OSErrors, as are socket errors: the mail server may answer later.
+@shared_task(
+    bind=True, autoretry_for=(OSError,), retry_backoff=60, retry_backoff_max=60 * 60, retry_jitter=True, max_retries=6
+)
+def send_notification_emails(self, notification_ids: list[int]) -> int:
+    """E-mails the notifications (of one cause) still waiting for it; each at most once."""
+    from clearfacts_app import notifications
+
+    return notifications.notification_emails_send(
+        notification_ids=notification_ids, last_attempt=self.request.retries >= self.max_retries
+    )

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import document_views, office_views, views
+from clearfacts_app import document_views, notification_views, office_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -51,6 +51,11 @@ urlpatterns = [
     ),
     # /documents/ (every administration the user may see)
     path("documents/", document_views.document_list, name="document-list"),
+    # /notifications/... (the signed-in person's own)
+    path("notifications/", notification_views.notification_list, name="notification-list"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification-bell"),
+    path("notifications/read/", notification_views.notifications_read_all, name="notification-read-all"),
+    path("notifications/<int:notification_pk>/open/", notification_views.notification_open, name="notification-open"),
     # /office/...
     path("office/", office_views.office, name="office"),
     path("office/associates/", office_views.associate_list, name="associate-list"),

@@ -15,6 +15,10 @@ claimed before the e-mail leaves: a second call, a repeated poll or a retried ta
 and sends nothing. A send that fails releases its claim and the task retries; a worker that dies
 mid-send leaves a claim whose lease runs out, so a redelivered task takes it over (the one case in
 which a person may get the same e-mail twice: SMTP took it, the row was not yet marked).
+
+The same task also puts an accepted, rejected, refused or duplicate outcome in the bell of the
+same people (`_bell`, through clearfacts_app.notifications.notify, once per outcome); the e-mail
+stays this module's alone.
 """
 
 import logging
@@ -31,7 +35,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.oidc import language_of
-from clearfacts_app.models import Administration
+from clearfacts_app.models import Administration, Notification
+from clearfacts_app.notifications import notify
 from invoicing import notification_tasks
 from invoicing.models import Invoice, InvoiceLine, NotificationSent, NotificationSetting, Outcome, Submission
 from invoicing.payload import field_for_path
@@ -128,7 +133,46 @@ def submission_outcome_send(*, submission_id: int, outcome: str) -> int:
     if submission is None or outcome not in Outcome.values or not _reached(submission, outcome):
         logger.info("submission %s: no %s e-mail (not that outcome)", submission_id, outcome)
         return 0
+    _bell(submission, outcome)
     return sum(_notify(submission, outcome, person) for person in recipients(submission))
+
+
+# The outcomes that also go in the bell of the author and the submitter (held and undelivered
+# ones are e-mailed only: no bell kind covers them).
+BELL_KINDS = {
+    Outcome.ACCEPTED: Notification.Kind.INVOICE_ACCEPTED,
+    Outcome.REJECTED: Notification.Kind.INVOICE_REJECTED,
+    Outcome.REFUSED: Notification.Kind.INVOICE_REJECTED,
+    Outcome.DUPLICATE: Notification.Kind.INVOICE_REJECTED,
+}
+
+
+def _bell(submission: Submission, outcome: str) -> None:
+    """The bell's rows of the outcome, once per person (the key names the submission and outcome,
+    so a repeated task writes nothing). `notify` sends no e-mail for these kinds: the e-mail is
+    this module's, once per person through NotificationSent, under the NotificationSetting switches."""
+    kind = BELL_KINDS.get(outcome)
+    if kind is None:
+        return
+    invoice = submission.invoice
+    administration = invoice.administration
+    url = reverse(
+        "invoicing:invoice-detail", kwargs={"company_number": administration.company_number, "invoice_pk": invoice.pk}
+    )
+    with transaction.atomic():
+        notify(
+            recipients=[invoice.author, submission.submitted_by],
+            administration=administration,
+            kind=kind,
+            key=f"submission:{submission.pk}:{outcome}",
+            data={
+                "submission": submission.pk,
+                "invoice": invoice.pk,
+                "number": invoice.invoice_number,
+                "outcome": outcome,
+            },
+            url=url,
+        )
 
 
 def _notify(submission: Submission, outcome: str, person: User) -> bool:

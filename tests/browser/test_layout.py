@@ -124,6 +124,7 @@ def site_pages(portal, document, invoice=None, buyer=None):
         f"{portal.url}/office/associates/",
         f"{portal.url}/office/associates/add/",
         f"{portal.url}/account/notifications/",
+        f"{portal.url}/notifications/",
         f"{portal.url}/no-such-page/",
     ]
 

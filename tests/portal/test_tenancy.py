@@ -53,8 +53,9 @@ def model_named(name):
 class Objects:
     """Creates, on demand, one object per tenant-owned model for a given administration."""
 
-    def __init__(self, administration):
+    def __init__(self, administration, owner=None):
         self.administration = administration
+        self.owner = owner  # the recipient of a personal object (a notification), when given
         self.created = {}
 
     def value(self, argument):
@@ -74,7 +75,8 @@ class Objects:
             if model is Administration:
                 self.created[model] = self.administration
             else:
-                self.created[model] = baker.make(model, **{path: self.administration})
+                personal = {"recipient": self.owner} if self.owner and hasattr(model, "recipient") else {}
+                self.created[model] = baker.make(model, **{path: self.administration}, **personal)
         obj = self.created[model]
         return obj.uuid if match["field"] == "uuid" else obj.pk
 
@@ -131,7 +133,7 @@ def test_the_owner_reaches_every_tenant_url(client, member, administration):
     """Proves the URLs the walk builds are real: the same URLs do answer their owner."""
     client.force_login(member)
     for route in object_routes():
-        url = build(route, Objects(administration).value)
+        url = build(route, Objects(administration, owner=member).value)
         status = client.get(url).status_code
         assert status not in (404, 500), f"{url} answered {status} to its owner"
 

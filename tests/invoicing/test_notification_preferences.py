@@ -1,0 +1,60 @@
+"""The bell's e-mail switches on the notification settings page, beside the outcome e-mails: one form, one save."""
+
+import pytest
+
+from clearfacts_app.models import NotificationPreference
+from invoicing.models import NotificationSetting
+
+URL = "/account/notifications/"
+BELL_SWITCHES = ("review_assigned", "mentioned", "document_problem")
+
+
+def checked(page: str, name: str) -> bool:
+    tag = page.split(f'name="{name}"', 1)[1].split(">", 1)[0]
+    return "checked" in tag
+
+
+def test_every_switch_is_on_by_default_and_labelled(client, viewer):
+    client.force_login(viewer)
+
+    page = client.get(URL).text
+
+    assert all(checked(page, name) for name in BELL_SWITCHES + ("accepted", "rejected", "held"))
+    assert "Assigned to review" in page and "Documents held or failed" in page
+    form = page.split('data-testid="notification-settings-form"', 1)[1].split("</form>", 1)[0]
+    assert form.count('type="submit"') == 1 and 'name="review_assigned"' in form and 'name="accepted"' in form
+    assert not NotificationPreference.objects.exists()
+
+
+def test_one_save_stores_both_kinds_of_switch_for_that_person_only(client, viewer, member):
+    client.force_login(viewer)
+
+    response = client.post(URL, {"accepted": "on", "rejected": "on", "held": "on", "mentioned": "on"}, follow=True)
+
+    assert "Your notification settings are saved." in response.text
+    preference = NotificationPreference.objects.get()
+    assert preference.user == viewer
+    assert (preference.review_assigned, preference.mentioned, preference.document_problem) == (False, True, False)
+    assert not checked(response.text, "review_assigned") and checked(response.text, "mentioned")
+    assert NotificationSetting.objects.get(user=viewer).accepted
+    client.force_login(member)
+    assert checked(client.get(URL).text, "review_assigned")
+
+
+def test_saving_twice_keeps_one_row(client, member):
+    client.force_login(member)
+
+    client.post(URL, {})
+    client.post(URL, {"document_problem": "on"})
+
+    preference = NotificationPreference.objects.get(user=member)
+    assert preference.document_problem and not preference.mentioned
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_labels_are_translated(client, member, language):
+    client.force_login(member)
+
+    page = client.get(URL, headers={"accept-language": language}).text
+
+    assert "Assigned to review" not in page and "Also e-mail me what the bell shows" not in page
