@@ -74,7 +74,16 @@ class Objects:
             if model is Administration:
                 self.created[model] = self.administration
             else:
-                self.created[model] = baker.make(model, **{path: self.administration})
+                # An object nested under another in the URL (a document's comment) belongs to it.
+                parents = {
+                    field.name: self.created[field.related_model]
+                    for field in model._meta.concrete_fields
+                    if field.is_relation
+                    and field.related_model in self.created
+                    and field.related_model is not Administration
+                }
+                through = {} if path.split("__")[0] in parents else {path: self.administration}
+                self.created[model] = baker.make(model, **through, **parents)
         obj = self.created[model]
         return obj.uuid if match["field"] == "uuid" else obj.pk
 
