@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import document_views, notification_views, office_views, views
+from clearfacts_app import comment_views, document_views, notification_views, office_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -48,6 +48,37 @@ urlpatterns = [
         document_views.document_action,
         {"action": "cancel"},
         name="document-cancel",
+    ),
+    # .../documents/<document_pk>/comments/ : the document's comments (clearfacts_app.comment_pages)
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/",
+        comment_views.document_comments,
+        name="document-comments",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/new/",
+        comment_views.document_comment_create,
+        name="document-comment-create",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/people/",
+        comment_views.document_mentionable,
+        name="document-mentionable",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/",
+        comment_views.document_comment,
+        name="document-comment",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/edit/",
+        comment_views.document_comment_edit,
+        name="document-comment-edit",
+    ),
+    path(
+        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/delete/",
+        comment_views.document_comment_delete,
+        name="document-comment-delete",
     ),
     # /documents/ (every administration the user may see)
     path("documents/", document_views.document_list, name="document-list"),

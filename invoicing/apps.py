@@ -24,4 +24,20 @@ class InvoicingConfig(AppConfig):
         )
         dashboard.panel_add(counts)
 
+        from clearfacts_app import comments
+        from invoicing.models import Invoice, InvoiceComment
+
+        comments.commentable_add(
+            comments.Commentable(
+                kind="invoice",
+                model=Invoice,
+                comment_model=InvoiceComment,
+                field="invoice",
+                page_url_name="invoicing:invoice-detail",
+                url_prefix="invoicing:invoice",
+                label_key="number",
+                label=lambda invoice: invoice.invoice_number,
+            )
+        )
+
         from invoicing import buyer_mail  # noqa: F401 (registers the "e-mail to the buyer" task with the Celery worker)

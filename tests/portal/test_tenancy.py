@@ -75,8 +75,17 @@ class Objects:
             if model is Administration:
                 self.created[model] = self.administration
             else:
+                # An object nested under another in the URL (a document's comment) belongs to it.
+                parents = {
+                    field.name: self.created[field.related_model]
+                    for field in model._meta.concrete_fields
+                    if field.is_relation
+                    and field.related_model in self.created
+                    and field.related_model is not Administration
+                }
+                through = {} if path.split("__")[0] in parents else {path: self.administration}
                 personal = {"recipient": self.owner} if self.owner and hasattr(model, "recipient") else {}
-                self.created[model] = baker.make(model, **{path: self.administration}, **personal)
+                self.created[model] = baker.make(model, **through, **parents, **personal)
         obj = self.created[model]
         return obj.uuid if match["field"] == "uuid" else obj.pk
 
