@@ -114,10 +114,6 @@ class Membership(models.Model):
         return ranks.index(self.role) >= ranks.index(role)
 
     @property
-    def can_write(self) -> bool:
-        return self.has_role(self.Role.MEMBER)
-
-    @property
     def is_office_admin(self) -> bool:
         return self.has_role(self.Role.ADMIN)
 

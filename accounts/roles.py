@@ -8,12 +8,19 @@ administration is `clearfacts_app.roles` (the one table of roles and actions).
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership
 
 
 def has_role(user, role: str) -> bool:
     """Whether `user` has the office role `role` or a higher one (Membership.Role)."""
     membership = getattr(user, "membership", None)
-    return membership is not None and membership.has_role(role)
+    if membership is None or not membership.has_role(role):
+        return False
+    # An office administrator is an associate: a client user never runs the office here.
+    return role != Membership.Role.ADMIN or membership.is_associate
 
 
 def requires_role(role: str, *, refusal):
@@ -30,6 +37,21 @@ def requires_role(role: str, *, refusal):
         return checked
 
     return decorator
+
+
+def associates_only(view):
+    """For office pages: a client user of a company (Membership.Kind.CLIENT) does not see them (404),
+    whatever their office role; associates go on to the view's own checks."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        membership = getattr(request.user, "membership", None)
+        if membership is None or not membership.is_associate:
+            raise Http404(_("Office pages are for the associates of the accounting office."))
+        return view(request, *args, **kwargs)
+
+    checked.associates_only = True
+    return checked
 
 
 def role_not_required(view):

@@ -12,11 +12,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from accounts.models import Membership
-from accounts.roles import requires_role
 from clearfacts_app import documents, selectors
 from clearfacts_app.models import Document
 from clearfacts_app.pages import document_list_context, has_scope, missing_scope_message, read_clearfacts
+from clearfacts_app.roles import Action, requires
 from clearfacts_app.uploads import Refusal, check_upload, parse_upload
 from portal.htmx import wants_partial
 
@@ -24,8 +23,9 @@ LIST_TEMPLATE = "clearfacts_app/documents.html"
 UPLOAD_TEMPLATE = "clearfacts_app/document_upload.html"
 
 
-writers_only = requires_role(
-    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can look at documents but not upload or change them.")
+uploaders_only = requires(
+    Action.UPLOAD,
+    refusal=gettext_lazy("Your role on this administration lets you look at documents, not upload or change them."),
 )
 
 
@@ -117,7 +117,7 @@ def _archive_categories(request):
 
 @csrf_exempt  # checked by _upload below, once our parser has read the files (uploads.parse_upload)
 @require_http_methods(["GET", "POST"])
-@writers_only
+@uploaders_only
 def document_upload(request, company_number):
     if request.method == "GET":
         return _upload(request, [])
@@ -255,7 +255,7 @@ ACTIONS = {
 
 
 @require_POST
-@writers_only
+@uploaders_only
 def document_action(request, company_number, document_pk, action):
     document = _document(request, document_pk)
     do, done = ACTIONS[action]

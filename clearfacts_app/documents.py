@@ -27,6 +27,7 @@ from clearfacts_app.activity import activity_record
 from clearfacts_app.filetypes import FileKind
 from clearfacts_app.models import Administration, Document, Notification
 from clearfacts_app.notifications import notify
+from clearfacts_app.roles import Action, can
 from clearfacts_app.tasks import send_document
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,15 @@ def document_send(*, document_id: int, last_attempt: bool) -> str:
     if document is None:
         return "not claimable"  # sent, cancelled, or another worker is sending it
     administration = document.administration
+    # The uploader's right is checked again now, before the file goes out under their sign-in: a role
+    # lowered (or a grant withdrawn) since the upload sends nothing. Every attempt asks, not only the
+    # first: a document is sent again only when nothing reached Clearfacts (held ones are a person's
+    # choice), so refusing never leaves a half-done send, and a book filing uploading as its submitter
+    # cannot upload for someone who lost UPLOAD.
+    if not can(document.uploaded_by, Action.UPLOAD, administration):
+        _finish(document, Status.FAILED, **_reason(Reason.NOT_ALLOWED, user=str(document.uploaded_by)))
+        logger.info("document %s: %s may no longer upload; not sent", document.pk, document.uploaded_by_id)
+        return Status.FAILED
     filename = document.clearfacts_filename
     variables = {"vatnumber": administration.company_number, "filename": filename}
     if document.destination == Document.Destination.INBOX:

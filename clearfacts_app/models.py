@@ -148,6 +148,10 @@ class Document(models.Model):
         INTERRUPTED = "interrupted", _("Sending was interrupted %(count)d times; try again later.")
         # Clearfacts' own words are its text, not ours: shown as they came.
         REFUSED = "refused", _("Clearfacts refused the file. Clearfacts said: “%(message)s”")
+        NOT_ALLOWED = (
+            "not-allowed",
+            _("%(user)s may no longer upload to this administration: the file was not sent. Upload it again."),
+        )
         LEGACY = "legacy", "%(text)s"  # a reason stored as text before reasons were codes
 
     administration = models.ForeignKey(

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Membership
-from accounts.roles import has_role, requires_role
+from accounts.roles import associates_only, has_role, requires_role
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AssociateForm
 from clearfacts_app.pages import has_scope, read_clearfacts
@@ -21,6 +21,7 @@ office_admin_only = requires_role(
 
 
 @require_GET
+@associates_only
 def office(request):
     accountant, problem = read_clearfacts(
         request, "accountant", lambda refresh: selectors.accountant(user=request.user, refresh=refresh)
@@ -29,6 +30,7 @@ def office(request):
 
 
 @require_GET
+@associates_only
 def associate_list(request):
     associates, problem = read_clearfacts(
         request, "associate_read", lambda refresh: selectors.associates(user=request.user, refresh=refresh)
@@ -72,6 +74,7 @@ def _groups_or_problem(request):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@associates_only
 @office_admin_only
 def associate_add(request):
     groups, problem = _groups_or_problem(request)
@@ -100,6 +103,7 @@ def associate_add(request):
 
 
 @require_http_methods(["GET", "POST"])
+@associates_only
 @office_admin_only
 def associate_edit(request, associate_ref):
     groups, problem = _groups_or_problem(request)

@@ -80,8 +80,15 @@ def default_role(membership) -> str:
 
 
 def is_office_admin(user) -> bool:
+    """An office administrator who is an associate (a client user never runs the office)."""
     membership = getattr(user, "membership", None)
-    return membership is not None and membership.is_office_admin
+    return membership is not None and membership.is_office_admin and membership.is_associate
+
+
+def sees_office_pages(user) -> bool:
+    """Associates see the office pages (read-only unless office administrator); client users do not."""
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.is_associate
 
 
 def role_on(user, administration) -> str | None:
@@ -111,16 +118,21 @@ def role_on(user, administration) -> str | None:
 
 
 def roles_on(user, administration_ids) -> dict[int, str]:
-    """{administration id: role} for many administrations in one query (lists and bulk actions)."""
+    """{administration id: role} for many administrations in one query (lists and bulk actions);
+    the answers join `role_on`'s cache, so the page's `may` asks nothing more."""
     from clearfacts_app.models import AdministrationAccess
 
     membership = getattr(user, "membership", None)
-    if membership is None:
+    ids = set(administration_ids)
+    if membership is None or not ids:
         return {}
     rows = AdministrationAccess.objects.filter(
-        user=user, administration__in=administration_ids, administration__office_id=membership.office_id
+        user=user, administration__in=ids, administration__office_id=membership.office_id
     ).values_list("administration_id", "role")
-    return {pk: (Role.MANAGER if membership.is_office_admin else role) for pk, role in rows}
+    roles = {pk: (Role.MANAGER if membership.is_office_admin else role) for pk, role in rows}
+    cache = user.__dict__.setdefault("_roles_on", {})
+    cache.update({pk: roles.get(pk) for pk in ids if isinstance(pk, int)})
+    return roles
 
 
 def can(user, action: str, administration) -> bool:
@@ -143,6 +155,16 @@ class Permissions:
     @property
     def role(self) -> str | None:
         return role_on(self.user, self.administration)
+
+    @property
+    def office_pages(self) -> bool:
+        """`{% if may.office_pages %}`: the office menu (associates, not client users)."""
+        return sees_office_pages(self.user)
+
+    @property
+    def run_office(self) -> bool:
+        """`{% if may.run_office %}`: office administration (associates, the Clearvo key, app info)."""
+        return is_office_admin(self.user)
 
     def __getattr__(self, action: str) -> bool:
         if action not in ACTIONS:
@@ -182,3 +204,26 @@ def checks_each_row(action: str):
         return view
 
     return decorator
+
+
+class RolePermissions:
+    """What one known role may do (`row.may.submit`), for the rows of a list across administrations:
+    the roles come from one `roles_on` query, never one query per row."""
+
+    def __init__(self, role: str | None):
+        self.role = role
+
+    def __getattr__(self, action: str) -> bool:
+        if action not in ACTIONS:
+            raise AttributeError(action)
+        return role_allows(self.role, action)
+
+    def __bool__(self) -> bool:
+        return self.role is not None
+
+
+def may_each(user, administration_ids) -> dict[int, RolePermissions]:
+    """{administration id: what the user may do there} in one query (lists and bulk actions)."""
+    ids = set(administration_ids)
+    roles = roles_on(user, ids)
+    return {pk: RolePermissions(roles.get(pk)) for pk in ids}

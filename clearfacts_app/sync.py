@@ -2,7 +2,9 @@
 
 Clearfacts decides: `accountant` gives the user's office (and so their membership), the
 `administrations` the user may see become AdministrationAccess grants, and access Clearfacts
-withdrew is withdrawn here. Remote calls happen before, never inside, the database transaction.
+withdrew is withdrawn here. Whether the user is an associate of the office or a client user of a
+company (`Membership.kind`) is what the associates query says: readable and naming the user, an
+associate; FORBIDDEN, a client user. Remote calls happen before, never inside, the database transaction.
 """
 
 import logging
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Office, User
 from clearfacts_app import client
+from clearfacts_app.activity import activity_record
 from clearfacts_app.models import Administration, AdministrationAccess
 from clearfacts_app.roles import default_role
 from portal.companies import compact_company_number
@@ -38,28 +41,35 @@ def _address(node: dict | None) -> dict:
     }
 
 
-def _role_from_clearfacts(user: User, current: str | None) -> str:
-    """ADMIN associates administer the office here too; other roles are the portal's to set.
+def _role_from_clearfacts(user: User, current: Membership | None) -> tuple[str, str]:
+    """(office role, kind). ADMIN associates administer the office here too; other roles are the
+    portal's to set. The associates query readable and naming the user: an associate; FORBIDDEN: a
+    client user of a company (who never administers the office).
 
-    When Clearfacts does not answer the question (a client user is FORBIDDEN the associates, the
-    scope is missing, Clearfacts is down, its answer is unusable, its schema lacks the assumed
-    Associate.type) the current role stays; a refused token still raises.
+    When Clearfacts does not answer the question otherwise (the scope is missing, Clearfacts is down,
+    its answer is unusable, its schema lacks the assumed Associate.type) the current role and kind
+    stay; a refused token still raises.
     """
+    role = current.role if current else None
+    kind = current.kind if current else Membership.Kind.ASSOCIATE
     try:
         associates = client.execute(user=user, operation="AssociateRoles")["associates"]
     except client.NotAuthorized:
         raise
     except client.ClearfactsError as error:
+        if error.code == "FORBIDDEN":
+            # Only the office's associates may read them: this is a client user of a company.
+            return (Membership.Role.MEMBER if role in (None, Membership.Role.ADMIN) else role), Membership.Kind.CLIENT
         logger.info("kept the role of user %s: associates not readable (%r)", user.pk, error.code or str(error))
-        return current or Membership.Role.MEMBER
-    is_admin = any(
-        (a.get("email") or "").casefold() == user.email.casefold() and a.get("type") == "ADMIN" for a in associates
-    )
-    if is_admin:
-        return Membership.Role.ADMIN
-    if current == Membership.Role.ADMIN or current is None:
-        return Membership.Role.MEMBER
-    return current
+        return role or Membership.Role.MEMBER, kind
+    me = [a for a in associates if (a.get("email") or "").casefold() == user.email.casefold()]
+    if me:
+        kind = Membership.Kind.ASSOCIATE
+    if any(a.get("type") == "ADMIN" for a in me):
+        return Membership.Role.ADMIN, kind
+    if role == Membership.Role.ADMIN or role is None:
+        return Membership.Role.MEMBER, kind
+    return role, kind
 
 
 def sync_user(*, user: User) -> SyncResult:
@@ -70,8 +80,8 @@ def sync_user(*, user: User) -> SyncResult:
     """
     accountant = client.execute(user=user, operation="Accountant")["accountant"]
     administrations = client.execute(user=user, operation="Administrations")["administrations"]
-    current_role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
-    role = _role_from_clearfacts(user, current_role)
+    current = Membership.objects.filter(user=user).first()
+    role, kind = _role_from_clearfacts(user, current)
     now = timezone.now()
 
     with transaction.atomic():
@@ -80,7 +90,25 @@ def sync_user(*, user: User) -> SyncResult:
             defaults={"name": accountant["name"], "email": accountant.get("email") or "", "synced_at": now}
             | _address(accountant.get("address")),
         )
-        membership, _ = Membership.objects.update_or_create(user=user, defaults={"office": office, "role": role})
+        membership, _ = Membership.objects.update_or_create(
+            user=user, defaults={"office": office, "role": role, "kind": kind}
+        )
+        changes = {
+            name: [getattr(current, name), getattr(membership, name)]
+            for name in ("role", "kind")
+            if current is not None
+            and current.office_id == office.pk
+            and getattr(current, name) != getattr(membership, name)
+        }
+        if changes:
+            activity_record(
+                office=office,
+                administration=None,
+                actor=None,
+                action="membership.changed",
+                data={"user": user.pk, "name": user.get_full_name() or user.email},
+                changes=changes,
+            )
 
         visible = []
         for node in administrations:

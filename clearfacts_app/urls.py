@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import comment_views, document_views, notification_views, office_views, views
+from clearfacts_app import comment_views, document_views, notification_views, office_views, people_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -16,6 +16,13 @@ urlpatterns = [
     path("administrations/<company:company_number>/statistics/", views.administration_statistics, name="statistics"),
     path("administrations/<company:company_number>/app-info/", views.administration_app_info, name="app-info"),
     path("administrations/<company:company_number>/documents/", views.administration_documents, name="documents"),
+    # .../people/ : who has access and their roles; .../people/<access>/role/ changes one
+    path("administrations/<company:company_number>/people/", people_views.people_list, name="people"),
+    path(
+        "administrations/<company:company_number>/people/<int:administrationaccess_pk>/role/",
+        people_views.person_role,
+        name="person-role",
+    ),
     path(
         "administrations/<company:company_number>/documents/upload/",
         document_views.document_upload,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Membership
-from accounts.roles import requires_role
+from accounts.roles import associates_only, requires_role
 from clearfacts_app import client, selectors, services
 from clearfacts_app.forms import AppInfoForm, CustomerSearchForm, StatisticsPeriodForm
 from clearfacts_app.models import Administration
@@ -143,6 +143,7 @@ def administration_statistics(request, company_number):
 
 
 @require_http_methods(["GET", "POST"])
+@associates_only
 @requires_role(Membership.Role.ADMIN, refusal=gettext_lazy("Only office administrators can change the app info."))
 def administration_app_info(request, company_number):
     """updateAppInfo for this administration."""

@@ -31,6 +31,7 @@ from django.utils import timezone
 from clearfacts_app.documents import document_create
 from clearfacts_app.filetypes import FileKind, name_for_kind
 from clearfacts_app.models import Document
+from clearfacts_app.roles import Action, can
 from invoicing import book_tasks
 from invoicing.models import BookFiling, Invoice, Submission
 from invoicing.ubl import invoice_ubl, ubl_filename
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 State = BookFiling.State
 SWEEP_BATCH = 500
+# BookFiling.error of a filing whose submitter may no longer upload (the page explains it in the reader's language).
+NOT_ALLOWED = "not-allowed"
 
 
 def _dispatch(filing_id: int) -> None:
@@ -108,6 +111,16 @@ def book_filing_prepare(filing_id: int) -> str:
         if filing.state != State.PENDING:
             return filing.state  # handed over (or given up) before: never a second document
         invoice = Invoice.objects.select_related("administration").get(pk=filing.invoice_id)
+        uploader = _uploader(invoice)
+        if not can(uploader, Action.UPLOAD, invoice.administration):
+            # The upload would go out under the submitter's Clearfacts sign-in: never for someone whose
+            # role no longer lets them upload here. No document is made, so the list action starts the
+            # filing again once their role allows it.
+            logger.info("book filing %s: user %s may no longer upload; not filed", filing.pk, uploader.pk)
+            filing.state = State.FAILED
+            filing.error = NOT_ALLOWED
+            filing.save(update_fields=["state", "error", "updated_at"])
+            return filing.state
         try:
             content = invoice_ubl(invoice)
             filename = _filename(invoice)
@@ -119,7 +132,7 @@ def book_filing_prepare(filing_id: int) -> str:
             return filing.state
         document = document_create(
             administration=invoice.administration,
-            uploaded_by=_uploader(invoice),
+            uploaded_by=uploader,
             filename=filename,
             content=ContentFile(content, name=filename),
             sha256=hashlib.sha256(content).hexdigest(),

@@ -1,4 +1,4 @@
-"""The buyers' address book of an administration: members add, change and delete entries, viewers read."""
+"""The buyers' address book of an administration: those who draft add, change and delete entries, viewers read."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -8,21 +8,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import Membership
-from accounts.roles import has_role, requires_role
 from clearfacts_app.pages import list_filters
+from clearfacts_app.roles import Action, can, requires
 from invoicing import buyers
 from invoicing.settings_forms import BuyerForm
-from invoicing.settings_pages import changes_need_role, details
+from invoicing.settings_pages import changes_need, details
 from portal.htmx import wants_partial
 
 LIST_TEMPLATE = "invoicing/buyer_list.html"
 FORM_TEMPLATE = "invoicing/buyer_form.html"
 DELETE_TEMPLATE = "invoicing/buyer_confirm_delete.html"
 PAGE_SIZE = 25
-REFUSAL = gettext_lazy("Viewers can look at the address book but not change it.")
+REFUSAL = gettext_lazy("Your role on this administration lets you look at the address book, not change it.")
 
-writers_only = requires_role(Membership.Role.MEMBER, refusal=REFUSAL)
+drafters_only = requires(Action.DRAFT, refusal=REFUSAL)
 
 
 @require_GET
@@ -35,7 +34,6 @@ def buyer_list(request, company_number):
         "page": page,
         "query": query,
         "filters": list_filters(q=query),
-        "can_change": has_role(request.user, Membership.Role.MEMBER),
     }
     template = f"{LIST_TEMPLATE}#results" if wants_partial(request) else LIST_TEMPLATE
     response = render(request, template, context)
@@ -44,7 +42,7 @@ def buyer_list(request, company_number):
 
 
 @require_http_methods(["GET", "POST"])
-@writers_only
+@drafters_only
 def buyer_create(request, company_number):
     form = BuyerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -59,7 +57,7 @@ def _buyer(request, buyer_pk):
 
 
 @require_http_methods(["GET", "POST"])
-@changes_need_role(Membership.Role.MEMBER, refusal=REFUSAL)
+@changes_need(Action.DRAFT, refusal=REFUSAL)
 def buyer_edit(request, company_number, buyer_pk):
     buyer = _buyer(request, buyer_pk)
     context = {
@@ -68,7 +66,7 @@ def buyer_edit(request, company_number, buyer_pk):
         "name": buyer.name,  # as saved: the form may be showing a name being corrected
         "invoice_count": buyer.invoices.count(),
     }
-    if not has_role(request.user, Membership.Role.MEMBER):
+    if not can(request.user, Action.DRAFT, request.administration):
         tax_id = f"{buyer.tax_id_country} {buyer.tax_id}".strip() if buyer.tax_id else ""
         shown = [name for name in BuyerForm.Meta.fields if name != "tax_id_country"]
         context["details"] = details(buyer, shown, tax_id=tax_id)
@@ -82,7 +80,7 @@ def buyer_edit(request, company_number, buyer_pk):
 
 
 @require_http_methods(["GET", "POST"])
-@writers_only
+@drafters_only
 def buyer_delete(request, company_number, buyer_pk):
     """Deletes after a confirmation: GET (or a POST without `confirm`) shows what would be deleted and asks."""
     buyer = _buyer(request, buyer_pk)

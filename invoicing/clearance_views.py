@@ -22,8 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
-from accounts.models import Membership
-from accounts.roles import requires_role
+from clearfacts_app.roles import Action, checks_each_row, may_each, requires
 from invoicing import selectors, services, submissions
 from invoicing.clearance_forms import BulkSubmitForm, SubmitForm
 from invoicing.models import Invoice, Submission
@@ -33,8 +32,13 @@ DETAIL_TEMPLATE = "invoicing/invoice_detail.html"
 LIST_TEMPLATE = "invoicing/invoice_list.html"
 BULK_TEMPLATE = "invoicing/bulk_submit.html"
 
-writers_only = requires_role(
-    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can follow invoices but not submit or change them.")
+submitters_only = requires(
+    Action.SUBMIT,
+    refusal=gettext_lazy("Your role on this administration lets you follow invoices, not submit them."),
+)
+drafters_only = requires(
+    Action.DRAFT,
+    refusal=gettext_lazy("Your role on this administration lets you follow invoices, not change them."),
 )
 
 
@@ -67,7 +71,7 @@ def _go(request, invoice: Invoice, anchor: str = ""):
 
 
 @require_POST
-@writers_only
+@submitters_only
 def invoice_submit(request, company_number, invoice_pk):
     """Submits the draft as the page showed it (its version): refused with the reason, or on its way."""
     invoice = _invoice(request, invoice_pk)
@@ -115,7 +119,7 @@ def invoice_status(request, company_number, invoice_pk):
 
 
 @require_POST
-@writers_only
+@drafters_only
 def invoice_reopen(request, company_number, invoice_pk):
     """A rejected invoice back to draft, to be fixed and sent again."""
     invoice = _invoice(request, invoice_pk)
@@ -152,7 +156,7 @@ def invoice_clearance_record(request, company_number, invoice_pk):
 
 
 @require_POST
-@writers_only
+@submitters_only
 def submission_retry(request, company_number, submission_pk):
     """Sends a held or retrying submission again now, with its own key and body (never a new key)."""
     submission = _submission(request, submission_pk)
@@ -172,7 +176,7 @@ def submission_retry(request, company_number, submission_pk):
 
 
 @require_POST
-@writers_only
+@submitters_only
 def submission_release(request, company_number, submission_pk):
     """A person confirms Clearvo does not have the held send: the invoice is a draft again (a new key next time)."""
     submission = _submission(request, submission_pk)
@@ -214,7 +218,7 @@ def _back(request, url: str) -> str:
 
 
 @require_POST
-@writers_only
+@checks_each_row(Action.SUBMIT)
 def invoice_bulk_submit(request):
     """Submits the drafts chosen on a list, each on its own: a page says, per invoice, what happened."""
     form = BulkSubmitForm(request.POST)
@@ -227,11 +231,19 @@ def invoice_bulk_submit(request):
     # Looked up through the user's administrations: an id of another tenant is reported as not found, never used.
     found = selectors.visible_invoices(user=request.user).select_related("administration")
     invoices = found.in_bulk([pk for pk, _version in chosen])
+    # Each row's administration decides (one query for all): a row the user may not submit is reported, not sent.
+    allowed = may_each(request.user, {invoice.administration_id for invoice in invoices.values()})
     results = []
     for pk, version in chosen:
         invoice = invoices.get(pk)
         if invoice is None:
             results.append(BulkResult(None, sent=False, reason=_("Not among the invoices you can see.")))
+            continue
+        if not allowed[invoice.administration_id].submit:
+            reason = _("Your role on %(administration)s does not let you submit its invoices.") % {
+                "administration": invoice.administration.name
+            }
+            results.append(BulkResult(invoice, sent=False, reason=reason))
             continue
         try:
             submissions.invoice_submit(invoice=invoice, user=request.user, expected_version=version)

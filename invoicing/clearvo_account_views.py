@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Membership
-from accounts.roles import requires_role
+from accounts.roles import associates_only, requires_role
 from invoicing import selectors, services
 from invoicing.clearance_forms import ClearvoAccountForm
 
@@ -19,6 +19,7 @@ office_admin_only = requires_role(
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@associates_only
 @office_admin_only
 def clearvo_account(request):
     office = request.user.office

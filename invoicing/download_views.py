@@ -1,7 +1,7 @@
 """An invoice's documents for its buyer: the PDF and the UBL downloaded, or both e-mailed to the buyer.
 
 Only invoices that left draft have them: a draft's number and content may still change. Anyone
-who sees the invoice may download; e-mailing is for writers (members and office admins).
+who sees the invoice may download; e-mailing sends it out, so it is for those who may submit.
 """
 
 from django.contrib import messages
@@ -9,10 +9,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from clearfacts_app.roles import Action, requires
 from invoicing import buyer_mail, pdf, ubl
-from invoicing.editor_views import writers_only
 from invoicing.models import Invoice
 
 
@@ -57,7 +58,7 @@ def invoice_ubl_download(request, company_number, invoice_pk):
 
 
 @require_POST
-@writers_only
+@requires(Action.SUBMIT, refusal=gettext_lazy("Your role on this administration does not let you send its invoices."))
 def invoice_email_buyer(request, company_number, invoice_pk):
     """Sends the PDF and the UBL to the buyer's address-book e-mail (by a task); says why not when it cannot."""
     invoice = _invoice(request, invoice_pk)

@@ -22,8 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.models import Membership
-from accounts.roles import requires_role
+from clearfacts_app.roles import Action, requires
 from invoicing import buyers, identifiers, payload, profiles, rates, rules, selectors, services, totals
 from invoicing.forms import (
     LINES_PREFIX,
@@ -54,8 +53,9 @@ PARTIALS = {
 }
 QUERY_LENGTH = 100
 
-writers_only = requires_role(
-    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can read invoices but not draft or change them.")
+drafters_only = requires(
+    Action.DRAFT,
+    refusal=gettext_lazy("Your role on this administration lets you read invoices, not draft or change them."),
 )
 
 
@@ -92,7 +92,7 @@ def profile_missing(profile: InvoicingProfile) -> list[str]:
 
 
 @require_http_methods(["GET", "POST"])
-@writers_only
+@drafters_only
 def invoice_create(request, company_number):
     administration = request.administration
     profile = profiles.profile_for(administration)
@@ -105,7 +105,7 @@ def invoice_create(request, company_number):
 
 
 @require_http_methods(["GET", "POST"])
-@writers_only
+@drafters_only
 def invoice_edit(request, company_number, invoice_pk):
     invoice = _invoice(request, invoice_pk)
     if not invoice.is_editable:

@@ -213,6 +213,15 @@ REASONS = {
         Fix(Fix.CLEARVO_KEY, "api_key"),
         title=_("no Clearvo key"),
     ),
+    "not-allowed": _explanation(
+        "not-allowed",
+        _(
+            "The person who submitted the invoice may no longer submit invoices of this administration (their "
+            "role changed before it was sent): nothing was sent, and the invoice is a draft again."
+        ),
+        _("Someone who may submit invoices of this administration checks it and submits it again."),
+        title=_("submitter no longer allowed"),
+    ),
     "undelivered-deadline": _explanation(
         "undelivered-deadline",
         _("The SDI's ten days to deliver the invoice to the buyer ended without delivering it."),

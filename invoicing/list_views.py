@@ -12,9 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Membership
-from accounts.roles import requires_role
 from clearfacts_app.pages import list_filters
+from clearfacts_app.roles import Action, checks_each_row, may_each, requires
 from clearfacts_app.tabs import administration_tab
 from invoicing import books, selectors, services
 from invoicing.models import BookFiling, DestinationCountry, Invoice
@@ -25,8 +24,9 @@ DELETE_TEMPLATE = "invoicing/invoice_delete.html"
 # The part of a list that its filters and pages replace (HTMX), by id.
 RESULTS = "invoice-results"
 
-writers_only = requires_role(
-    Membership.Role.MEMBER, refusal=gettext_lazy("Viewers can look at invoices but not create or change them.")
+drafters_only = requires(
+    Action.DRAFT,
+    refusal=gettext_lazy("Your role on this administration lets you look at invoices, not create or change them."),
 )
 
 
@@ -111,6 +111,10 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         reader=request.user,
     )
     page = selectors.invoice_page(filtered, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    # What the user may do on each row's administration (`invoice.may.draft`), from one query.
+    allowed = may_each(request.user, {row.invoice.administration_id for row in page.rows})
+    for row in page.rows:
+        row.invoice.may = allowed[row.invoice.administration_id]
     return {
         "filter_form": form,
         "filters": list_filters(**{name: str(value) for name, value in values.items()}),
@@ -119,7 +123,9 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         "list_url": list_url,
         "results_id": RESULTS,
         "show_administration": show_administration,
-        "has_accepted": any(books.can_file(row.invoice) for row in page.rows),
+        "has_accepted": any(books.can_file(row.invoice) and row.invoice.may.submit for row in page.rows),
+        "may_submit_drafts": any(row.invoice.is_editable and row.invoice.may.submit for row in page.rows),
+        "may_act": any(row.invoice.may.draft for row in page.rows),
     }
 
 
@@ -176,7 +182,7 @@ def _to_tab(company_number):
 
 
 @require_POST
-@writers_only
+@drafters_only
 def invoice_duplicate(request, company_number, invoice_pk):
     try:
         copy = services.invoice_duplicate(invoice=_invoice(request, invoice_pk), actor=request.user)
@@ -188,7 +194,7 @@ def invoice_duplicate(request, company_number, invoice_pk):
 
 
 @require_POST
-@writers_only
+@drafters_only
 def invoice_credit_note(request, company_number, invoice_pk):
     try:
         note = services.credit_note_create(original=_invoice(request, invoice_pk), actor=request.user)
@@ -204,7 +210,7 @@ def invoice_credit_note(request, company_number, invoice_pk):
 
 
 @require_http_methods(["GET", "POST"])
-@writers_only
+@drafters_only
 def invoice_delete(request, company_number, invoice_pk):
     """Asks first (GET, as Django's DeleteView: the page can be reloaded or shown in another
     language), then deletes the draft when its form posts `confirm`."""
@@ -261,8 +267,14 @@ def _not_filed_because(invoice: Invoice) -> str:
     return _("This administration does not send accepted invoices to its books (its invoicing settings).")
 
 
+def _not_allowed(invoice: Invoice) -> str:
+    return _("Your role on %(administration)s does not let you file its invoices in the books.") % {
+        "administration": invoice.administration.name
+    }
+
+
 @require_POST
-@writers_only
+@checks_each_row(Action.SUBMIT)
 def invoice_bulk_file_in_books(request):
     """Files the accepted invoices chosen on a list in their administrations' books; a page says what
     happened to each."""
@@ -277,7 +289,10 @@ def invoice_bulk_file_in_books(request):
     # Looked up through the user's administrations: an id of another tenant is reported as not found, never used.
     found = selectors.visible_invoices(user=request.user).select_related("administration")
     invoices = found.in_bulk(chosen)
-    created = books.book_filings_request([pk for pk in chosen if pk in invoices], requested_by=request.user)
+    # Each row's administration decides (one query for all): a row the user may not file is reported, not filed.
+    allowed = may_each(request.user, {invoice.administration_id for invoice in invoices.values()})
+    permitted = {pk for pk, invoice in invoices.items() if allowed[invoice.administration_id].submit}
+    created = books.book_filings_request([pk for pk in chosen if pk in permitted], requested_by=request.user)
     filed = set(BookFiling.objects.filter(pk__in=created).values_list("invoice_id", flat=True))
     current = found.select_related("book_filing").in_bulk(chosen)
     results = []
@@ -285,6 +300,8 @@ def invoice_bulk_file_in_books(request):
         invoice = current.get(pk)
         if invoice is None:
             results.append(BooksResult(None, filed=False, reason=_("Not among the invoices you can see.")))
+        elif pk not in permitted:
+            results.append(BooksResult(invoice, filed=False, reason=_not_allowed(invoice)))
         elif pk in filed:
             results.append(BooksResult(invoice, filed=True))
         else:

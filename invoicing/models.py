@@ -549,6 +549,10 @@ class Submission(models.Model):
             ),
         )
         RELEASED = "released", _("Released by %(user)s: Clearvo does not have it, so the invoice went back to draft.")
+        NOT_ALLOWED = (
+            "not-allowed",
+            _("%(user)s may no longer submit invoices of this administration: nothing was sent."),
+        )
 
     # States whose send may still happen or has happened: at most one per invoice while it is
     # followed (a terminal answer ends that: a rejected invoice may be fixed and submitted anew).

@@ -1,4 +1,4 @@
-"""The invoicing profile page: everyone who sees the administration reads it, office administrators change it."""
+"""The invoicing profile page: everyone who sees the administration reads it, its managers change it."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -7,20 +7,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import Membership
-from accounts.roles import has_role
+from clearfacts_app.roles import Action, can
 from invoicing import identifiers, profiles
 from invoicing.models import InvoicingProfile
 from invoicing.settings_forms import InvoicingProfileForm
-from invoicing.settings_pages import changes_need_role, details, labelled
+from invoicing.settings_pages import changes_need, details, labelled
 from portal.htmx import wants_partial
 
 TEMPLATE = "invoicing/profile.html"
 
 
 @require_http_methods(["GET", "POST"])
-@changes_need_role(
-    Membership.Role.ADMIN, refusal=gettext_lazy("Only office administrators can change the invoicing profile.")
+@changes_need(
+    Action.MANAGE, refusal=gettext_lazy("Only the managers of this administration can change its invoicing profile.")
 )
 def profile_edit(request, company_number):
     administration = request.administration
@@ -42,7 +41,7 @@ def profile_edit(request, company_number):
         # Clearfacts' one address line, when it could not be split into street, postal code and city.
         "unsplit_address": (administration.street_address if profile.pk is None and not profile.street else ""),
     }
-    if not has_role(request.user, Membership.Role.ADMIN):
+    if not can(request.user, Action.MANAGE, administration):
         tax_id = identifiers.tax_id_shown(profile.tax_id, profile.tax_id_country)
         iban = identifiers.iban_shown(profile.iban)
         context["details"] = details(profile, profiles.EDITABLE_FIELDS, tax_id=tax_id, iban=iban)

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership
 from clearfacts_app.roles import Action, requires
 from invoicing import reviews
 from invoicing.models import Invoice
@@ -112,8 +111,3 @@ def invoice_approve(request, company_number, invoice_pk):
         success=_("Version %(version)d of %(number)s is approved: it can be submitted.")
         % {"version": approval.invoice_version, "number": invoice.invoice_number},
     )
-
-
-# Until the route walk (tests/portal/test_roles.py) reads `required_action`, it reads the office role these
-# views need at least: a member (whose grants default to approver); a viewer gets 403 from `requires`.
-invoice_review_request.required_role = invoice_approve.required_role = Membership.Role.MEMBER

@@ -5,15 +5,15 @@ from functools import wraps
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from accounts.roles import requires_role
+from clearfacts_app.roles import requires
 
 
-def changes_need_role(role: str, *, refusal):
-    """GET shows the page to everyone who sees the administration; any other method needs `role`
-    (declared as the view's `required_role`, which the role walk reads)."""
+def changes_need(action: str, *, refusal):
+    """GET shows the page to everyone who sees the administration; any other method needs `action`
+    there (declared as the view's `required_action`, which the role walk reads)."""
 
     def decorator(view):
-        checked = requires_role(role, refusal=refusal)(view)
+        checked = requires(action, refusal=refusal)(view)
 
         @wraps(view)
         def dispatch(request, *args, **kwargs):
@@ -21,7 +21,8 @@ def changes_need_role(role: str, *, refusal):
                 return view(request, *args, **kwargs)
             return checked(request, *args, **kwargs)
 
-        dispatch.required_role = role
+        dispatch.required_action = action
+        dispatch.open_to_readers = True  # GET: anyone who sees the administration
         return dispatch
 
     return decorator

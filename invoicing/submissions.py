@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clearfacts_app.activity import activity_record
+from clearfacts_app.roles import Action, can
 from invoicing import books, clearvo, notifications, profiles, reviews, rules
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission, key_mode
 from invoicing.payload import payload_bytes
@@ -291,6 +292,14 @@ def _claim(submission_id: int) -> tuple[Submission, clearvo.Clearvo] | str:
             return "not due"
         if _key_expired(submission, now):
             return _hold(submission, _outcome_unknown(submission))
+        # The submitter's right, checked again before the first POST only: their role may have been
+        # lowered since they submitted, and then nothing is sent (the invoice is a draft again, the
+        # page says why). Once a POST may have reached Clearvo the same key must be sent again until
+        # Clearvo answers, never abandoned: a later attempt is not refused for a role.
+        if not submission.attempts and not can(
+            submission.submitted_by, Action.SUBMIT, submission.invoice.administration
+        ):
+            return _key_problem(submission, None, Reason.NOT_ALLOWED, user=str(submission.submitted_by))
         try:
             client = clearvo.client_for(submission.invoice.administration.office)
         except clearvo.NotConfigured:
@@ -448,8 +457,9 @@ def _conflict(submission: Submission, lease: datetime, error: clearvo.Conflict) 
     return State.FAILED
 
 
-def _key_problem(submission: Submission, lease: datetime | None, code: str) -> str:
-    """The office's key is missing or refused: nothing was processed this time. A first attempt
+def _key_problem(submission: Submission, lease: datetime | None, code: str, **params) -> str:
+    """The send may not happen (the office's key is missing or refused, the submitter may no longer
+    submit): nothing was processed this time. A first attempt
     fails and the invoice is a draft again; after earlier attempts (one may have reached Clearvo)
     the submission waits for a person."""
     with transaction.atomic():
@@ -458,8 +468,8 @@ def _key_problem(submission: Submission, lease: datetime | None, code: str) -> s
             return "lease lost"
         earlier = locked.attempts - (1 if lease is not None else 0)
         if earlier > 0:
-            return _hold(locked, _reason(code))
-        _save(locked, state=State.FAILED, sending_until=None, next_attempt_at=None, **_reason(code))
+            return _hold(locked, _reason(code, **params))
+        _save(locked, state=State.FAILED, sending_until=None, next_attempt_at=None, **_reason(code, **params))
         _back_to_draft(locked.invoice_id, timezone.now())
         _record(locked, action="invoice.submission_failed", reason=code)
     return State.FAILED

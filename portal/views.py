@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clearfacts_app.models import Administration
+from clearfacts_app.roles import may_each
 from portal.dashboard import ADMINISTRATION_LIMIT, company_cards, panels_shown
 from portal.health import broker_answers, database_answers, services_fingerprint
 from portal.tasks import HEARTBEAT_KEY, WORKER_SERVICES_KEY
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 def dashboard(request):
     administrations = Administration.objects.visible_to(request.user)
     cards, attention_count = company_cards(request.user)
+    # What the user may do on each card's administration, from one query (clearfacts_app.roles).
+    allowed = may_each(request.user, [card.administration.pk for card in cards])
+    for card in cards:
+        card.may = allowed[card.administration.pk]
     return render(
         request,
         "portal/dashboard.html",

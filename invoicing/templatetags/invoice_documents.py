@@ -2,6 +2,7 @@
 
 from django import template
 
+from clearfacts_app.roles import Action, can
 from invoicing import buyer_mail
 
 register = template.Library()
@@ -11,13 +12,13 @@ register = template.Library()
 def invoice_documents(context):
     """`{% invoice_documents %}` on the invoice page (needs `invoice`, `administration` and `user` in the context)."""
     invoice = context["invoice"]
-    membership = getattr(context.get("user"), "membership", None)
     shown = {"invoice": invoice, "administration": context["administration"], "draft": invoice.is_editable}
     if invoice.is_editable:
         return shown
     emails = buyer_mail.invoice_emails(invoice)
     return shown | {
-        "can_write": bool(membership and membership.can_write),
+        # E-mailing the buyer sends the invoice out: for those who may submit (clearfacts_app.roles).
+        "can_email": can(context.get("user"), Action.SUBMIT, context["administration"]),
         "address": buyer_mail.buyer_address(invoice),
         "missing_address": buyer_mail.missing_address(invoice),
         "emails": emails,

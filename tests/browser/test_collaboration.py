@@ -16,7 +16,7 @@ from clearfacts_app.models import Notification
 from invoicing.models import Approval, InvoicingProfile, Submission
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.browser.accessibility import assert_accessible
-from tests.browser.clearance import TIME_FACTOR, poll_until_accepted, polish_invoice
+from tests.browser.clearance import TIME_FACTOR, polish_invoice, poll_until_accepted
 from tests.browser.conftest import sign_in_with_clearfacts
 from tests.personas import AN, BAKKERIJ, KOEN
 

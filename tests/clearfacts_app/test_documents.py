@@ -11,8 +11,9 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import Membership, User
-from clearfacts_app.models import Document
+from accounts.models import User
+from clearfacts_app.models import AdministrationAccess, Document
+from clearfacts_app.roles import Role
 from clearfacts_app.tasks import sweep_documents
 from sandbox.clearfacts import models as sandbox
 from sandbox.instrument import fail_next
@@ -378,7 +379,7 @@ def test_the_document_page_shows_what_clearfacts_knows(browser):
 
 
 def test_viewers_cannot_upload(browser):
-    Membership.objects.filter(user__email=AN).update(role=Membership.Role.VIEWER)
+    AdministrationAccess.objects.filter(user__email=AN).update(role=Role.VIEWER)
 
     response = upload(browser, ("no.pdf", samples.pdf()))
 

@@ -187,7 +187,8 @@ def test_nothing_chosen_goes_back_to_the_list_saying_so(client, member, outbox):
 def test_viewers_may_not_submit_several_and_get_is_405(client, viewer, drafts, outbox):
     client.force_login(viewer)
 
-    assert client.post(BULK, {"invoice": [f"{drafts[0].pk}:1"]}).status_code == 403
+    response = client.post(BULK, {"invoice": [f"{drafts[0].pk}:1"]})  # checked row by row: each refused
+    assert response.status_code == 200 and "does not let you submit its invoices" in response.text
     assert client.get(BULK).status_code == 405
     assert outbox.submitted == []
 
