@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import document_views, office_views, views
+from clearfacts_app import activity_views, document_views, office_views, views
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("administrations/<company:company_number>/statistics/", views.administration_statistics, name="statistics"),
     path("administrations/<company:company_number>/app-info/", views.administration_app_info, name="app-info"),
     path("administrations/<company:company_number>/documents/", views.administration_documents, name="documents"),
+    path("administrations/<company:company_number>/activity/", activity_views.administration_activity, name="activity"),
     path(
         "administrations/<company:company_number>/documents/upload/",
         document_views.document_upload,
@@ -49,6 +50,8 @@ urlpatterns = [
         {"action": "cancel"},
         name="document-cancel",
     ),
+    # /activity/ (every administration the user may see, and the office's own rows)
+    path("activity/", activity_views.office_activity, name="office-activity"),
     # /documents/ (every administration the user may see)
     path("documents/", document_views.document_list, name="document-list"),
     # /office/...

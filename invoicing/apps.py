@@ -25,3 +25,6 @@ class InvoicingConfig(AppConfig):
         dashboard.panel_add(counts)
 
         from invoicing import buyer_mail  # noqa: F401 (registers the "e-mail to the buyer" task with the Celery worker)
+        from invoicing.activity_descriptions import register as activity_descriptions_register
+
+        activity_descriptions_register()  # how its activity rows read (clearfacts_app.activity.describe)
