@@ -261,14 +261,13 @@ def feed_page(scope, activities, *, before: int | None = None) -> tuple[list[Act
 def feed_newer(scope, activities, *, after: int) -> list[Activity]:
     """The rows newer than the row `after` (at most a page, the oldest of them first served, so
     that the next poll continues from there), newest first. Its cost follows the new rows."""
-    at = _position(scope, after)
-    if at is None:
-        return []
-    rows = list(
-        activities.select_related("actor", "administration")
-        .filter(created_at__gte=at - LATE_COMMIT, pk__gt=after)
-        .order_by("created_at", "pk")[:FEED_PAGE]
-    )
+    newer = activities.filter(pk__gt=after)
+    if after:  # 0: the scope had no rows when the page was shown
+        at = _position(scope, after)
+        if at is None:
+            return []
+        newer = newer.filter(created_at__gte=at - LATE_COMMIT)
+    rows = list(newer.select_related("actor", "administration").order_by("created_at", "pk")[:FEED_PAGE])
     rows.reverse()
     return rows
 

@@ -149,6 +149,17 @@ def test_the_poll_returns_only_the_rows_newer_than_the_newest_shown_and_nothing_
     assert client.get(feed_url(administration), {"after": new[-1]}, **HTMX).status_code == 204
 
 
+def test_an_empty_feed_polls_for_its_first_rows(client, administration, member):
+    client.force_login(member)
+    page = client.get(feed_url(administration))
+    assert 'data-testid="no-activity"' in page.text and f"{feed_url(administration)}?after=0" in page.text
+    assert client.get(feed_url(administration), {"after": 0}, **HTMX).status_code == 204
+
+    first = record(administration, member)
+
+    assert shown(client.get(feed_url(administration), {"after": 0}, **HTMX)) == [first.pk]
+
+
 def test_the_poll_keeps_the_filters(client, administration, member, owner):
     first = record(administration, member)
     client.force_login(member)
