@@ -1,10 +1,22 @@
 """Activity rows: what was done to an administration (or its office), by whom, recorded with the
 change itself. They are the feed people read and the audit log staff read (clearfacts_app.models.Activity)."""
 
-from django.db import transaction
-from django.db.models import Model
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
-from clearfacts_app.models import Activity, Administration
+from django.db import models, transaction
+from django.db.models import Model, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from clearfacts_app.models import Activity, Administration, Document
+from clearfacts_app.roles import Role
+
+logger = logging.getLogger(__name__)
 
 
 def activity_record(
@@ -51,3 +63,215 @@ def changes_between(before: Model | dict, after: Model, fields) -> dict:
         if _plain(old) != _plain(new):
             changed[name] = [_plain(old), _plain(new)]
     return changed
+
+
+def activities_record(activities: list[Activity]) -> list[Activity]:
+    """The rows of a bulk state change (a sweeper's UPDATE of many rows), written at once; like
+    `activity_record`, only inside the transaction of the change."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("activity rows must be written in the transaction of the change they record")
+    return Activity.objects.bulk_create(activities) if activities else []
+
+
+# What each action code says, in the reader's language
+#
+# A description is a translatable "%(name)s" text formatted with the row's `data`, `actor` (who
+# did it) and `number` (an invoice's number, whichever key its writer used), or a function of
+# (activity, params) returning the sentence. `kind` groups codes for the feed's filter; `link`
+# gives the URL of the object the row is about ("" when none). Other apps add their own codes
+# from their AppConfig.ready (clearfacts_app imports none of them).
+
+
+class Kind(models.TextChoices):
+    DOCUMENTS = "documents", gettext_lazy("Documents")
+    INVOICES = "invoices", gettext_lazy("Invoices")
+    REVIEWS = "reviews", gettext_lazy("Reviews and approvals")
+    COMMENTS = "comments", gettext_lazy("Comments")
+    SETTINGS = "settings", gettext_lazy("People and settings")
+
+
+@dataclass(frozen=True)
+class Description:
+    text: str | Promise | Callable[[Activity, dict], str]
+    kind: str = ""
+    link: Callable[[Activity], str] | None = None
+
+
+DESCRIPTIONS: dict[str, Description] = {}
+
+
+def description_add(action: str, text, *, kind: str = "", link: Callable[[Activity], str] | None = None) -> None:
+    """Registers how rows of `action` read (a later registration of the same code replaces it)."""
+    DESCRIPTIONS[action] = Description(text, kind, link)
+
+
+def actions_of(kind: str) -> list[str]:
+    return sorted(action for action, description in DESCRIPTIONS.items() if description.kind == kind)
+
+
+def actor_name(activity: Activity) -> str:
+    if activity.actor_id is None:
+        return gettext("The portal")
+    return str(activity.actor)
+
+
+def _params(activity: Activity) -> dict:
+    data = activity.data if isinstance(activity.data, dict) else {}
+    params = {key: value for key, value in data.items() if isinstance(value, str | int | float)}
+    params.setdefault("number", data.get("invoice_number") or data.get("number") or "")
+    params["actor"] = actor_name(activity)
+    return params
+
+
+def describe(activity: Activity) -> str:
+    """The row as a sentence in the active language; its code when the code is unknown or its
+    parameters do not fit (never an error: the feed and the audit log must always show)."""
+    description = DESCRIPTIONS.get(activity.action)
+    if description is None:
+        return activity.action
+    try:
+        if callable(description.text):
+            return str(description.text(activity, _params(activity)))
+        return str(description.text) % _params(activity)
+    except (KeyError, TypeError, ValueError):
+        logger.warning("activity %s: %s cannot be described with %r", activity.pk, activity.action, activity.data)
+        return activity.action
+
+
+def link(activity: Activity) -> str:
+    """The page of the object the row is about, or "" (none, or it cannot be reached)."""
+    description = DESCRIPTIONS.get(activity.action)
+    if description is None or description.link is None or activity.administration_id is None:
+        return ""
+    try:
+        return description.link(activity) or ""
+    except (KeyError, TypeError, ValueError, NoReverseMatch):
+        return ""
+
+
+def document_link(activity: Activity) -> str:
+    return _document_target(activity, int(activity.data["document"]))
+
+
+def comment_link(activity: Activity) -> str:
+    """A comment's target: a document here; invoicing registers its own `comment_targets` entry."""
+    target = COMMENT_TARGETS.get(activity.data.get("target"))
+    return target(activity, int(activity.data["target_id"])) if target else ""
+
+
+def _document_target(activity: Activity, pk: int) -> str:
+    return reverse(
+        "clearfacts_app:document-detail",
+        kwargs={"company_number": activity.administration.company_number, "document_pk": pk},
+    )
+
+
+COMMENT_TARGETS: dict[str, Callable[[Activity, int], str]] = {"document": _document_target}
+
+DOCUMENT_STATUS_TEXTS = {
+    Document.Status.QUEUED: gettext_lazy("%(filename)s is queued to be sent to Clearfacts again"),
+    Document.Status.SENT: gettext_lazy("Clearfacts received %(filename)s"),
+    Document.Status.FAILED: gettext_lazy("%(filename)s could not be sent to Clearfacts"),
+    Document.Status.HELD: gettext_lazy("%(filename)s is held: someone must confirm whether to send it"),
+    Document.Status.NEEDS_SIGN_IN: gettext_lazy("%(filename)s waits until %(uploader)s signs in again"),
+    Document.Status.CANCELLED: gettext_lazy("%(filename)s was cancelled"),
+}
+
+
+def _document_status(activity: Activity, params: dict) -> str:
+    text = DOCUMENT_STATUS_TEXTS.get(params.get("status"))
+    if text is None:
+        return gettext("%(filename)s is now “%(status)s”") % params
+    return str(text) % ({"uploader": gettext("its uploader")} | params)
+
+
+def _role_changed(activity: Activity, params: dict) -> str:
+    before, after = (activity.changes.get("role") or [None, None])[:2]
+    labels = dict(Role.choices)
+    params = params | {"old": labels.get(before, before or "—"), "new": labels.get(after, after or "—")}
+    params.setdefault("user_name", gettext("someone"))
+    return gettext("%(actor)s changed the role of %(user_name)s from “%(old)s” to “%(new)s”") % params
+
+
+def _membership_changed(activity: Activity, params: dict) -> str:
+    params = {"user_name": gettext("someone")} | params
+    return gettext("%(actor)s changed the office role of %(user_name)s") % params
+
+
+for _action, _text, _kind, _link in [
+    ("document.uploaded", _("%(actor)s uploaded %(filename)s"), Kind.DOCUMENTS, document_link),
+    ("document.retried", _("%(actor)s sent %(filename)s to Clearfacts again"), Kind.DOCUMENTS, document_link),
+    ("document.sent_anyway", _("%(actor)s confirmed %(filename)s: it is sent anyway"), Kind.DOCUMENTS, document_link),
+    ("document.cancelled", _("%(actor)s cancelled %(filename)s"), Kind.DOCUMENTS, document_link),
+    ("document.status_changed", _document_status, Kind.DOCUMENTS, document_link),
+    ("comment.added", _("%(actor)s commented on %(label)s"), Kind.COMMENTS, comment_link),
+    ("comment.edited", _("%(actor)s edited a comment on %(label)s"), Kind.COMMENTS, comment_link),
+    ("comment.deleted", _("%(actor)s deleted a comment on %(label)s"), Kind.COMMENTS, comment_link),
+    ("access.role_changed", _role_changed, Kind.SETTINGS, None),
+    ("membership.changed", _membership_changed, Kind.SETTINGS, None),
+]:
+    description_add(_action, _text, kind=_kind, link=_link)
+
+
+# Reading the feed: newest first, keyset pages, and the rows newer than the newest shown
+
+FEED_PAGE = 25
+# A row committed a little after a later one (its transaction ran longer) is still found by the
+# poll for rows newer than the newest shown: the poll looks this far back in time, by id.
+LATE_COMMIT = timedelta(minutes=2)
+
+
+@dataclass
+class Entry:
+    activity: Activity
+    text: str
+    url: str
+
+
+def entries(activities) -> list[Entry]:
+    return [Entry(activity, describe(activity), link(activity)) for activity in activities]
+
+
+def feed_filter(activities, *, kind: str = "", person: int | None = None):
+    """`activities` of one kind of action (Kind) and by one person; unknown kinds filter nothing."""
+    if kind in Kind.values:
+        activities = activities.filter(action__in=actions_of(kind))
+    if person is not None:
+        activities = activities.filter(actor_id=person)
+    return activities
+
+
+def _position(scope, pk: int):
+    return scope.filter(pk=pk).values_list("created_at", flat=True).first()
+
+
+def feed_page(scope, activities, *, before: int | None = None) -> tuple[list[Activity], bool]:
+    """One page of `activities` (a filtered `scope`), newest first, older than the row `before`
+    when given; and whether older rows exist. Reads through the (…, -created_at, -id) indexes."""
+    ordered = activities.select_related("actor", "administration").order_by("-created_at", "-pk")
+    if before is not None:
+        at = _position(scope, before)
+        if at is None:
+            return [], False
+        ordered = ordered.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=before))
+    rows = list(ordered[: FEED_PAGE + 1])
+    return rows[:FEED_PAGE], len(rows) > FEED_PAGE
+
+
+def feed_newer(scope, activities, *, after: int) -> list[Activity]:
+    """The rows newer than the row `after` (at most a page, the oldest of them first served, so
+    that the next poll continues from there), newest first. Its cost follows the new rows."""
+    newer = activities.filter(pk__gt=after)
+    if after:  # 0: the scope had no rows when the page was shown
+        at = _position(scope, after)
+        if at is None:
+            return []
+        newer = newer.filter(created_at__gte=at - LATE_COMMIT)
+    rows = list(newer.select_related("actor", "administration").order_by("created_at", "pk")[:FEED_PAGE])
+    rows.reverse()
+    return rows
+
+
+def feed_newest_id(scope) -> int:
+    """Where an empty page's poll starts: the newest row of the whole scope (0 when none)."""
+    return scope.order_by("-created_at", "-pk").values_list("pk", flat=True).first() or 0

@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from clearfacts_app.activity import describe
 from clearfacts_app.documents import document_retry
 from clearfacts_app.models import Activity, Administration, AdministrationAccess, Document
 
@@ -76,15 +80,44 @@ class DocumentAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)d documents queued to be sent again.") % {"count": requeued})
 
 
+def changes_text(changes) -> str:
+    """{field: [before, after]} as "field: before → after" lines (secrets are never stored in it)."""
+    if not isinstance(changes, dict):
+        return ""
+    lines = []
+    for field, values in changes.items():
+        before, after = (list(values) + [None, None])[:2] if isinstance(values, list | tuple) else (None, values)
+        lines.append(f"{field}: {'—' if before in (None, '') else before} → {'—' if after in (None, '') else after}")
+    return "\n".join(lines)
+
+
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
-    """Activity rows are a record: staff read them, nobody adds, edits or deletes one."""
+    """The audit log: staff read it; nobody adds, edits or deletes a row (the model refuses too)."""
 
-    list_display = ["created_at", "administration", "actor", "action"]
-    list_filter = ["action", "administration__office"]
-    search_fields = ["action", "administration__name", "administration__company_number", "actor__email"]
-    list_select_related = ["administration", "actor"]
+    list_display = ["created_at", "office", "administration", "actor", "action", "description", "what_changed"]
+    list_filter = ["office", "action", "created_at"]
+    search_fields = ["action", "administration__name", "administration__company_number", "actor__email", "office__name"]
+    list_select_related = ["office", "administration", "actor"]
     date_hierarchy = "created_at"
+    fields = ["created_at", "office", "administration", "actor", "action", "description", "what_changed", "data"]
+    readonly_fields = fields
+    actions = None  # not even "delete selected"
+
+    @admin.display(description=_("what happened"))
+    def description(self, activity):
+        return describe(activity)
+
+    @admin.display(description=_("what changed"))
+    def what_changed(self, activity):
+        lines = changes_text(activity.changes).splitlines()
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request):
         return False
@@ -94,3 +127,8 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)

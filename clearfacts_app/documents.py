@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from accounts.models import ClearfactsCredential
 from clearfacts_app import client
-from clearfacts_app.activity import activity_record
+from clearfacts_app.activity import activities_record, activity_record
 from clearfacts_app.filetypes import FileKind
-from clearfacts_app.models import Administration, Document, Notification
+from clearfacts_app.models import Activity, Administration, Document, Notification
 from clearfacts_app.notifications import notify
 from clearfacts_app.roles import Action, can
 from clearfacts_app.tasks import send_document
@@ -57,13 +57,35 @@ def _dispatch(document_id: int) -> None:
     send_document.delay_on_commit(document_id)
 
 
-def _record(document: Document, *, actor, action: str) -> None:
+def _record(document: Document, *, actor, action: str, changes: dict | None = None, **data) -> None:
     activity_record(
         administration=document.administration,
         actor=actor,
         action=action,
-        data={"document": document.pk, "filename": document.filename},
+        data={"document": document.pk, "filename": document.filename, **data},
+        changes=changes,
     )
+
+
+STATUS_CHANGED = "document.status_changed"
+
+
+def _status_rows(rows, before: str, after: str, *, actor_id=None, reason: str = "") -> list[Activity]:
+    """The activity rows of a bulk status change; `rows` are (pk, filename, administration id, office id)."""
+    return [
+        Activity(
+            office_id=office_id,
+            administration_id=administration_id,
+            actor_id=actor_id,
+            action=STATUS_CHANGED,
+            data={"document": pk, "filename": filename, "status": after, "reason": reason},
+            changes={"status": [before, after]},
+        )
+        for pk, filename, administration_id, office_id in rows
+    ]
+
+
+ROW_FIELDS = ("pk", "filename", "administration_id", "administration__office_id")
 
 
 def document_create(
@@ -149,9 +171,18 @@ class _SendLease:
 
 
 def _finish(document: Document, status: str, **fields) -> None:
+    """The outcome of a send, with its activity row (the portal's doing: no actor); a problem is told to the uploader."""
     with transaction.atomic():
         Document.objects.filter(pk=document.pk).update(
             status=status, sending_until=None, updated_at=timezone.now(), **fields
+        )
+        _record(
+            document,
+            actor=None,
+            action=STATUS_CHANGED,
+            changes={"status": [Status.SENDING, status]},
+            status=status,
+            reason=fields.get("reason_code", ""),
         )
         if status in (Status.HELD, Status.FAILED):
             _tell_uploaders([document.pk])
@@ -266,7 +297,7 @@ def _requeue(*, document: Document, actor, allowed_from: set[str], action: str) 
             status=Status.QUEUED, crashes=0, updated_at=timezone.now(), **NO_REASON
         )
         if updated:
-            _record(document, actor=actor, action=action)
+            _record(document, actor=actor, action=action, changes={"status": [document.status, Status.QUEUED]})
             _dispatch(document.pk)
     return bool(updated)
 
@@ -288,7 +319,8 @@ def document_cancel(*, document: Document, actor) -> bool:
             status=Status.CANCELLED, updated_at=timezone.now()
         )
         if updated:
-            _record(document, actor=actor, action="document.cancelled")
+            changes = {"status": [document.status, Status.CANCELLED]}
+            _record(document, actor=actor, action="document.cancelled", changes=changes)
     if updated:
         document.file.delete(save=False)  # only once the cancellation is kept
     return bool(updated)
@@ -297,12 +329,16 @@ def document_cancel(*, document: Document, actor) -> bool:
 def documents_resume(*, user_id: int) -> int:
     """After a new sign-in, the user's documents that waited for it are queued again."""
     with transaction.atomic():
-        waiting = list(
-            Document.objects.filter(uploaded_by_id=user_id, status=Status.NEEDS_SIGN_IN).values_list("pk", flat=True)
+        rows = list(
+            Document.objects.select_for_update(of=("self",))
+            .filter(uploaded_by_id=user_id, status=Status.NEEDS_SIGN_IN)
+            .values_list(*ROW_FIELDS)
         )
+        waiting = [row[0] for row in rows]
         Document.objects.filter(pk__in=waiting, status=Status.NEEDS_SIGN_IN).update(
             status=Status.QUEUED, updated_at=timezone.now(), **NO_REASON
         )
+        activities_record(_status_rows(rows, Status.NEEDS_SIGN_IN, Status.QUEUED, actor_id=user_id, reason="signed-in"))
         for pk in waiting:
             _dispatch(pk)  # one cancelled meanwhile is not claimable: its task does nothing
     return len(waiting)
@@ -318,22 +354,7 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     credential again.
     """
     now = timezone.now()
-    crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
-    with transaction.atomic():
-        # The rows are taken (locked) first so that their uploaders are told of exactly these.
-        held_ids = list(crashed.filter(handed_over_at__isnull=False).select_for_update().values_list("pk", flat=True))
-        held = crashed.filter(pk__in=held_ids).update(
-            status=Status.HELD, sending_until=None, updated_at=now, **_reason(Reason.OUTCOME_UNKNOWN)
-        )
-        failed_ids = list(crashed.filter(crashes__gte=MAX_CRASHES - 1).select_for_update().values_list("pk", flat=True))
-        given_up = crashed.filter(pk__in=failed_ids).update(
-            status=Status.FAILED, sending_until=None, updated_at=now, **_reason(Reason.INTERRUPTED, count=MAX_CRASHES)
-        )
-        _tell_uploaders(held_ids + failed_ids)
-    crashed_ids = list(crashed.values_list("pk", flat=True)[:SWEEP_BATCH])
-    crashed.filter(pk__in=crashed_ids).update(
-        status=Status.QUEUED, sending_until=None, crashes=F("crashes") + 1, updated_at=now
-    )
+    held, given_up, crashed_ids = _sweep_crashed(now)
     lost = Document.objects.filter(status=Status.QUEUED, updated_at__lt=now - stale_after)
     lost_ids = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
     lost.filter(pk__in=lost_ids).update(updated_at=now)
@@ -350,6 +371,34 @@ def documents_sweep(*, stale_after: timedelta) -> list[int]:
     if stale or held or given_up:
         logger.info("sweeper: %d documents queued again, %d held, %d given up", len(stale), held, given_up)
     return stale
+
+
+def _sweep_crashed(now) -> tuple[int, int, list[int]]:
+    """Documents whose sending lease ran out: held (the whole file had gone out), failed (too many
+    crashes) or queued again; each change with its activity row. Returns (held, failed, queued ids)."""
+    crashed = Document.objects.filter(status=Status.SENDING, sending_until__lt=now)
+    locked = crashed.select_for_update(of=("self",))
+    with transaction.atomic():
+        held = list(locked.filter(handed_over_at__isnull=False).values_list(*ROW_FIELDS))
+        crashed.filter(pk__in=[row[0] for row in held]).update(
+            status=Status.HELD, sending_until=None, updated_at=now, **_reason(Reason.OUTCOME_UNKNOWN)
+        )
+        activities_record(_status_rows(held, Status.SENDING, Status.HELD, reason=Reason.OUTCOME_UNKNOWN))
+        _tell_uploaders([row[0] for row in held])
+    with transaction.atomic():
+        given_up = list(locked.filter(crashes__gte=MAX_CRASHES - 1).values_list(*ROW_FIELDS))
+        crashed.filter(pk__in=[row[0] for row in given_up]).update(
+            status=Status.FAILED, sending_until=None, updated_at=now, **_reason(Reason.INTERRUPTED, count=MAX_CRASHES)
+        )
+        activities_record(_status_rows(given_up, Status.SENDING, Status.FAILED, reason=Reason.INTERRUPTED))
+        _tell_uploaders([row[0] for row in given_up])
+    with transaction.atomic():
+        requeued = list(locked.values_list(*ROW_FIELDS)[:SWEEP_BATCH])
+        crashed.filter(pk__in=[row[0] for row in requeued]).update(
+            status=Status.QUEUED, sending_until=None, crashes=F("crashes") + 1, updated_at=now
+        )
+        activities_record(_status_rows(requeued, Status.SENDING, Status.QUEUED, reason=Reason.INTERRUPTED))
+    return len(held), len(given_up), [row[0] for row in requeued]
 
 
 def documents_remove_sent_files(*, retention: timedelta) -> int:

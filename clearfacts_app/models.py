@@ -256,6 +256,22 @@ class Document(models.Model):
         return f"{self.get_archive_type_display()} · {self.archive_category_name}"
 
 
+class AuditLogIsAppendOnly(Exception):
+    """Something tried to change or delete an activity row: the audit log only grows."""
+
+
+class ActivityQuerySet(TenantQuerySet):
+    """Activity rows are written once and never edited: no UPDATE and no DELETE through the ORM.
+    (An office or administration that is deleted takes its rows along: the cascade does not go
+    through this queryset.)"""
+
+    def update(self, **kwargs):
+        raise AuditLogIsAppendOnly("activity rows cannot be changed")
+
+    def delete(self):
+        raise AuditLogIsAppendOnly("activity rows cannot be deleted")
+
+
 class Activity(models.Model):
     """Something a person (or the portal) did to an administration or its office; append-only.
 
@@ -290,11 +306,11 @@ class Activity(models.Model):
     changes = models.JSONField(_("what changed"), default=dict, blank=True, help_text=_("{field: [before, after]}"))
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = ActivityQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("activity")
-        verbose_name_plural = _("activities")
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["administration", "-created_at", "-id"], name="activity_latest_idx"),
@@ -303,6 +319,14 @@ class Activity(models.Model):
 
     def __str__(self):
         return f"{self.action} ({self.administration_id})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AuditLogIsAppendOnly(f"activity {self.pk} cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly(f"activity {self.pk} cannot be deleted")
 
 
 class Comment(models.Model):

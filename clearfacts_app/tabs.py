@@ -30,6 +30,7 @@ TABS: list[Tab] = [
     Tab("customers", gettext_lazy("Customers"), "clearfacts_app:customers"),
     Tab("archive", gettext_lazy("Archive categories"), "clearfacts_app:archive"),
     Tab("statistics", gettext_lazy("Statistics"), "clearfacts_app:statistics"),
+    Tab("activity", gettext_lazy("Activity"), "clearfacts_app:activity", "clearfacts_app/activity_tab.html"),
     Tab("people", gettext_lazy("People"), "clearfacts_app:people", "clearfacts_app/people.html"),
 ]
 

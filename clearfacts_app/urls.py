@@ -1,6 +1,14 @@
 from django.urls import path, register_converter
 
-from clearfacts_app import comment_views, document_views, notification_views, office_views, people_views, views
+from clearfacts_app import (
+    activity_views,
+    comment_views,
+    document_views,
+    notification_views,
+    office_views,
+    people_views,
+    views,
+)
 from portal.converters import CompanyNumberConverter
 
 app_name = "clearfacts_app"
@@ -23,6 +31,7 @@ urlpatterns = [
         people_views.person_role,
         name="person-role",
     ),
+    path("administrations/<company:company_number>/activity/", activity_views.administration_activity, name="activity"),
     path(
         "administrations/<company:company_number>/documents/upload/",
         document_views.document_upload,
@@ -87,6 +96,8 @@ urlpatterns = [
         comment_views.document_comment_delete,
         name="document-comment-delete",
     ),
+    # /activity/ (every administration the user may see, and the office's own rows)
+    path("activity/", activity_views.office_activity, name="office-activity"),
     # /documents/ (every administration the user may see)
     path("documents/", document_views.document_list, name="document-list"),
     # /notifications/... (the signed-in person's own)

@@ -41,3 +41,6 @@ class InvoicingConfig(AppConfig):
         )
 
         from invoicing import buyer_mail  # noqa: F401 (registers the "e-mail to the buyer" task with the Celery worker)
+        from invoicing.activity_descriptions import register as activity_descriptions_register
+
+        activity_descriptions_register()  # how its activity rows read (clearfacts_app.activity.describe)

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from clearfacts_app import client, selectors
-from clearfacts_app.activity import activity_record
+from clearfacts_app.activity import activity_record, changes_between
 from clearfacts_app.models import Administration
 from invoicing import identifiers
 from invoicing.models import Buyer
@@ -221,6 +221,7 @@ def buyer_update(*, buyer: Buyer, actor) -> Buyer:
             actor=actor,
             action="buyer.changed",
             data={"buyer": buyer.pk, "name": buyer.name, "fields": changed},
+            changes=changes_between(before, buyer, changed),
         )
     return buyer
 

@@ -483,7 +483,10 @@ def _write_changes(reads: list[_Read]) -> None:
                 accepted.append(invoice.pk)
             data = _activity_data(read.submission, answer)
             if moved:
-                activities.append(_activity(read, ACTIVITY[answer.clearance_status], data))
+                moves = {"clearance_status": [row["clearance_status"], answer.clearance_status]}
+                if invoice.status != INVOICE_STATUS[answer.clearance_status]:
+                    moves["status"] = [invoice.status, INVOICE_STATUS[answer.clearance_status]]
+                activities.append(_activity(read, ACTIVITY[answer.clearance_status], data, moves))
             if read.past_deadline and row["reason_code"] != Reason.UNDELIVERED_DEADLINE:
                 activities.append(_activity(read, "invoice.undelivered_deadline", data))
             if (moved and answer.clearance_status in NOTIFIED) or (
@@ -522,7 +525,7 @@ def _failure(read: _Read, row: dict) -> dict:
     }
 
 
-def _activity(read: _Read, action: str, data: dict) -> Activity:
+def _activity(read: _Read, action: str, data: dict, changes: dict | None = None) -> Activity:
     invoice = read.submission.invoice
     data = {"invoice": invoice.pk, "invoice_number": invoice.invoice_number, "submission": read.submission.pk} | data
     return Activity(
@@ -531,6 +534,7 @@ def _activity(read: _Read, action: str, data: dict) -> Activity:
         actor=None,
         action=action,
         data=data,
+        changes=changes or {},
     )
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from clearfacts_app.activity import activity_record
+from clearfacts_app.activity import activity_record, changes_between
 from invoicing import identifiers
 from invoicing.models import InvoicingProfile
 from invoicing.numbers import number_suggest, pattern_problem
@@ -150,5 +150,6 @@ def profile_save(*, profile: InvoicingProfile, actor) -> InvoicingProfile:
             actor=actor,
             action="invoicing_profile.changed",
             data={"profile": profile.pk, "fields": changed, "created": existing is None},
+            changes=changes_between(existing or {}, profile, changed),
         )
     return profile

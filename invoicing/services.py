@@ -9,7 +9,7 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clearfacts_app.activity import activity_record
+from clearfacts_app.activity import activity_record, changes_between
 from invoicing import buyers, numbers, polling, profiles, reviews
 from invoicing.models import ClearvoAccount, Invoice, InvoiceLine, InvoicingProfile, Submission
 
@@ -109,6 +109,7 @@ def invoice_update(*, invoice: Invoice, editor, expected_version: int | None, li
         supplier_copy(invoice, profile)
         _complete(invoice, profile)
         values = {name: getattr(invoice, name) for name in EDITED_FIELDS}
+        before = Invoice.objects.filter(pk=invoice.pk).values(*EDITED_FIELDS).first() or {}
         current = Invoice.objects.filter(pk=invoice.pk, version=expected_version, status=Invoice.Status.DRAFT)
         try:
             with transaction.atomic():
@@ -126,6 +127,7 @@ def invoice_update(*, invoice: Invoice, editor, expected_version: int | None, li
             actor=editor,
             action="invoice.changed",
             data={"invoice": invoice.pk, "number": invoice.invoice_number, "version": invoice.version},
+            changes=changes_between(before, invoice, EDITED_FIELDS),
         )
     return invoice
 
@@ -301,6 +303,7 @@ def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
             actor=user,
             action="invoice.reopened",
             data={"invoice": locked.pk, "number": locked.invoice_number, "version": locked.version, "closed": closed},
+            changes={"status": [Invoice.Status.REJECTED, Invoice.Status.DRAFT]},
         )
     return locked
 
@@ -311,9 +314,20 @@ def clearvo_account_save(*, office, api_key: str, user) -> ClearvoAccount:
         account, created = ClearvoAccount.objects.select_for_update().get_or_create(
             office=office, defaults={"api_key": api_key, "updated_by": user}
         )
+        mode_before = None if created else account.mode
         if not created:
             account.api_key, account.updated_by = api_key, user
             account.save(update_fields=["api_key", "updated_by", "updated_at"])
+        # Never the key itself in the audit log: that it changed, and its mode (test or live).
+        changes = {"api_key": [None if created else "set", "changed"]}
+        activity_record(
+            office=office,
+            administration=None,
+            actor=user,
+            action="clearvo_account.changed",
+            data={"mode": account.mode},
+            changes=changes | changes_between({"mode": mode_before}, account, ["mode"]),
+        )
         # Status checks that a refused or missing key stopped start again with the new one.
         polling.submissions_poll_resume(office=office)
     logger.info("office %s: Clearvo %s key set by user %s", office.pk, account.mode, user.pk)
@@ -325,6 +339,13 @@ def clearvo_account_remove(*, office, user) -> bool:
     with transaction.atomic():
         deleted, _rows = ClearvoAccount.objects.filter(office=office).delete()
         if deleted:
+            activity_record(
+                office=office,
+                administration=None,
+                actor=user,
+                action="clearvo_account.removed",
+                changes={"api_key": ["set", None]},
+            )
             polling.submissions_poll_resume(office=office)  # the platform's key may work where the office's did not
     if deleted:
         logger.info("office %s: Clearvo key removed by user %s", office.pk, user.pk)

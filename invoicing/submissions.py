@@ -82,13 +82,17 @@ def _notify(submission_id: int) -> None:
     transaction.on_commit(lambda: notifications.submission_outcome_notify(submission_id))
 
 
-def _record(submission: Submission, *, action: str, actor=None, **data) -> None:
+def _record(submission: Submission, *, action: str, actor=None, changes: dict | None = None, **data) -> None:
     invoice = submission.invoice
+    before = getattr(submission, "state_before", None)  # set by _save
+    if changes is None and before is not None and before != submission.state:
+        changes = {"state": [before, submission.state]}
     activity_record(
         administration=invoice.administration,
         actor=actor,
         action=action,
         data={"invoice": invoice.pk, "number": invoice.invoice_number, "submission": submission.pk, **data},
+        changes=changes,
     )
 
 
@@ -146,6 +150,7 @@ def _back_to_draft(invoice_id: int, now: datetime) -> None:
 
 
 def _save(submission: Submission, **fields) -> None:
+    submission.state_before = submission.state  # for the audit row (_record)
     for name, value in fields.items():
         setattr(submission, name, value)
     submission.save(update_fields=[*fields, "updated_at"])
@@ -229,7 +234,14 @@ def _submit(*, invoice: Invoice, user, expected_version: int | None) -> Submissi
             state=State.QUEUED,
             next_attempt_at=timezone.now(),
         )
-        _record(submission, action="invoice.submitted", actor=user, version=locked.version, mode=mode)
+        _record(
+            submission,
+            action="invoice.submitted",
+            actor=user,
+            changes={"status": [Invoice.Status.DRAFT, Invoice.Status.SUBMITTING], "state": [None, State.QUEUED]},
+            version=locked.version,
+            mode=mode,
+        )
         _dispatch(submission.pk)
     return submission
 

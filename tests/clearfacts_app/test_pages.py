@@ -142,7 +142,8 @@ def test_tabs_and_sortable_headers_say_their_state_to_assistive_technology(sofie
 
     tabs = re.findall(r'<a class="nav-link[^"]*" role="tab"[^>]*>', detail)
     selected = [re.search(r'aria-selected="(\w+)"', tab)[1] for tab in tabs]
-    assert selected == ["false", "false", "true"] + ["false"] * 4  # Documents, Invoices, Journals, ..., People
+    assert selected[:3] == ["false", "false", "true"]  # Documents, Invoices, Journals, ...
+    assert selected.count("true") == 1 and len(selected) >= 6
     assert 'role="tabpanel" aria-labelledby="tab-journals"' in detail and 'id="tab-journals"' in detail
     journals = detail.split('data-testid="journals"', 1)[1]
     assert '<span class="visually-hidden">yes</span>' in journals and "aria-label" not in journals.split("</table>")[0]
