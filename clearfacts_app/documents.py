@@ -171,7 +171,7 @@ class _SendLease:
 
 
 def _finish(document: Document, status: str, **fields) -> None:
-    """The outcome of a send, with its activity row (the portal's doing: no actor); a problem is told to the uploader."""
+    """A send's outcome, with its activity row (the portal's doing: no actor); a problem is told to the uploader."""
     with transaction.atomic():
         Document.objects.filter(pk=document.pk).update(
             status=status, sending_until=None, updated_at=timezone.now(), **fields
