@@ -294,4 +294,4 @@ def test_a_viewer_sees_the_problems_too_and_whom_to_ask(client, viewer, administ
     page = client.get(url(administration))
 
     problems = page.text.split('data-testid="profile-problems"', 1)[1].split("</div>", 1)[0]
-    assert "City: Enter the city" in problems and "Ask an office administrator" in problems
+    assert "City: Enter the city" in problems and "Ask a manager of this administration" in problems
