@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import role_not_required
 from clearfacts_app import notifications
 from clearfacts_app.models import Notification
+from portal.parsing import is_number
 
 PAGE_TEMPLATE = "clearfacts_app/notifications.html"
 BELL_TEMPLATE = "includes/notification_bell.html"
@@ -21,7 +22,7 @@ def notification_list(request):
     """The person's notifications, newest first; those shown are read from now on."""
     before = request.GET.get("before", "")
     page, next_before = notifications.notifications_page(
-        user=request.user, before=int(before) if before.isdigit() else None
+        user=request.user, before=int(before) if is_number(before) and len(before) <= 18 else None
     )
     # The rows keep read_at as loaded, so the ones unread until now are still highlighted.
     notifications.notifications_mark_read(user=request.user, notification_ids=[row.pk for row in page])

@@ -111,7 +111,7 @@ def role_on(user, administration) -> str | None:
                 .values_list("role", flat=True)
                 .first()
             )
-            if role is not None and membership.is_office_admin:
+            if role is not None and is_office_admin(user):
                 role = Role.MANAGER
         cache[administration.pk] = role
     return cache[administration.pk]
@@ -129,7 +129,8 @@ def roles_on(user, administration_ids) -> dict[int, str]:
     rows = AdministrationAccess.objects.filter(
         user=user, administration__in=ids, administration__office_id=membership.office_id
     ).values_list("administration_id", "role")
-    roles = {pk: (Role.MANAGER if membership.is_office_admin else role) for pk, role in rows}
+    office_admin = is_office_admin(user)
+    roles = {pk: (Role.MANAGER if office_admin else role) for pk, role in rows}
     cache = user.__dict__.setdefault("_roles_on", {})
     cache.update({pk: roles.get(pk) for pk in ids if isinstance(pk, int)})
     return roles

@@ -48,10 +48,11 @@ def _role_from_clearfacts(user: User, current: Membership | None) -> tuple[str, 
 
     When Clearfacts does not answer the question otherwise (the scope is missing, Clearfacts is down,
     its answer is unusable, its schema lacks the assumed Associate.type) the current role and kind
-    stay; a refused token still raises.
+    stay, and a new person starts as a client user (who sees less) until Clearfacts says otherwise;
+    a refused token still raises.
     """
     role = current.role if current else None
-    kind = current.kind if current else Membership.Kind.ASSOCIATE
+    kind = current.kind if current else Membership.Kind.CLIENT
     try:
         associates = client.execute(user=user, operation="AssociateRoles")["associates"]
     except client.NotAuthorized:
@@ -62,9 +63,8 @@ def _role_from_clearfacts(user: User, current: Membership | None) -> tuple[str, 
             return (Membership.Role.MEMBER if role in (None, Membership.Role.ADMIN) else role), Membership.Kind.CLIENT
         logger.info("kept the role of user %s: associates not readable (%r)", user.pk, error.code or str(error))
         return role or Membership.Role.MEMBER, kind
+    kind = Membership.Kind.ASSOCIATE  # only associates may read the office's associates
     me = [a for a in associates if (a.get("email") or "").casefold() == user.email.casefold()]
-    if me:
-        kind = Membership.Kind.ASSOCIATE
     if any(a.get("type") == "ADMIN" for a in me):
         return Membership.Role.ADMIN, kind
     if role == Membership.Role.ADMIN or role is None:

@@ -58,6 +58,9 @@ REVIEWS = {
     "invoice.review_requested": _("%(actor)s asked %(reviewer_name)s to review invoice %(number)s"),
     "invoice.approved": _("%(actor)s approved invoice %(number)s"),
     "invoice.back_to_review": _("Invoice %(number)s changed after its approval: it needs a review again"),
+    "invoice.supplier_refreshed": _(
+        "Invoice %(number)s took the supplier's new details from the invoicing profile: it needs approving again"
+    ),
 }
 
 

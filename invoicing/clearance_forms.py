@@ -7,6 +7,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.models import ClearvoAccount
+from portal.parsing import is_number
 
 # After the prefix: the key itself, in characters an HTTP header carries as they are.
 KEY_BODY = re.compile(r"[A-Za-z0-9_\-.]{4,200}")
@@ -69,7 +70,7 @@ class BulkSubmitForm(forms.Form):
         chosen, seen = [], set()
         for value in self.cleaned_data["invoice"]:
             pk, _sep, version = value.partition(":")
-            if not (pk.isdigit() and version.isdigit()) or len(pk) > 18 or len(version) > 9:
+            if not (is_number(pk) and is_number(version)) or len(pk) > 18 or len(version) > 9:
                 continue
             if int(pk) not in seen:
                 seen.add(int(pk))

@@ -18,6 +18,7 @@ from clearfacts_app.tabs import administration_tab
 from invoicing import books, selectors, services
 from invoicing.models import BookFiling, DestinationCountry, Invoice
 from portal.htmx import wants_partial
+from portal.parsing import is_number
 
 LIST_TEMPLATE = "invoicing/invoice_list.html"
 DELETE_TEMPLATE = "invoicing/invoice_delete.html"
@@ -245,7 +246,7 @@ BOOKS_LIMIT = 100
 def _chosen_ids(request) -> list[int]:
     chosen = []
     for value in request.POST.getlist("invoice"):
-        if value.isdigit() and len(value) <= 18 and int(value) not in chosen:
+        if is_number(value) and len(value) <= 18 and int(value) not in chosen:
             chosen.append(int(value))
     return chosen
 

@@ -110,8 +110,7 @@ class InvoicingProfile(models.Model):
         _("four-eyes approval"),
         default=False,
         help_text=_(
-            "An invoice is submitted only after a colleague other than the one who wrote or last changed it "
-            "approved that version."
+            "An invoice is submitted only after a colleague who neither wrote nor changed it approved that version."
         ),
     )
     # The sequence behind number_pattern; read and advanced under a row lock (invoicing.numbers).

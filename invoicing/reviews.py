@@ -42,9 +42,28 @@ def _number(invoice: Invoice) -> dict:
     return {"number": invoice.invoice_number}
 
 
+# The activity rows of a person's content saves (invoicing.services): who wrote or changed an invoice.
+CONTENT_ACTIONS = ("invoice.created", "invoice.changed")
+
+
+def contributors(invoice: Invoice) -> set[int]:
+    """Everyone who wrote the invoice or saved any version of it: none of them may approve it (a
+    colleague who changed version 2 does not become a second pair of eyes by version 3). Read once
+    per invoice object."""
+    if "_contributors" not in invoice.__dict__:
+        saved = Activity.objects.filter(
+            administration_id=invoice.administration_id,
+            action__in=CONTENT_ACTIONS,
+            data__invoice=invoice.pk,
+            actor__isnull=False,
+        ).values_list("actor_id", flat=True)
+        invoice.__dict__["_contributors"] = {*saved, invoice.author_id, invoice.changed_by_id} - {None}
+    return invoice.__dict__["_contributors"]
+
+
 def _own(invoice: Invoice, person) -> bool:
-    """Whether `person` wrote the invoice or saved its current version (they cannot approve it)."""
-    return person is not None and person.pk in (invoice.author_id, invoice.changed_by_id)
+    """Whether `person` wrote or changed the invoice (they cannot approve it)."""
+    return person is not None and person.pk in contributors(invoice)
 
 
 def _detail_url(invoice: Invoice) -> str:
@@ -71,9 +90,17 @@ def _locked(invoice: Invoice, expected_version: int | None) -> Invoice:
 
 
 def approval_current(invoice: Invoice) -> Approval | None:
-    """The approval that covers the invoice as it is now: of its current version, by someone else."""
-    approvals = invoice.approvals.filter(invoice_version=invoice.version).select_related("approver")
-    return next((approval for approval in approvals if not _own(invoice, approval.approver)), None)
+    """The approval that covers the invoice as it is now: of its current version, by someone who
+    neither wrote nor changed it and who may still approve there."""
+    approvals = invoice.approvals.filter(invoice_version=invoice.version).select_related("approver__membership")
+    return next(
+        (
+            approval
+            for approval in approvals
+            if not _own(invoice, approval.approver) and can(approval.approver, Action.APPROVE, invoice.administration)
+        ),
+        None,
+    )
 
 
 def approval_missing(invoice: Invoice) -> str | None:
@@ -117,8 +144,7 @@ def invoice_review_request(*, invoice: Invoice, actor, reviewer, expected_versio
             raise ReviewRefused(_("Choose the colleague who reviews the invoice."))
         if _own(locked, reviewer):
             raise ReviewRefused(
-                _("%(name)s wrote or last changed this invoice: choose another colleague to review it.")
-                % {"name": reviewer}
+                _("%(name)s wrote or changed this invoice: choose another colleague to review it.") % {"name": reviewer}
             )
         if not can(reviewer, Action.APPROVE, administration):
             raise ReviewRefused(
@@ -179,7 +205,7 @@ def invoice_approve(*, invoice: Invoice, actor, expected_version: int | None) ->
         administration = locked.administration
         if _own(locked, actor):
             raise ReviewRefused(
-                _("You wrote or last changed invoice %(number)s: a colleague must approve it.") % _number(locked)
+                _("You wrote or changed invoice %(number)s: a colleague must approve it.") % _number(locked)
             )
         if not can(actor, Action.APPROVE, administration):
             raise ReviewRefused(_("You may not approve invoices of this administration."))

@@ -68,8 +68,8 @@ class InvoicingProfileForm(FieldsetsMixin, forms.ModelForm):
             "tax_id": gettext_lazy("The Belgian company number, written as BE 0403.170.701 or 0403170701."),
             "iban": gettext_lazy("Recommended: buyers see where to pay."),
             "four_eyes": gettext_lazy(
-                "Before an invoice is submitted, a colleague other than the one who wrote or last changed it approves "
-                "it. A change after the approval needs a new approval."
+                "Before an invoice is submitted, a colleague who neither wrote nor changed it approves it. A change "
+                "after the approval needs a new approval."
             ),
         }
         labels = {"four_eyes": gettext_lazy("Ask for four-eyes approval")}

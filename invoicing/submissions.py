@@ -177,6 +177,8 @@ def invoice_submit(*, invoice: Invoice, user, expected_version: int | None) -> S
     Clearvo key. An invoice already submitted (a double click, two tabs, two colleagues) gets its
     standing Submission back, and nothing is created.
     """
+    if _supplier_refreshed(invoice):
+        raise SubmitRefused(_supplier_changed_message(invoice))
     try:
         return _submit(invoice=invoice, user=user, expected_version=expected_version)
     except IntegrityError:
@@ -185,6 +187,50 @@ def invoice_submit(*, invoice: Invoice, user, expected_version: int | None) -> S
         if existing is None:
             raise
         return existing
+
+
+def _supplier_changes(invoice: Invoice, profile) -> dict:
+    """{field: [on the invoice, in the profile]} of the supplier details the profile changed since."""
+    return {
+        field: [getattr(invoice, field), getattr(profile, profile_field)]
+        for field, profile_field in SUPPLIER_FIELDS.items()
+        if getattr(invoice, field) != getattr(profile, profile_field)
+    }
+
+
+def _supplier_refreshed(invoice: Invoice) -> bool:
+    """Under four eyes, a draft whose supplier details changed in the profile since it was written
+    takes them now, as a new version, so that what is approved is what is sent (without four eyes
+    they are simply copied when it is submitted). Returns whether it did; its own transaction, so
+    the new version stays although the submit is refused."""
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().select_related("administration").get(pk=invoice.pk)
+        if locked.status != Invoice.Status.DRAFT or not reviews.four_eyes_on(locked.administration):
+            return False
+        changes = _supplier_changes(locked, profiles.profile_for(locked.administration))
+        if not changes:
+            return False
+        Invoice.objects.filter(pk=locked.pk).update(
+            **{field: new for field, (_old, new) in changes.items()},
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+            **reviews.back_in_review(),
+        )
+        activity_record(
+            administration=locked.administration,
+            actor=None,
+            action="invoice.supplier_refreshed",
+            data={"invoice": locked.pk, "number": locked.invoice_number},
+            changes=changes,
+        )
+    return True
+
+
+def _supplier_changed_message(invoice: Invoice) -> str:
+    return _(
+        "The supplier's details in the invoicing profile changed since invoice %(number)s was written: it shows "
+        "them now, and a colleague must approve this version before it is submitted."
+    ) % {"number": invoice.invoice_number}
 
 
 def _submit(*, invoice: Invoice, user, expected_version: int | None) -> Submission:
@@ -204,7 +250,10 @@ def _submit(*, invoice: Invoice, user, expected_version: int | None) -> Submissi
             raise SubmitRefused(
                 _("Invoice %(number)s cannot be submitted yet. %(reason)s.") % (number | {"reason": missing})
             )
-        supplier_copy(locked, profiles.profile_for(locked.administration))
+        profile = profiles.profile_for(locked.administration)
+        if _supplier_changes(locked, profile) and reviews.four_eyes_on(locked.administration):
+            raise SubmitRefused(_supplier_changed_message(locked))  # the profile changed a moment ago
+        supplier_copy(locked, profile)
         problems = rules.invoice_problems(locked, locked.lines.all())
         if problems:
             raise SubmitRefused(

@@ -7,7 +7,7 @@ import uuid
 import requests
 from django.conf import settings
 
-from invoicing import submissions
+from invoicing import profiles, services, submissions
 from invoicing.models import Invoice, Submission
 from sandbox.clearvo.models import InvoiceSubmission
 from sandbox.models import RequestLog
@@ -17,9 +17,10 @@ _numbers = itertools.count(1)
 
 
 def ready_draft(administration, author, destination: str = "IT", **changes) -> Invoice:
-    """A complete draft to `destination` with one line; the administration's profile must be complete."""
+    """A complete draft to `destination` with one line, its supplier copied from the administration's
+    profile (as the editor does when it saves); the profile must be complete."""
     number = changes.pop("invoice_number", f"2026-{destination}-{next(_numbers):05d}")
-    return saved_invoice(
+    invoice = saved_invoice(
         administration,
         author,
         destination,
@@ -28,6 +29,9 @@ def ready_draft(administration, author, destination: str = "IT", **changes) -> I
         payment_reference=number,
         **changes,
     )
+    services.supplier_copy(invoice, profiles.profile_for(administration))
+    invoice.save(update_fields=list(services.SUPPLIER_FIELDS))
+    return invoice
 
 
 def submitted(invoice: Invoice, user) -> Submission:
