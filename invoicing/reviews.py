@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from clearfacts_app.activity import activity_record
 from clearfacts_app.models import Activity, AdministrationAccess, Notification
 from clearfacts_app.notifications import notify
@@ -246,16 +247,30 @@ def content_changed(invoice: Invoice, actor, *, edited: bool = True) -> dict:
     approved draft goes back to review (same reviewer), recorded as "invoice.back_to_review". The
     row is locked first, so an approval cannot slip in between.
     """
-    review = Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("review", flat=True).first()
+    review, version, reviewer_id = (
+        Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("review", "version", "reviewer_id").first()
+        or (None, None, None)
+    )
     fields = {"changed_by": actor} if edited and actor is not None else {}
     if review == Review.APPROVED:
         fields["review"] = Review.IN_REVIEW
+        data = {"invoice": invoice.pk, "number": invoice.invoice_number}
         activity_record(
             administration=invoice.administration,
             actor=actor,
             action="invoice.back_to_review",
-            data={"invoice": invoice.pk, "number": invoice.invoice_number},
+            data=data,
             changes={"review": [Review.APPROVED.value, Review.IN_REVIEW.value]},
+        )
+        # The reviewer approved another version: they are asked again, for the new one.
+        notify(
+            recipients=User.objects.filter(pk=reviewer_id),
+            administration=invoice.administration,
+            kind=Notification.Kind.REVIEW_ASSIGNED,
+            key=f"invoice:{invoice.pk}:v{version + 1}:review",
+            actor=actor,
+            data=data | {"version": version + 1, "administration": invoice.administration_id},
+            url=_detail_url(invoice),
         )
     return fields
 

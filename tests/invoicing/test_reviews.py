@@ -4,9 +4,9 @@ an approved draft back to review, and submitting (one invoice or several) waits 
 import pytest
 
 from accounts.models import Membership
-from clearfacts_app.models import Activity, Notification
-from clearfacts_app.roles import Role
-from invoicing import reviews, services
+from clearfacts_app.models import Activity, AdministrationAccess, Notification
+from clearfacts_app.roles import Role, forget_roles
+from invoicing import reviews, services, submissions
 from invoicing.models import Approval, Invoice, InvoicingProfile, Submission
 from invoicing.reviews import ReviewRefused
 from invoicing.submissions import SubmitRefused
@@ -298,3 +298,60 @@ def test_a_submitted_invoice_clearvo_refused_is_a_draft_in_review_again(draft, m
     invoice = fresh(draft)
     assert (invoice.status, invoice.version, invoice.review) == (Invoice.Status.DRAFT, 3, Review.IN_REVIEW)
     assert reviews.approval_missing(invoice) == "Changed since it was approved: it needs approval again"
+
+
+def test_a_change_after_approval_asks_the_reviewer_again_for_the_new_version(draft, member, colleague):
+    in_review(draft, member, colleague)
+    approve(draft, colleague)
+    approved_version = fresh(draft).version
+
+    edit(draft, member, customer_reference="PO-2")
+
+    asked = Notification.objects.filter(recipient=colleague, kind=Notification.Kind.REVIEW_ASSIGNED).order_by("pk")
+    assert [n.data.get("version") for n in asked] == [approved_version, approved_version + 1]
+    assert asked.last().key == f"invoice:{draft.pk}:v{approved_version + 1}:review"
+    assert not Notification.objects.filter(recipient=member, kind=Notification.Kind.REVIEW_ASSIGNED).exists()
+
+
+def test_someone_who_changed_an_earlier_version_cannot_approve_a_later_one(draft, member, colleague, owner):
+    """The reviewer's finding: B changes v2, A saves v3; B is not a second pair of eyes for v3."""
+    edit(draft, colleague, customer_reference="changed by the colleague")
+    edit(draft, member, customer_reference="changed by the colleague")  # the author saves again
+    in_review(draft, member, owner)
+
+    with pytest.raises(ReviewRefused, match="wrote or changed"):
+        approve(draft, colleague)
+    assert reviews.approval_missing(fresh(draft))
+    assert colleague not in reviews.reviewers_eligible(fresh(draft))
+    approve(draft, owner)
+    assert reviews.approval_missing(fresh(draft)) is None
+
+
+def test_an_approval_stops_counting_when_its_approver_may_no_longer_approve(draft, member, colleague):
+    in_review(draft, member, colleague)
+    approve(draft, colleague)
+    assert reviews.approval_missing(fresh(draft)) is None
+
+    AdministrationAccess.objects.filter(user=colleague).update(role=Role.DRAFTER)
+    forget_roles(colleague)
+    assert reviews.approval_missing(fresh(draft))
+    with pytest.raises(submissions.SubmitRefused, match="cannot be submitted yet"):
+        submitted(fresh(draft), member)
+
+
+def test_a_supplier_changed_in_the_profile_after_approval_is_not_sent_unapproved(draft, member, colleague, four_eyes):
+    in_review(draft, member, colleague)
+    approve(draft, colleague)
+    four_eyes.legal_name = "Someone Else NV"
+    four_eyes.save()
+
+    with pytest.raises(submissions.SubmitRefused, match="supplier's details"):
+        submitted(fresh(draft), member)
+    invoice = fresh(draft)
+    assert invoice.supplier_name == "Someone Else NV" and invoice.review == Review.IN_REVIEW
+    assert not invoice.submissions.exists()
+    assert Activity.objects.filter(action="invoice.supplier_refreshed").get().changes["supplier_name"][1] == (
+        "Someone Else NV"
+    )
+    approve(invoice, colleague)
+    assert submitted(fresh(draft), member).body and b"Someone Else NV" in bytes(fresh(draft).submissions.get().body)
