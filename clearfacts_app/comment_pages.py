@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clearfacts_app import comments
-from clearfacts_app.roles import Action, can
+from clearfacts_app.roles import Action, can, requires
 from portal.htmx import wants_partial
 
 TEMPLATE = "includes/comments.html"
@@ -221,3 +221,64 @@ def mention_suggestions(request, target):
         "field": field if _FIELD_ID.fullmatch(field) else "",
     }
     return render(request, f"{TEMPLATE}#suggestions", context)
+
+
+def comment_routes(prefix: str, target, *, kind: str) -> list:
+    """The six routes of a thing's comments under `prefix` (ending in `<int:<kind>_pk>/comments/`),
+    named `<kind>-comments`, `<kind>-comment-create`, `<kind>-mentionable`, `<kind>-comment`,
+    `<kind>-comment-edit` and `<kind>-comment-delete`; `target(request, pk)` finds the thing
+    through the URL's administration (404 otherwise). Documents and invoices use it alike."""
+    from django.urls import path
+    from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+    readers = requires(Action.READ, refusal=gettext_lazy("You cannot see this administration."))
+    commenters = requires(
+        Action.COMMENT,
+        refusal=gettext_lazy("Your role on this administration lets you read comments, not write them."),
+    )
+    target_arg, comment_arg = f"{kind}_pk", f"{kind}comment_pk"
+
+    def thing(request, kwargs):
+        return target(request, kwargs[target_arg])
+
+    @require_GET
+    @readers
+    def thread(request, company_number, **kwargs):
+        return comment_list(request, thing(request, kwargs))
+
+    @require_POST
+    @commenters
+    def create(request, company_number, **kwargs):
+        return comment_create(request, thing(request, kwargs))
+
+    @require_GET
+    @readers
+    def mentionable(request, company_number, **kwargs):
+        return mention_suggestions(request, thing(request, kwargs))
+
+    @require_GET
+    @readers
+    def detail(request, company_number, **kwargs):
+        return comment_detail(request, thing(request, kwargs), kwargs[comment_arg])
+
+    @require_http_methods(["GET", "POST"])
+    @author_only
+    @commenters
+    def edit(request, company_number, **kwargs):
+        return comment_edit(request, thing(request, kwargs), kwargs[comment_arg])
+
+    @require_POST
+    @author_only
+    @commenters
+    def delete(request, company_number, **kwargs):
+        return comment_delete(request, thing(request, kwargs), kwargs[comment_arg])
+
+    one = f"{prefix}<int:{comment_arg}>/"
+    return [
+        path(prefix, thread, name=f"{kind}-comments"),
+        path(f"{prefix}new/", create, name=f"{kind}-comment-create"),
+        path(f"{prefix}people/", mentionable, name=f"{kind}-mentionable"),
+        path(one, detail, name=f"{kind}-comment"),
+        path(f"{one}edit/", edit, name=f"{kind}-comment-edit"),
+        path(f"{one}delete/", delete, name=f"{kind}-comment-delete"),
+    ]

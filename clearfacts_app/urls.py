@@ -65,37 +65,8 @@ urlpatterns = [
         {"action": "cancel"},
         name="document-cancel",
     ),
-    # .../documents/<document_pk>/comments/ : the document's comments (clearfacts_app.comment_pages)
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/",
-        comment_views.document_comments,
-        name="document-comments",
-    ),
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/new/",
-        comment_views.document_comment_create,
-        name="document-comment-create",
-    ),
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/people/",
-        comment_views.document_mentionable,
-        name="document-mentionable",
-    ),
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/",
-        comment_views.document_comment,
-        name="document-comment",
-    ),
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/edit/",
-        comment_views.document_comment_edit,
-        name="document-comment-edit",
-    ),
-    path(
-        "administrations/<company:company_number>/documents/<int:document_pk>/comments/<int:documentcomment_pk>/delete/",
-        comment_views.document_comment_delete,
-        name="document-comment-delete",
-    ),
+    # .../documents/<document_pk>/comments/... : the document's comments (clearfacts_app.comment_pages.comment_routes)
+    *comment_views.routes(),
     # /activity/ (every administration the user may see, and the office's own rows)
     path("activity/", activity_views.office_activity, name="office-activity"),
     # /documents/ (every administration the user may see)

@@ -247,10 +247,9 @@ def content_changed(invoice: Invoice, actor, *, edited: bool = True) -> dict:
     approved draft goes back to review (same reviewer), recorded as "invoice.back_to_review". The
     row is locked first, so an approval cannot slip in between.
     """
-    review, version, reviewer_id = (
-        Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("review", "version", "reviewer_id").first()
-        or (None, None, None)
-    )
+    review, version, reviewer_id = Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list(
+        "review", "version", "reviewer_id"
+    ).first() or (None, None, None)
     fields = {"changed_by": actor} if edited and actor is not None else {}
     if review == Review.APPROVED:
         fields["review"] = Review.IN_REVIEW

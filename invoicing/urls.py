@@ -71,37 +71,8 @@ urlpatterns = [
         list_views.invoice_delete,
         name="invoice-delete",
     ),
-    # .../invoices/<invoice_pk>/comments/ : the invoice's comments (clearfacts_app.comment_pages)
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/",
-        comment_views.invoice_comments,
-        name="invoice-comments",
-    ),
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/new/",
-        comment_views.invoice_comment_create,
-        name="invoice-comment-create",
-    ),
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/people/",
-        comment_views.invoice_mentionable,
-        name="invoice-mentionable",
-    ),
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/<int:invoicecomment_pk>/",
-        comment_views.invoice_comment,
-        name="invoice-comment",
-    ),
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/<int:invoicecomment_pk>/edit/",
-        comment_views.invoice_comment_edit,
-        name="invoice-comment-edit",
-    ),
-    path(
-        "administrations/<company:company_number>/invoices/<int:invoice_pk>/comments/<int:invoicecomment_pk>/delete/",
-        comment_views.invoice_comment_delete,
-        name="invoice-comment-delete",
-    ),
+    # .../invoices/<invoice_pk>/comments/... : the invoice's comments (clearfacts_app.comment_pages.comment_routes)
+    *comment_views.routes(),
     path("invoices/", list_views.invoice_list, name="invoice-list"),
     # Clearance: .../invoices/<invoice_pk>/ submit, timeline, status, reopen and the clearance record;
     # .../submissions/<submission_pk>/ a held send's actions; /invoices/submit/ several drafts at once;

@@ -41,16 +41,23 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium, portal):
+def new_page(chromium):
+    """A page in a browser context of its own (its own cookies: another person), which collects
+    its console errors in `page.console_errors`."""
     context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.console_errors = []
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    return page
+
+
+@pytest.fixture
+def page(chromium, portal):
+    page = new_page(chromium)
     yield page
-    context.close()
+    page.context.close()
 
 
 def sign_in_with_clearfacts(page, portal, username, *, language="en"):

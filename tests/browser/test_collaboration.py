@@ -17,7 +17,7 @@ from invoicing.models import Approval, InvoicingProfile, Submission
 from sandbox.clearvo.seed import seed as seed_clearvo
 from tests.browser.accessibility import assert_accessible
 from tests.browser.clearance import TIME_FACTOR, polish_invoice, poll_until_accepted
-from tests.browser.conftest import sign_in_with_clearfacts
+from tests.browser.conftest import new_page, sign_in_with_clearfacts
 from tests.personas import AN, BAKKERIJ, KOEN
 
 BELL_POLL = 15_000  # the bell asks every 10 seconds
@@ -25,15 +25,10 @@ BELL_POLL = 15_000  # the bell asks every 10 seconds
 
 @pytest.fixture
 def second_page(chromium, portal):
-    """Koen's own browser: a second context, with its own cookies."""
-    context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console_errors = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    """Koen's own browser."""
+    page = new_page(chromium)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.mark.timeout(300)

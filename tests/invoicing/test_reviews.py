@@ -3,7 +3,6 @@ an approved draft back to review, and submitting (one invoice or several) waits 
 
 import pytest
 
-from accounts.models import Membership
 from clearfacts_app.models import Activity, AdministrationAccess, Notification
 from clearfacts_app.roles import Role, forget_roles
 from invoicing import reviews, services, submissions
@@ -15,27 +14,6 @@ from tests.invoicing.editor_helpers import complete_profile
 from tests.invoicing.submit_helpers import ready_draft, submitted
 
 Review = Invoice.Review
-
-
-@pytest.fixture
-def four_eyes(administration):
-    return complete_profile(administration, four_eyes=True)
-
-
-@pytest.fixture
-def colleague(office, administration):
-    """A second approver of the administration."""
-    return make_user(office, role=Membership.Role.MEMBER, administrations=[administration], name="Sara Wouters")
-
-
-@pytest.fixture
-def drafter(office, administration):
-    return make_user(office, administrations=[administration], administration_role=Role.DRAFTER, name="Piet Drafter")
-
-
-@pytest.fixture
-def draft(four_eyes, administration, member):
-    return ready_draft(administration, member)
 
 
 def fresh(invoice) -> Invoice:

@@ -7,39 +7,16 @@ import re
 import pytest
 from django.conf import settings
 
-from accounts.models import Membership
 from clearfacts_app.models import Notification
-from clearfacts_app.roles import Role
 from invoicing import reviews, services
 from invoicing.models import Approval, Invoice, InvoicingProfile, Submission
 from invoicing.submissions import submission_send
-from tests.factories import make_user
 from tests.invoicing.editor_helpers import complete_profile
 from tests.invoicing.submit_helpers import posts, ready_draft
 
 Review = Invoice.Review
 HTMX = {"HX-Request": "true"}
 BULK = "/invoices/submit/"
-
-
-@pytest.fixture
-def four_eyes(administration):
-    return complete_profile(administration, four_eyes=True)
-
-
-@pytest.fixture
-def colleague(office, administration):
-    return make_user(office, role=Membership.Role.MEMBER, administrations=[administration], name="Sara Wouters")
-
-
-@pytest.fixture
-def drafter(office, administration):
-    return make_user(office, administrations=[administration], administration_role=Role.DRAFTER, name="Piet Drafter")
-
-
-@pytest.fixture
-def draft(four_eyes, administration, member):
-    return ready_draft(administration, member)
 
 
 def base(invoice) -> str:
