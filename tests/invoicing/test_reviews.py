@@ -4,7 +4,7 @@ an approved draft back to review, and submitting (one invoice or several) waits 
 import pytest
 
 from accounts.models import Membership
-from clearfacts_app.models import Activity, Notification
+from clearfacts_app.models import Activity, AdministrationAccess, Notification
 from clearfacts_app.roles import Role
 from invoicing import reviews, services
 from invoicing.models import Approval, Invoice, InvoicingProfile, Submission
@@ -298,3 +298,31 @@ def test_a_submitted_invoice_clearvo_refused_is_a_draft_in_review_again(draft, m
     invoice = fresh(draft)
     assert (invoice.status, invoice.version, invoice.review) == (Invoice.Status.DRAFT, 3, Review.IN_REVIEW)
     assert reviews.approval_missing(invoice) == "Changed since it was approved: it needs approval again"
+
+
+@pytest.mark.django_db
+def test_the_eligible_reviewers_are_the_active_approvers_of_the_office_in_one_query(
+    draft, office, administration, member, colleague, owner, drafter, viewer, django_assert_num_queries
+):
+    gone = make_user(office, administrations=[administration], name="Ann Weg")
+    gone.is_active = False
+    gone.save()
+    # The office administrator manages whatever the row says; a client user's viewer row stays a viewer.
+    AdministrationAccess.objects.filter(user=owner, administration=administration).update(role=Role.VIEWER)
+    client_viewer = make_user(
+        office, administrations=[administration], administration_role=Role.VIEWER, kind=Membership.Kind.CLIENT
+    )
+    client_approver = make_user(
+        office,
+        administrations=[administration],
+        administration_role=Role.APPROVER,
+        kind=Membership.Kind.CLIENT,
+        name="Karel Klant",
+    )
+    invoice = fresh(draft)
+
+    with django_assert_num_queries(1):
+        eligible = reviews.reviewers_eligible(invoice)
+
+    assert eligible == [owner, client_approver, colleague]  # by name: Els, Karel, Sara (member wrote it)
+    assert gone not in eligible and client_viewer not in eligible
