@@ -80,7 +80,11 @@ def _feed(request, scope, *, people, url: str, show_administration: bool) -> dic
 def administration_activity(request, company_number):
     administration = request.administration
     scope = Activity.objects.filter(administration=administration)
-    people = User.objects.filter(administration_accesses__administration=administration).order_by("display_name", "pk")
+    people = (
+        User.objects.filter(administration_accesses__administration=administration)
+        .select_related("membership")  # a client user is shown associates' names, not their addresses
+        .order_by("display_name", "pk")
+    )
     feed = _feed(request, scope, people=people, url=request.path, show_administration=False)
     if isinstance(feed, HttpResponse):
         return feed
@@ -99,7 +103,7 @@ def office_activity(request):
         rows |= Q(administration__isnull=True)  # the office's own rows (its Clearvo account, roles)
         people = User.objects.filter(membership__office_id=membership.office_id)
     scope = Activity.objects.filter(office_id=membership.office_id).filter(rows)
-    people = people.distinct().order_by("display_name", "pk")
+    people = people.select_related("membership").distinct().order_by("display_name", "pk")
     feed = _feed(request, scope, people=people, url=request.path, show_administration=True)
     if isinstance(feed, HttpResponse):
         return feed

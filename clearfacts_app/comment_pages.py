@@ -99,7 +99,8 @@ def thread_context(request, target, *, form=None, editing=None, edit_form=None, 
         form=form or CommentForm(),
         body_id=f"comment-body-{entry.kind}-{target.pk}",
         people=[
-            SimpleNamespace(person=person, name=comments.mention_name(person))
+            # name: "" for someone the reader cannot mention by a name shown to them (see mention_name)
+            SimpleNamespace(person=person, name=comments.mention_name(person, request.user))
             for person in comments.mentionable(target.administration)
         ]
         if may_comment
@@ -214,9 +215,15 @@ def mention_suggestions(request, target):
     typed in `body` (HTMX, into the list under the comment field)."""
     prefix = comments.typed_prefix(request.GET.get("body", ""))
     field = request.GET.get("for", "")
-    people = [] if prefix is None else comments.mention_suggestions(administration=target.administration, prefix=prefix)
+    people = (
+        []
+        if prefix is None
+        else comments.mention_suggestions(administration=target.administration, prefix=prefix, viewer=request.user)
+    )
     context = {
-        "suggestions": [SimpleNamespace(person=person, name=comments.mention_name(person)) for person in people],
+        "suggestions": [
+            SimpleNamespace(person=person, name=comments.mention_name(person, request.user)) for person in people
+        ],
         "typing": prefix is not None,
         "field": field if _FIELD_ID.fullmatch(field) else "",
     }

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from clearfacts_app.activity import activity_record, changes_between
 from clearfacts_app.models import Administration, Comment, Document, DocumentComment, Notification
 from clearfacts_app.notifications import notify
+from clearfacts_app.people import shows_email
 from clearfacts_app.roles import Action, can
 
 MAX_LENGTH = Comment._meta.get_field("body").max_length
@@ -103,22 +104,28 @@ def mentionable(administration: Administration) -> QuerySet:
             administration_accesses__administration=administration,
             membership__office_id=administration.office_id,
         )
+        .select_related("membership")
         .distinct()
         .order_by(Lower("display_name"), Lower("first_name"), Lower("last_name"), "email")
     )
 
 
-def mention_name(person) -> str:
-    """What to type after "@" to mention `person` (their name, or their e-mail's local part)."""
-    return (person.get_full_name() or "").strip() or _local_part(person)
+def mention_name(person, viewer=None) -> str:
+    """What to type after "@" to mention `person` (their name, or their e-mail's local part); as
+    `viewer` may type it: "" when `viewer` is a client user and `person` an associate without a name
+    (a client user is not shown an associate's e-mail address, not even its first part)."""
+    return (person.get_full_name() or "").strip() or _local_part(person, viewer)
 
 
-def _local_part(person) -> str:
+def _local_part(person, viewer=None) -> str:
+    if viewer is not None and not shows_email(viewer, person):
+        return ""
     return (person.email or "").partition("@")[0]
 
 
-def _names(person) -> set[str]:
-    return {name.lower() for name in ((person.get_full_name() or "").strip(), _local_part(person)) if name}
+def _names(person, viewer=None) -> set[str]:
+    """The lower-case names `person` is mentioned by (by `viewer`: see mention_name)."""
+    return {name.lower() for name in ((person.get_full_name() or "").strip(), _local_part(person, viewer)) if name}
 
 
 # An "@" that starts a mention: at the start, or after something that is not a letter, digit or "@"
@@ -127,11 +134,12 @@ _MENTION_START = re.compile(r"(?<![\w@])@")
 _NAME_CONTINUES = re.compile(r"[\w-]")
 
 
-def mention_spans(body: str, people) -> list[tuple[int, int, list]]:
-    """(start, end, people) of each "@name" in `body` that names one of `people` (longest name first)."""
+def mention_spans(body: str, people, viewer=None) -> list[tuple[int, int, list]]:
+    """(start, end, people) of each "@name" in `body` that names one of `people` (longest name first;
+    as `viewer` may name them, see mention_name)."""
     by_name: dict[str, list] = {}
     for person in people:
-        for name in _names(person):
+        for name in _names(person, viewer):
             by_name.setdefault(name, []).append(person)
     names = sorted(by_name, key=len, reverse=True)
     spans, resume = [], 0
@@ -149,19 +157,20 @@ def mention_spans(body: str, people) -> list[tuple[int, int, list]]:
     return spans
 
 
-def _named(body: str, people) -> list:
+def _named(body: str, people, viewer=None) -> list:
     found = {}
-    for _start, _end, named in mention_spans(body, people):
+    for _start, _end, named in mention_spans(body, people, viewer):
         for person in named:
             found[person.pk] = person
     return list(found.values())
 
 
-def mentions_in(body: str, administration: Administration) -> list:
-    """The people `body` mentions who can see `administration` (nobody else can be mentioned)."""
+def mentions_in(body: str, administration: Administration, author=None) -> list:
+    """The people `body` mentions who can see `administration` (nobody else can be mentioned); a
+    client user `author` mentions associates by name only, not by their e-mail address."""
     if "@" not in body:
         return []
-    return _named(body, mentionable(administration))
+    return _named(body, mentionable(administration), author)
 
 
 def not_notified(*, body: str, administration: Administration, author) -> list:
@@ -181,14 +190,18 @@ def not_notified(*, body: str, administration: Administration, author) -> list:
     return _named(body, people)
 
 
-def mention_suggestions(*, administration: Administration, prefix: str, limit: int = 8) -> list:
-    """The mentionable people whose name, or e-mail's local part, starts with `prefix` (or contains it)."""
+def mention_suggestions(*, administration: Administration, prefix: str, limit: int = 8, viewer=None) -> list:
+    """The mentionable people whose name, or e-mail's local part, starts with `prefix` (or contains it).
+
+    For a client user `viewer`, associates are offered and found by their name only (never by
+    their e-mail address; one without a name is not offered)."""
     prefix = prefix.strip().lower()
-    people = list(mentionable(administration))
+    names = {person: _names(person, viewer) for person in mentionable(administration)}
+    people = [person for person, named in names.items() if named]
     if not prefix:
         return people[:limit]
-    starts = [person for person in people if any(name.startswith(prefix) for name in _names(person))]
-    contains = [person for person in people if person not in starts and any(prefix in name for name in _names(person))]
+    starts = [person for person in people if any(name.startswith(prefix) for name in names[person])]
+    contains = [person for person in people if person not in starts and any(prefix in name for name in names[person])]
     return (starts + contains)[:limit]
 
 
@@ -272,7 +285,7 @@ def comment_create(*, target, author, body: str) -> Comment:
         comment = entry.comment_model.objects.create(
             **{entry.field: target}, administration=administration, author=author, body=body
         )
-        people = mentions_in(body, administration)
+        people = mentions_in(body, administration, author)
         comment.mentioned.set(people)
         activity_record(
             administration=administration,
@@ -301,7 +314,7 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
         already = set(comment.mentioned.values_list("pk", flat=True))
         comment.body, comment.edited_at = body, timezone.now()
         comment.save(update_fields=["body", "edited_at"])
-        people = mentions_in(body, administration)
+        people = mentions_in(body, administration, actor)
         comment.mentioned.set(people)
         activity_record(
             administration=administration,
@@ -331,4 +344,20 @@ def comment_delete(*, comment: Comment, actor) -> Comment:
             action="comment.deleted",
             data=entry.data(target, comment),
         )
+        _mentions_forget(entry=entry, comment=comment)
     return comment
+
+
+def _mentions_forget(*, entry: Commentable, comment) -> None:
+    """The notifications of a deleted comment keep no word of it: their excerpt is blanked (the page
+    and any later e-mail), and an e-mail still waiting is not sent (NO)."""
+    rows = list(
+        Notification.objects.select_for_update().filter(
+            kind=Notification.Kind.MENTIONED, key=f"{entry.kind}-comment:{comment.pk}"
+        )
+    )
+    for row in rows:
+        row.data = (row.data or {}) | {"excerpt": ""}
+        if row.emailed == Notification.Emailed.WAITING:
+            row.emailed = Notification.Emailed.NO
+    Notification.objects.bulk_update(rows, ["data", "emailed"])

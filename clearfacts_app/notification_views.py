@@ -45,7 +45,7 @@ def notification_bell(request):
 # nothing another site gains by forcing it).
 @require_GET
 def notification_open(request, notification_pk: int):
-    notification = get_object_or_404(Notification, pk=notification_pk, recipient=request.user)
+    notification = get_object_or_404(notifications.notifications_of(request.user), pk=notification_pk)
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
     return redirect(notifications.safe_url(notification.url))

@@ -21,7 +21,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,7 +32,7 @@ from accounts.models import Membership
 from accounts.oidc import language_of
 from clearfacts_app import tasks
 from clearfacts_app.models import AdministrationAccess, Document, Notification, NotificationPreference
-from clearfacts_app.roles import Action, Role, role_allows
+from clearfacts_app.roles import Action, Role, can, role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -134,14 +134,16 @@ def notification_emails_send(*, notification_ids: list[int], last_attempt: bool)
     went out, so that the task retries; on the last attempt the row becomes FAILED instead.
     """
     rows = Notification.objects.filter(pk__in=notification_ids, emailed=Emailed.WAITING).select_related(
-        "recipient", "actor", "administration"
+        "recipient__membership", "actor", "administration"
     )
     sent, failure = 0, None
     for notification in rows:
         if not Notification.objects.filter(pk=notification.pk, emailed=Emailed.WAITING).update(emailed=Emailed.SENT):
             continue  # another delivery of the task took it
         recipient = notification.recipient
-        if not recipient.is_active or not recipient.email:
+        # Access may have been withdrawn since the row was written: then nothing of it goes out.
+        still_reads = can(recipient, Action.READ, notification.administration)
+        if not recipient.is_active or not recipient.email or not still_reads:
             Notification.objects.filter(pk=notification.pk).update(emailed=Emailed.NO)
             continue
         try:
@@ -248,15 +250,33 @@ def safe_url(url: str) -> str:
     return reverse("clearfacts_app:notification-list")
 
 
+def _still_visible(user) -> Exists:
+    """The notification's administration is one `user` can still see (Administration.visible_to:
+    a grant within their own office). A correlated subquery on the grants' unique (user,
+    administration) index, so the bell stays one query: a notification outlives no withdrawn access."""
+    return Exists(
+        AdministrationAccess.objects.filter(
+            user=user,
+            administration_id=OuterRef("administration_id"),
+            user__membership__office_id=F("administration__office_id"),
+        )
+    )
+
+
+def notifications_of(user):
+    """`user`'s notifications of the administrations they can still see."""
+    return Notification.objects.filter(_still_visible(user), recipient=user)
+
+
 def unread_count(user) -> int:
-    """How many unread notifications `user` has, up to BELL_LIMIT + 1 (the partial index's query)."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True)[: BELL_LIMIT + 1].count()
+    """How many unread notifications `user` has, up to BELL_LIMIT + 1 (one query, on the partial index)."""
+    return notifications_of(user).filter(read_at__isnull=True)[: BELL_LIMIT + 1].count()
 
 
 def notifications_page(*, user, before: int | None = None) -> tuple[list[Notification], int | None]:
     """A page of `user`'s notifications, newest first, after the one whose id is `before` (keyset
     pagination); and the id to ask for the next page with (None on the last page)."""
-    rows = Notification.objects.filter(recipient=user).select_related("actor", "administration")
+    rows = notifications_of(user).select_related("actor", "administration")
     rows = rows.order_by("-created_at", "-pk")  # notification_latest_idx
     if before is not None:
         anchor = Notification.objects.filter(recipient=user, pk=before).values_list("created_at", flat=True).first()
@@ -270,7 +290,7 @@ def notifications_page(*, user, before: int | None = None) -> tuple[list[Notific
 
 def notifications_mark_read(*, user, notification_ids=None) -> int:
     """Marks `user`'s unread notifications read (only those of `notification_ids` if given)."""
-    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    rows = notifications_of(user).filter(read_at__isnull=True)
     if notification_ids is not None:
         rows = rows.filter(pk__in=notification_ids)
     return rows.update(read_at=timezone.now())

@@ -16,6 +16,26 @@ from clearfacts_app.models import Administration, AdministrationAccess
 from clearfacts_app.roles import Role, forget_roles, is_office_admin, role_on
 
 
+def shows_email(viewer, person) -> bool:
+    """Whether `viewer` is shown `person`'s e-mail address. Client users are not (Clearfacts does not
+    give them the office's associates): they see the addresses of client users and their own only.
+    Associates see everyone's."""
+    if not _is_client(viewer) or person.pk == viewer.pk:
+        return True
+    return _is_client(person)
+
+
+def person_name(viewer, person) -> str:
+    """`person`'s name as `viewer` is shown it: the name, else the e-mail address if `viewer` may see
+    it, else "An associate of the office" (a client user is not shown an associate's address)."""
+    name = (person.get_full_name() or "").strip()
+    if name:
+        return name
+    if shows_email(viewer, person):
+        return person.email or person.get_username()
+    return _("An associate of the office")
+
+
 class RoleChangeRefused(Exception):
     """The actor may not change this person's role; the message says why, to the actor."""
 

@@ -37,6 +37,9 @@ def _row(request, access, form=None) -> dict:
         "access": access,
         "role": role,
         "role_label": Role(role).label,
+        # A client user is shown the office's associates by name, never by e-mail address.
+        "name": people.person_name(request.user, access.user),
+        "email": access.user.email if people.shows_email(request.user, access.user) else "",
         "office_admin": is_office_admin(access.user),
         "changeable": people.role_change_refusal(actor=request.user, access=access) is None,
         "form": form,
@@ -64,7 +67,7 @@ def _role_change(request, company_number, access):
         people.access_role_set(access=access, actor=request.user, role=form.cleaned_data["role"])
     except people.RoleChangeRefused as refusal:
         raise PermissionDenied(str(refusal)) from refusal
-    name = access.user.get_full_name() or access.user.email
+    name = people.person_name(request.user, access.user)
     done = _("%(name)s: %(role)s.") % {"name": name, "role": Role(access.role).label}
     if wants_partial(request):
         return _answer(request, access, None, status=200, done=done)

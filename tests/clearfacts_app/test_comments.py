@@ -2,12 +2,14 @@
 edits or deletes; the thread works with and without HTMX, and shows no HTML from a body."""
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
 from clearfacts_app import comments
 from clearfacts_app.models import Activity, DocumentComment, Notification
 from clearfacts_app.roles import Role
+from clearfacts_app.tasks import send_notification_emails
 from tests.factories import make_document, make_user
 
 HTMX = {"HX-Request": "true"}
@@ -385,3 +387,106 @@ def test_the_thread_speaks_the_reader_s_language(
 
     assert deleted in response.text
     assert not_notified in response.text
+
+
+# --- a deleted comment leaves no words behind --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_deleting_a_comment_blanks_its_excerpt_on_the_page_and_its_email_is_not_sent(
+    client, document, owner, member, viewer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):  # the e-mails wait for their task
+        comment = comments.comment_create(
+            target=document, author=owner, body="@Jan Peeters @Lies Maes the secret-text of the deal"
+        )
+    other = comments.comment_create(target=document, author=owner, body="@Jan Peeters kept-text")
+    waiting = list(mentions_of(member).filter(key=f"document-comment:{comment.pk}")) + list(mentions_of(viewer))
+    assert all(row.emailed == Notification.Emailed.WAITING for row in waiting)
+
+    comments.comment_delete(comment=comment, actor=owner)
+
+    for row in waiting:
+        row.refresh_from_db()
+        assert row.data["excerpt"] == "" and row.emailed == Notification.Emailed.NO
+        assert row.data["comment"] == comment.pk  # the rest of the notification stays
+    assert mentions_of(member).get(key=f"document-comment:{other.pk}").data["excerpt"] == "@Jan Peeters kept-text"
+    mail.outbox.clear()
+    send_notification_emails.apply(args=[[row.pk for row in waiting]])
+    assert not any("secret-text" in message.body for message in mail.outbox)
+    client.force_login(member)
+    page = client.get("/notifications/").text
+    assert "secret-text" not in page and "kept-text" in page
+    assert page.count('data-testid="notification"') == 2  # the mention itself stays in the bell
+
+
+# --- a client user is not handed the office's associates' e-mail addresses ---------------------
+
+
+@pytest.fixture
+def client_user(office, administration):
+    return make_user(
+        office, administrations=[administration], administration_role=Role.DRAFTER, name="Karel Klant", kind="client"
+    )
+
+
+@pytest.fixture
+def nameless(office, administration):
+    """An associate Clearfacts knows by no name (the portal would otherwise show their address)."""
+    return make_user(office, administrations=[administration], name="", email="wim.nameless@fiduciaire.be")
+
+
+@pytest.mark.django_db
+def test_a_client_is_offered_associates_by_name_only_never_by_their_address(
+    client, document, owner, member, client_user, nameless
+):
+    client.force_login(client_user)
+
+    def offered(body):
+        return client.get(urls(document)["people"], {"body": body, "for": "f"}, headers=HTMX).text
+
+    everyone = offered("@")
+    assert 'data-mention="Els Dupont"' in everyone and 'data-mention="Jan Peeters"' in everyone
+    assert "wim.nameless" not in everyone and "fiduciaire.be" not in everyone
+    assert "@example.be" not in everyone
+    local_part = member.email.partition("@")[0]
+    assert "data-mention" not in offered(f"@{local_part}")
+    assert "data-mention" not in offered("@wim")
+    assert 'data-mention="Jan Peeters"' in offered("@jan")
+
+    page = client.get(urls(document)["page"]).text
+    assert "@Jan Peeters" in page and "wim.nameless" not in page and member.email not in page
+    assert "4 people can see this administration" in page and "An associate of the office" in page
+
+    # By name a client still mentions an associate; by an associate's address they mention nobody.
+    comment = comments.comment_create(
+        target=document, author=client_user, body=f"@Jan Peeters and @{local_part} and @wim.nameless"
+    )
+    assert list(comment.mentioned.all()) == [member]
+
+
+@pytest.mark.django_db
+def test_an_associate_is_still_offered_everyone_by_name_or_address(client, document, member, client_user, nameless):
+    client.force_login(member)
+
+    offered = client.get(urls(document)["people"], {"body": "@wim", "for": "f"}, headers=HTMX).text
+
+    assert 'data-mention="wim.nameless"' in offered
+    assert "@wim.nameless" in client.get(urls(document)["page"]).text
+    assert comments.mentions_in("@wim.nameless", document.administration, member) == [nameless]
+
+
+@pytest.mark.django_db
+def test_a_client_reads_a_nameless_associate_s_comment_without_their_address(client, document, client_user, nameless):
+    comments.comment_create(target=document, author=nameless, body="Checked.")
+
+    client.force_login(client_user)
+    shown = client.get(urls(document)["list"], headers=HTMX).text
+
+    assert "Checked." in shown and "wim.nameless" not in shown and "An associate of the office" in shown
+    assert nameless.email in _as(client, nameless).get(urls(document)["list"], headers=HTMX).text
+
+
+def _as(client, person):
+    client.force_login(person)
+    return client

@@ -6,8 +6,9 @@ Notifications are personal: each person sees only their own, and another's is 40
 import pytest
 from django.db import transaction
 
-from clearfacts_app.models import Notification
-from clearfacts_app.notifications import PAGE_SIZE, notify
+from clearfacts_app.models import AdministrationAccess, Notification
+from clearfacts_app.notifications import PAGE_SIZE, notify, unread_count
+from tests.factories import make_administration
 
 Kind = Notification.Kind
 BELL, PAGE, READ_ALL = "/notifications/bell/", "/notifications/", "/notifications/read/"
@@ -209,3 +210,41 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, db, url):
     response = client.get(url) if url != READ_ALL else client.post(url)
 
     assert response.status_code == 302 and response["Location"].startswith("/accounts/sign-in/")
+
+
+# --- a notification outlives no access --------------------------------------------------------
+
+
+def test_after_access_is_withdrawn_the_page_the_bell_and_the_link_show_nothing_of_it(
+    client, administration, other_administration, member, owner, django_assert_num_queries
+):
+    kept = told(member, administration, actor=owner, key="invoice:1:v1")
+    withdrawn = make_administration(administration.office, "Slagerij Vermeulen BV")
+    AdministrationAccess.objects.create(user=member, administration=withdrawn, role="approver")
+    gone = told(member, withdrawn, actor=owner, key="invoice:2:v1")
+    # A grant on another office's administration is no access either (Administration.visible_to).
+    AdministrationAccess.objects.create(user=member, administration=other_administration, role="approver")
+    elsewhere = Notification.objects.create(
+        recipient=member, administration=other_administration, kind=Kind.REVIEW_ASSIGNED, key="invoice:3:v1"
+    )
+    AdministrationAccess.objects.filter(user=member, administration=withdrawn).delete()
+
+    with django_assert_num_queries(1):  # the bell's count stays one query
+        assert unread_count(member) == 1
+    client.force_login(member)
+    assert "1 unread notification<" in unread(client)
+    page = client.get(PAGE).text
+    assert page.count('data-testid="notification"') == 1 and f"/notifications/{kept.pk}/open/" in page
+    assert "Slagerij Vermeulen BV" not in page and other_administration.name not in page
+    for hidden in (gone, elsewhere):
+        assert client.get(f"/notifications/{hidden.pk}/open/").status_code == 404
+    client.post(READ_ALL)
+    assert set(Notification.objects.filter(read_at__isnull=True).values_list("pk", flat=True)) == {
+        gone.pk,
+        elsewhere.pk,
+    }
+
+    # Access given back: they are there again.
+    AdministrationAccess.objects.create(user=member, administration=withdrawn, role="viewer")
+    assert unread_count(member) == 1
+    assert f"/notifications/{gone.pk}/open/" in client.get(PAGE).text

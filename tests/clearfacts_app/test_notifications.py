@@ -295,3 +295,29 @@ def test_a_document_that_fails_in_its_task_tells_its_uploader(
     assert (row.kind, row.key, row.actor) == (Kind.DOCUMENT_PROBLEM, f"document:{document.pk}:failed", None)
     [message] = mail.outbox
     assert "bon.pdf" in message.subject
+
+
+def test_an_email_still_waiting_when_access_is_withdrawn_is_never_sent(
+    administration, owner, member, viewer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():  # the task has not run yet
+        written = notify(
+            recipients=[member, viewer],
+            administration=administration,
+            kind=Kind.REVIEW_ASSIGNED,
+            key="invoice:7:v1",
+            actor=owner,
+            data={"invoice": 7, "number": "2026-0042"},
+            url=INVOICE_URL,
+        )
+    AdministrationAccess.objects.filter(user=member, administration=administration).delete()
+
+    assert send_notification_emails.apply(args=[[row.pk for row in written]]).get() == 1
+
+    assert [message.to for message in mail.outbox] == [[viewer.email]]
+    assert Notification.objects.get(recipient=member).emailed == Emailed.NO
+    assert Notification.objects.get(recipient=viewer).emailed == Emailed.SENT
+    # Given access again, nothing of it is sent later (the task delivered again).
+    AdministrationAccess.objects.create(user=member, administration=administration, role=Role.VIEWER)
+    assert send_notification_emails.apply(args=[[row.pk for row in written]]).get() == 0
+    assert len(mail.outbox) == 1

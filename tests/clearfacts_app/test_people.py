@@ -179,3 +179,76 @@ def test_an_outsider_gets_404_and_a_get_on_the_change_is_405(client, administrat
     client.force_login(member)
     assert client.get(role_url(administration, row)).status_code == 405
     assert client.put(people_url(administration)).status_code == 405
+
+
+# --- a client user is not handed the office's associates' e-mail addresses ---------------------
+
+
+@pytest.fixture
+def nameless(office, administration):
+    """An associate Clearfacts knows by no name (the portal would otherwise show their address)."""
+    return make_user(office, administrations=[administration], name="", email="wim.nameless@fiduciaire.be")
+
+
+@pytest.mark.django_db
+def test_a_client_user_sees_associates_by_name_but_not_their_e_mail_addresses(
+    client, administration, owner, member, company, nameless
+):
+    client_owner, colleague = company
+    client.force_login(colleague)
+
+    text = client.get(people_url(administration)).text
+
+    assert text.count('data-testid="person-row"') == 6  # and the viewer
+    for associate in (owner, member, nameless):
+        assert associate.email not in text
+    assert "Els Dupont" in text and "Jan Peeters" in text and "An associate of the office" in text
+    assert "wim.nameless" not in text
+    for company_user in (client_owner, colleague):  # the company's own people, as before
+        assert company_user.email in text
+
+
+@pytest.mark.django_db
+def test_the_client_owner_s_role_change_answer_shows_no_associate_address(client, administration, company):
+    client_owner, colleague = company
+    client.force_login(client_owner)
+
+    row = client.post(
+        role_url(administration, access(colleague, administration)), {"role": "viewer"}, headers={"HX-Request": "true"}
+    ).text
+
+    assert colleague.email in row  # a client user's own company's people keep their address
+
+
+@pytest.mark.django_db
+def test_an_associate_still_sees_everyone_s_address(client, administration, owner, member, company, nameless):
+    client.force_login(member)
+
+    text = client.get(people_url(administration)).text
+
+    for person in (owner, member, nameless, *company):
+        assert person.email in text
+
+
+@pytest.mark.django_db
+def test_the_activity_feed_s_person_filter_names_associates_without_their_address_to_a_client(
+    client, administration, owner, member, company, nameless
+):
+    client_owner, _colleague = company
+    client.force_login(client_owner)
+
+    for url in (f"/administrations/{administration.company_number}/activity/", "/activity/"):
+        text = client.get(url).text
+        assert "Jan Peeters" in text and "An associate of the office" in text, url
+        assert nameless.email not in text, url
+
+    client.force_login(member)
+    assert nameless.email in client.get(f"/administrations/{administration.company_number}/activity/").text
+
+
+@pytest.mark.django_db
+def test_who_sees_whose_address(office, administration, owner, member, company):
+    client_owner, colleague = company
+    assert people.shows_email(member, client_owner) and people.shows_email(member, owner)
+    assert people.shows_email(colleague, client_owner) and people.shows_email(colleague, colleague)
+    assert not people.shows_email(colleague, owner) and not people.shows_email(colleague, member)

@@ -3,6 +3,7 @@ an approved draft back to review, and submitting (one invoice or several) waits 
 
 import pytest
 
+from accounts.models import Membership
 from clearfacts_app.models import Activity, AdministrationAccess, Notification
 from clearfacts_app.roles import Role, forget_roles
 from invoicing import reviews, services, submissions
@@ -333,3 +334,32 @@ def test_a_supplier_changed_in_the_profile_after_approval_is_not_sent_unapproved
     )
     approve(invoice, colleague)
     assert submitted(fresh(draft), member).body and b"Someone Else NV" in bytes(fresh(draft).submissions.get().body)
+
+
+@pytest.mark.django_db
+def test_the_eligible_reviewers_are_the_active_approvers_of_the_office_in_one_query(
+    draft, office, administration, member, colleague, owner, drafter, viewer, django_assert_num_queries
+):
+    gone = make_user(office, administrations=[administration], name="Ann Weg")
+    gone.is_active = False
+    gone.save()
+    # The office administrator manages whatever the row says; a client user's viewer row stays a viewer.
+    AdministrationAccess.objects.filter(user=owner, administration=administration).update(role=Role.VIEWER)
+    client_viewer = make_user(
+        office, administrations=[administration], administration_role=Role.VIEWER, kind=Membership.Kind.CLIENT
+    )
+    client_approver = make_user(
+        office,
+        administrations=[administration],
+        administration_role=Role.APPROVER,
+        kind=Membership.Kind.CLIENT,
+        name="Karel Klant",
+    )
+    invoice = fresh(draft)
+
+    # Two queries whatever the number of people: who wrote or changed it, and who may approve.
+    with django_assert_num_queries(2):
+        eligible = reviews.reviewers_eligible(invoice)
+
+    assert eligible == [owner, client_approver, colleague]  # by name: Els, Karel, Sara (member wrote it)
+    assert gone not in eligible and client_viewer not in eligible
