@@ -179,6 +179,11 @@ def notification_message(notification: Notification) -> EmailMessage:
         }
         subject = " ".join(headline(notification).split())[:200]  # one line, whatever a name holds
         body = render_to_string(BODY_TEMPLATE, context).strip() + "\n"
+    return automatic_email(person=person, subject=subject, body=body, language=language)
+
+
+def automatic_email(*, person, subject: str, body: str, language: str) -> EmailMessage:
+    """An e-mail the portal sends a person by itself (marked so, RFC 3834, in their language)."""
     return EmailMessage(
         subject=subject,
         body=body,

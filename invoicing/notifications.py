@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.oidc import language_of
 from clearfacts_app.models import Administration, Notification
-from clearfacts_app.notifications import notify
+from clearfacts_app.notifications import automatic_email, notify
 from invoicing import notification_tasks
 from invoicing.models import Invoice, InvoiceLine, NotificationSent, NotificationSetting, Outcome, Submission
 from invoicing.payload import field_for_path
@@ -231,13 +231,7 @@ def outcome_message(submission: Submission, outcome: str, person: User, language
         } | explanation(submission, outcome)
         subject = _subject(outcome, number=invoice.invoice_number, administration=administration.name)
         body = render_to_string(BODY_TEMPLATE, context).strip() + "\n"
-    return EmailMessage(
-        subject=subject,
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[person.email],
-        headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
-    )
+    return automatic_email(person=person, subject=subject, body=body, language=language)
 
 
 def _subject(outcome: str, **names) -> str:
