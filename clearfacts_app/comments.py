@@ -194,9 +194,11 @@ def mention_suggestions(*, administration: Administration, prefix: str, limit: i
     """The mentionable people whose name, or e-mail's local part, starts with `prefix` (or contains it).
 
     For a client user `viewer`, associates are offered and found by their name only (never by
-    their e-mail address; one without a name is not offered)."""
+    their e-mail address; one without a name is not offered). The viewer is not offered: mentioning
+    oneself notifies nobody."""
     prefix = prefix.strip().lower()
-    names = {person: _names(person, viewer) for person in mentionable(administration)}
+    others = mentionable(administration).exclude(pk=getattr(viewer, "pk", None))
+    names = {person: _names(person, viewer) for person in others}
     people = [person for person, named in names.items() if named]
     if not prefix:
         return people[:limit]
