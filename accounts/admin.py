@@ -1,15 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.credentials import credential_invalidate
 from accounts.models import ClearfactsCredential, Membership, Office, User
 
+# A person's office role and kind come from Clearfacts (the sync sets them and records a change):
+# the admin shows them read-only, so that nobody becomes an office administrator unrecorded.
+MEMBERSHIP_FROM_CLEARFACTS = ["role", "kind"]
+
 
 class MembershipInline(admin.StackedInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["office"]
+    readonly_fields = MEMBERSHIP_FROM_CLEARFACTS
 
 
 @admin.register(User)
@@ -31,6 +36,19 @@ class UserAdmin(BaseUserAdmin):
     def office_name(self, user):
         return user.office or "—"
 
+    def delete_view(self, request, object_id, extra_context=None):
+        # The audit log keeps who acted (Activity.actor is PROTECT): such a person is deactivated instead.
+        if request.method == "GET" and User.objects.filter(pk=object_id, activities__isnull=False).exists():
+            self.message_user(
+                request,
+                _(
+                    "This person acted in the portal and the audit log keeps who acted: they cannot be "
+                    "deleted. Deactivate them instead (untick “Active”)."
+                ),
+                messages.WARNING,
+            )
+        return super().delete_view(request, object_id, extra_context)
+
 
 @admin.register(Office)
 class OfficeAdmin(admin.ModelAdmin):
@@ -51,6 +69,11 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "user__display_name", "office__name"]
     list_select_related = ["user", "office"]
     autocomplete_fields = ["user", "office"]
+    readonly_fields = MEMBERSHIP_FROM_CLEARFACTS
+
+    def get_readonly_fields(self, request, membership=None):
+        # Moving a person to another office is Clearfacts' to do too (their accountant).
+        return [*MEMBERSHIP_FROM_CLEARFACTS, "user", "office"] if membership else MEMBERSHIP_FROM_CLEARFACTS
 
 
 @admin.register(ClearfactsCredential)

@@ -185,17 +185,29 @@ def _document_status(activity: Activity, params: dict) -> str:
     return str(text) % ({"uploader": gettext("its uploader")} | params)
 
 
+def _person(params: dict) -> dict:
+    """`user_name` for a sentence about a person: the row's "user_name", else its "name" (what the
+    people page and the sync write), else "someone"."""
+    return params | {"user_name": params.get("user_name") or params.get("name") or gettext("someone")}
+
+
 def _role_changed(activity: Activity, params: dict) -> str:
     before, after = (activity.changes.get("role") or [None, None])[:2]
     labels = dict(Role.choices)
-    params = params | {"old": labels.get(before, before or "—"), "new": labels.get(after, after or "—")}
-    params.setdefault("user_name", gettext("someone"))
+    params = _person(params) | {"old": labels.get(before, before or "—"), "new": labels.get(after, after or "—")}
     return gettext("%(actor)s changed the role of %(user_name)s from “%(old)s” to “%(new)s”") % params
 
 
 def _membership_changed(activity: Activity, params: dict) -> str:
-    params = {"user_name": gettext("someone")} | params
-    return gettext("%(actor)s changed the office role of %(user_name)s") % params
+    return gettext("%(actor)s changed the office role of %(user_name)s") % _person(params)
+
+
+def _access_granted(activity: Activity, params: dict) -> str:
+    return gettext("Clearfacts gave %(user_name)s access") % _person(params)
+
+
+def _access_withdrawn(activity: Activity, params: dict) -> str:
+    return gettext("Clearfacts withdrew the access of %(user_name)s") % _person(params)
 
 
 for _action, _text, _kind, _link in [
@@ -208,6 +220,8 @@ for _action, _text, _kind, _link in [
     ("comment.edited", _("%(actor)s edited a comment on %(label)s"), Kind.COMMENTS, comment_link),
     ("comment.deleted", _("%(actor)s deleted a comment on %(label)s"), Kind.COMMENTS, comment_link),
     ("access.role_changed", _role_changed, Kind.SETTINGS, None),
+    ("access.granted", _access_granted, Kind.SETTINGS, None),
+    ("access.withdrawn", _access_withdrawn, Kind.SETTINGS, None),
     ("membership.changed", _membership_changed, Kind.SETTINGS, None),
 ]:
     description_add(_action, _text, kind=_kind, link=_link)

@@ -9,11 +9,26 @@ from clearfacts_app.documents import document_retry
 from clearfacts_app.models import Activity, Administration, AdministrationAccess, Document
 
 
-class AdministrationAccessInline(admin.TabularInline):
+class AccessReadOnly:
+    """Grants come from Clearfacts (the sync adds and withdraws them, and records it) and roles are
+    changed on the administration's People tab (which records them): the admin only shows them, so
+    that nothing changes who may do what without an audit row."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AdministrationAccessInline(AccessReadOnly, admin.TabularInline):
     model = AdministrationAccess
     extra = 0
-    autocomplete_fields = ["user"]
-    readonly_fields = ["granted_at"]
+    fields = ["user", "role", "granted_at"]
+    readonly_fields = fields
 
 
 @admin.register(Administration)
@@ -31,12 +46,17 @@ class AdministrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AdministrationAccess)
-class AdministrationAccessAdmin(admin.ModelAdmin):
-    list_display = ["user", "administration", "office", "granted_at"]
-    list_filter = ["administration__office"]
+class AdministrationAccessAdmin(AccessReadOnly, admin.ModelAdmin):
+    list_display = ["user", "administration", "office", "role", "granted_at"]
+    list_filter = ["administration__office", "role"]
     search_fields = ["user__username", "user__email", "administration__name", "administration__company_number"]
     list_select_related = ["user", "administration__office"]
-    autocomplete_fields = ["user", "administration"]
+    fields = ["user", "administration", "role", "granted_at"]
+    readonly_fields = fields
+    actions = None
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
 
     @admin.display(description=_("office"), ordering="administration__office__name")
     def office(self, access):

@@ -261,9 +261,19 @@ class AuditLogIsAppendOnly(Exception):
 
 
 class ActivityQuerySet(TenantQuerySet):
-    """Activity rows are written once and never edited: no UPDATE and no DELETE through the ORM.
-    (An office or administration that is deleted takes its rows along: the cascade does not go
-    through this queryset.)"""
+    """Activity rows are written once and never edited: no UPDATE and no DELETE through the ORM,
+    and a bulk insert never overwrites a row on conflict. (An office or administration that is
+    deleted takes its rows along: the cascade does not go through this queryset.)"""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # update_conflicts would turn the INSERT into an UPDATE of existing rows; ignore_conflicts
+        # would silently drop a row the caller believes written. Neither is needed: refuse both.
+        if kwargs.get("update_conflicts") or kwargs.get("ignore_conflicts"):
+            raise AuditLogIsAppendOnly("activity rows are only inserted, never merged into existing ones")
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditLogIsAppendOnly("activity rows cannot be changed")
 
     def update(self, **kwargs):
         raise AuditLogIsAppendOnly("activity rows cannot be changed")
@@ -292,9 +302,11 @@ class Activity(models.Model):
         related_name="activities",
         verbose_name=_("administration"),
     )
+    # PROTECT: the audit log keeps who acted, so a person who did something cannot be deleted
+    # (deactivate them instead); SET_NULL would rewrite their rows to "the portal did".
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="activities",
@@ -321,8 +333,13 @@ class Activity(models.Model):
         return f"{self.action} ({self.administration_id})"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
+        # Only ever an INSERT: a row loaded from the table, a row built with the id of an existing
+        # one (Django would UPDATE it), or a save of some fields is refused.
+        if not self._state.adding or kwargs.get("update_fields") or kwargs.get("force_update"):
             raise AuditLogIsAppendOnly(f"activity {self.pk} cannot be changed")
+        if self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists():
+            raise AuditLogIsAppendOnly(f"activity {self.pk} exists and cannot be changed")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Membership, Office, User
 from clearfacts_app import client
-from clearfacts_app.activity import activity_record
-from clearfacts_app.models import Administration, AdministrationAccess
+from clearfacts_app.activity import activities_record, activity_record
+from clearfacts_app.models import Activity, Administration, AdministrationAccess
 from clearfacts_app.roles import default_role
 from portal.companies import compact_company_number
 
@@ -72,6 +72,19 @@ def _role_from_clearfacts(user: User, current: Membership | None) -> tuple[str, 
     return role, kind
 
 
+def _access_record(user: User, *, granted: list[tuple[int, int]], withdrawn: list[tuple[int, int]]) -> None:
+    """One "access.granted"/"access.withdrawn" row per administration whose grant Clearfacts gave
+    or took back, written at once (nothing when nothing changed); the portal acted, not a person."""
+    data = {"user": user.pk, "name": user.get_full_name() or user.email}
+    activities_record(
+        [
+            Activity(office_id=office_id, administration_id=pk, actor=None, action=action, data=data)
+            for action, grants in (("access.withdrawn", withdrawn), ("access.granted", granted))
+            for pk, office_id in grants
+        ]
+    )
+
+
 def sync_user(*, user: User) -> SyncResult:
     """Office, membership, administrations and grants of `user`, from Clearfacts.
 
@@ -124,13 +137,16 @@ def sync_user(*, user: User) -> SyncResult:
                 | _address(node.get("address")),
             )
             visible.append(administration.pk)
-        withdrawn, _ = AdministrationAccess.objects.filter(user=user).exclude(administration__in=visible).delete()
+        gone = AdministrationAccess.objects.filter(user=user).exclude(administration__in=visible)
+        gone_from = list(gone.values_list("administration_id", "administration__office_id"))
+        withdrawn, _ = gone.delete()
         existing = set(AdministrationAccess.objects.filter(user=user).values_list("administration_id", flat=True))
         AdministrationAccess.objects.bulk_create(
             AdministrationAccess(user=user, administration_id=pk, role=default_role(membership))
             for pk in visible
             if pk not in existing
         )
+        _access_record(user, granted=[(pk, office.pk) for pk in visible if pk not in existing], withdrawn=gone_from)
     result = SyncResult(office, len(visible), len(set(visible) - existing), withdrawn)
     logger.info("synced user %s: %s", user.pk, result)
     return result

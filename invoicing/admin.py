@@ -1,13 +1,16 @@
 """Invoices, profiles and buyers in the staff admin. An invoice that has left draft is read-only there,
-lines included: what was sent to the authority is never changed behind the portal's back."""
+lines included: what was sent to the authority is never changed behind the portal's back. A staff
+change or deletion of a draft is recorded in the audit log like the portal's own."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Substr
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from invoicing import clearvo, polling, submissions
+from clearfacts_app.activity import activity_record, changes_between
+from invoicing import clearvo, polling, reviews, submissions
 from invoicing.models import (
     BookFiling,
     Buyer,
@@ -60,8 +63,18 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["administration", "author"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["buyer", "original_invoice"]
-    # Where the invoice stands is the portal's to change (submission, clearance), never the admin's.
-    readonly_fields = ["administration", "status", "author", "version", "created_at", "updated_at"]
+    # Where the invoice stands is the portal's to change (submission, clearance, review), never the admin's.
+    readonly_fields = [
+        "administration",
+        "status",
+        "review",
+        "reviewer",
+        "author",
+        "changed_by",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [InvoiceLineInline]
 
     def has_add_permission(self, request):
@@ -87,12 +100,66 @@ class InvoiceAdmin(admin.ModelAdmin):
         object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
         return Invoice.objects.filter(pk=object_id).select_related("administration").first() if object_id else None
 
+    # A staff change to a draft is a change like the portal's editor makes: a new version (a person
+    # editing the same draft in the portal is told), the staff member as who changed it last, an
+    # approved draft back in review, and an "invoice.changed" row with what changed, lines included.
+    # The admin runs the whole save (invoice and lines) in one transaction, the row included.
+
     def save_model(self, request, invoice, form, change):
-        # A change here is a new version, so a person editing the same draft in the portal is told.
         if change:
+            fields = [name for name in form.changed_data if name in form.base_fields]
+            before = Invoice.objects.filter(pk=invoice.pk).values(*fields).first() or {}
+            form._audit_before = (before, fields, _lines_text(invoice))
+            for name, value in reviews.content_changed(invoice, request.user).items():
+                setattr(invoice, name, value)
             invoice.version = F("version") + 1
         super().save_model(request, invoice, form, change)
         invoice.refresh_from_db(fields=["version"])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            return
+        invoice = form.instance
+        before, fields, lines_before = form._audit_before
+        changes = changes_between(before, invoice, fields)
+        lines_after = _lines_text(invoice)
+        if lines_after != lines_before:
+            changes["lines"] = [lines_before, lines_after]
+        activity_record(
+            administration=invoice.administration,
+            actor=request.user,
+            action="invoice.changed",
+            data={"invoice": invoice.pk, "number": invoice.invoice_number, "version": invoice.version, "via": "admin"},
+            changes=changes,
+        )
+
+    def delete_model(self, request, invoice):
+        with transaction.atomic():
+            _deleted_record(request, invoice)
+            super().delete_model(request, invoice)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for invoice in queryset.select_related("administration"):
+                _deleted_record(request, invoice)
+            super().delete_queryset(request, queryset)
+
+
+def _lines_text(invoice: Invoice) -> str:
+    return "; ".join(
+        f"{line.position}. {line.description}: {line.quantity} {line.unit} × {line.unit_price} ({line.tax_code})"
+        for line in InvoiceLine.objects.filter(invoice_id=invoice.pk).order_by("position", "pk")
+    )
+
+
+def _deleted_record(request, invoice: Invoice) -> None:
+    activity_record(
+        administration=invoice.administration,
+        actor=request.user,
+        action="invoice.deleted",
+        data={"invoice": invoice.pk, "number": invoice.invoice_number, "via": "admin"},
+    )
 
 
 @admin.register(InvoicingProfile)
