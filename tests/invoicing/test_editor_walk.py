@@ -256,14 +256,14 @@ def test_on_a_phone_each_preview_line_reads_as_one_sentence(client, member, admi
 # --- an invoice before the profile is complete ---
 
 
-def test_a_member_is_told_to_ask_an_administrator_and_may_still_read_the_profile(client, member, owner, administration):
+def test_a_member_is_told_to_ask_a_manager_and_may_still_read_the_profile(client, member, owner, administration):
     profile_url = f"/administrations/{administration.company_number}/invoicing/profile/"
 
     as_member = signed_in(client, member).get(new_url(administration)).text
     as_owner = signed_in(client, owner).get(new_url(administration)).text
     profile_page = signed_in(client, member).get(profile_url).text
 
-    ask = "Ask an office administrator to complete the invoicing profile."
+    ask = "Ask a manager of this administration to complete the invoicing profile"
     assert ask in as_member and "Complete the invoicing profile</a>" not in as_member
     assert f'href="{profile_url}"' in as_member
     assert ask in profile_page
