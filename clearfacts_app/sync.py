@@ -61,6 +61,9 @@ def _role_from_clearfacts(user: User, current: Membership | None) -> tuple[str, 
         if error.code == "FORBIDDEN":
             # Only the office's associates may read them: this is a client user of a company.
             return (Membership.Role.MEMBER if role in (None, Membership.Role.ADMIN) else role), Membership.Kind.CLIENT
+        if isinstance(error, client.SchemaMismatch) and _reads_associates(user):
+            # Clearfacts lacks the assumed Associate.type, yet lets them read the associates: an associate.
+            kind = Membership.Kind.ASSOCIATE
         logger.info("kept the role of user %s: associates not readable (%r)", user.pk, error.code or str(error))
         return role or Membership.Role.MEMBER, kind
     kind = Membership.Kind.ASSOCIATE  # only associates may read the office's associates
@@ -83,6 +86,17 @@ def _access_record(user: User, *, granted: list[tuple[int, int]], withdrawn: lis
             for pk, office_id in grants
         ]
     )
+
+
+def _reads_associates(user: User) -> bool:
+    """Whether the documented associates query answers `user` (only associates may read it)."""
+    try:
+        client.execute(user=user, operation="Associates")
+    except client.NotAuthorized:
+        raise
+    except client.ClearfactsError:
+        return False
+    return True
 
 
 def sync_user(*, user: User) -> SyncResult:

@@ -87,3 +87,12 @@ def test_an_unreachable_clearfacts_keeps_the_kind(portal):
     user = sign_in_directly(portal, AN).user
     with override_settings(CLEARFACTS_GRAPHQL_URL="http://127.0.0.1:9/graphql"):
         assert _role_from_clearfacts(user, user.membership) == (Membership.Role.MEMBER, Membership.Kind.CLIENT)
+
+
+def test_a_person_clearfacts_cannot_place_starts_as_a_client_user(portal):
+    """Seen for the first time while Clearfacts cannot say (down, a scope missing): the kind with
+    fewer rights (no office pages) until a sync can tell."""
+    user = sign_in_directly(portal, SOFIE).user
+    with override_settings(CLEARFACTS_GRAPHQL_URL="http://127.0.0.1:9/graphql"):
+        assert _role_from_clearfacts(user, None) == (Membership.Role.MEMBER, Membership.Kind.CLIENT)
+    assert _role_from_clearfacts(user, None) == (Membership.Role.ADMIN, Membership.Kind.ASSOCIATE)
