@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import Model, Q
 from django.urls import NoReverseMatch, reverse
@@ -115,10 +116,60 @@ def actor_name(activity: Activity) -> str:
     return str(activity.actor)
 
 
+# Data keys that hold a person's id, and the name under which the sentence shows that person (read
+# from the user row when the page is shown: rows written before a name was stored read well too).
+PERSON_KEYS = {"reviewer": "reviewer_name"}
+
+
+def _person_ids(activity: Activity) -> set[int]:
+    data = activity.data if isinstance(activity.data, dict) else {}
+    return {
+        int(data[key])
+        for key, name in PERSON_KEYS.items()
+        if not data.get(name) and isinstance(data.get(key), int) and not isinstance(data.get(key), bool)
+    }
+
+
+def people_load(activities) -> None:
+    """Reads, in one query, the names of the people the `activities` refer to by id (a reviewer), so
+    that describing each of them asks the database nothing more."""
+    activities = list(activities)
+    wanted = set().union(*(_person_ids(activity) for activity in activities)) if activities else set()
+    names = {}
+    if wanted:
+        names = {person.pk: str(person) for person in get_user_model().objects.filter(pk__in=wanted)}
+    for activity in activities:
+        activity._people = {pk: names[pk] for pk in _person_ids(activity) if pk in names}
+
+
+def _people(activity: Activity) -> dict:
+    if not hasattr(activity, "_people"):
+        people_load([activity])
+    return activity._people
+
+
+def _label(data: dict) -> str:
+    """What a comment row is about: "invoice 2026-001", "factuur.pdf" (the keys its writer used)."""
+    if data.get("label"):
+        return str(data["label"])
+    if data.get("number"):
+        return gettext("invoice %(number)s") % {"number": data["number"]}
+    if data.get("filename"):
+        return str(data["filename"])
+    return gettext("an invoice") if data.get("target") == "invoice" else gettext("a document")
+
+
 def _params(activity: Activity) -> dict:
     data = activity.data if isinstance(activity.data, dict) else {}
     params = {key: value for key, value in data.items() if isinstance(value, str | int | float)}
     params.setdefault("number", data.get("invoice_number") or data.get("number") or "")
+    params.setdefault("user_name", data.get("name") or gettext("someone"))
+    for key, name in PERSON_KEYS.items():
+        if key in data and not params.get(name):
+            person = data[key] if isinstance(data[key], int) else None
+            params[name] = _people(activity).get(person) or gettext("a colleague")
+    if activity.action.startswith("comment."):
+        params["label"] = _label(data)
     params["actor"] = actor_name(activity)
     return params
 
@@ -155,8 +206,12 @@ def document_link(activity: Activity) -> str:
 
 def comment_link(activity: Activity) -> str:
     """A comment's target: a document here; invoicing registers its own `comment_targets` entry."""
-    target = COMMENT_TARGETS.get(activity.data.get("target"))
-    return target(activity, int(activity.data["target_id"])) if target else ""
+    data = activity.data
+    target = COMMENT_TARGETS.get(data.get("target"))
+    if target is None:
+        return ""
+    url = target(activity, int(data["target_id"] if "target_id" in data else data["id"]))
+    return f"{url}#comment-{int(data['comment'])}" if data.get("comment") else url
 
 
 def _document_target(activity: Activity, pk: int) -> str:
@@ -243,6 +298,8 @@ class Entry:
 
 
 def entries(activities) -> list[Entry]:
+    activities = list(activities)
+    people_load(activities)
     return [Entry(activity, describe(activity), link(activity)) for activity in activities]
 
 

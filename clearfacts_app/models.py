@@ -469,8 +469,10 @@ class NotificationPreference(models.Model):
         related_name="notification_preference",
         verbose_name=_("user"),
     )
-    review_assigned = models.BooleanField(
-        _("Assigned to review"), default=True, help_text=_("A colleague asks you to review an invoice.")
+    review_assigned = models.BooleanField(  # also governs INVOICE_APPROVED (wants_email)
+        _("Reviews"),
+        default=True,
+        help_text=_("A colleague asks you to review an invoice, or approved one of yours."),
     )
     mentioned = models.BooleanField(_("Mentioned"), default=True, help_text=_("A colleague mentions you in a comment."))
     document_problem = models.BooleanField(

@@ -219,6 +219,10 @@ def headline(notification: Notification) -> str:
     if kind == Kind.REVIEW_ASSIGNED:
         return _("%(actor)s asked you to review invoice %(number)s of %(administration)s.") % names
     if kind == Kind.INVOICE_APPROVED:
+        if data.get("version"):
+            return _("%(actor)s approved version %(version)s of invoice %(number)s of %(administration)s.") % (
+                names | {"version": data["version"]}
+            )
         return _("%(actor)s approved invoice %(number)s of %(administration)s.") % names
     if kind == Kind.MENTIONED:
         if names["filename"]:

@@ -165,6 +165,7 @@ def test_the_email_is_in_the_recipients_language_not_the_actors(told, administra
         (Kind.MENTIONED, {"comment": 4, "number": "2026-0042", "excerpt": "@Jan kijk je even?"}, "kijk je even"),
         (Kind.MENTIONED, {"comment": 5, "document": 3, "filename": "bon.pdf"}, "document bon.pdf"),
         (Kind.INVOICE_APPROVED, {"invoice": 7, "number": "2026-0042"}, "approved invoice 2026-0042"),
+        (Kind.INVOICE_APPROVED, {"invoice": 7, "number": "2026-0042", "version": 3}, "approved version 3 of invoice"),
         (Kind.DOCUMENT_PROBLEM, {"document": 3, "filename": "bon.pdf", "status": "failed"}, "could not be sent"),
     ],
 )

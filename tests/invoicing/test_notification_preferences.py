@@ -20,7 +20,9 @@ def test_every_switch_is_on_by_default_and_labelled(client, viewer):
     page = client.get(URL).text
 
     assert all(checked(page, name) for name in BELL_SWITCHES + ("accepted", "rejected", "held"))
-    assert "Assigned to review" in page and "Documents held or failed" in page
+    assert "Reviews" in page and "Documents held or failed" in page
+    # The one switch also governs the e-mail that a colleague approved one's invoice: it says so.
+    assert "A colleague asks you to review an invoice, or approved one of yours." in page
     form = page.split('data-testid="notification-settings-form"', 1)[1].split("</form>", 1)[0]
     assert form.count('type="submit"') == 1 and 'name="review_assigned"' in form and 'name="accepted"' in form
     assert not NotificationPreference.objects.exists()
@@ -57,4 +59,5 @@ def test_the_labels_are_translated(client, member, language):
 
     page = client.get(URL, headers={"accept-language": language}).text
 
-    assert "Assigned to review" not in page and "Also e-mail me what the bell shows" not in page
+    assert "or approved one of yours" not in page and "Also e-mail me what the bell shows" not in page
+    assert {"nl": "of fiatteerde een factuur van u", "fr": "ou a approuvé l’une des vôtres"}[language] in page
