@@ -31,8 +31,10 @@ def _rows(request, accesses) -> list[dict]:
     return [_row(request, access) for access in accesses]
 
 
-def _row(request, access, form=None) -> dict:
+def _row(request, access, form=None, error="") -> dict:
     role = people.shown_role(access)
+    if form is not None and form.errors and not error:
+        error = _("Choose one of the roles.")
     return {
         "access": access,
         "role": role,
@@ -43,6 +45,7 @@ def _row(request, access, form=None) -> dict:
         "office_admin": is_office_admin(access.user),
         "changeable": people.role_change_refusal(actor=request.user, access=access) is None,
         "form": form,
+        "error": error,
     }
 
 
@@ -66,6 +69,8 @@ def _role_change(request, company_number, access):
     try:
         people.access_role_set(access=access, actor=request.user, role=form.cleaned_data["role"])
     except people.RoleChangeRefused as refusal:
+        if wants_partial(request):  # htmx swaps no 4xx answer: the row says why instead
+            return _answer(request, access, None, status=200, error=str(refusal))
         raise PermissionDenied(str(refusal)) from refusal
     name = people.person_name(request.user, access.user)
     done = _("%(name)s: %(role)s.") % {"name": name, "role": Role(access.role).label}
@@ -80,11 +85,17 @@ _person_role.required_action = Action.MANAGE
 person_role = require_POST(_person_role)
 
 
-def _answer(request, access, form, *, status, done=""):
-    """The person's row (HTMX) or the page again (a form with an error, without JavaScript)."""
+def _answer(request, access, form, *, status, done="", error=""):
+    """The person's row (HTMX, always 200: htmx swaps no 4xx answer, so the row carries the error) or
+    the page again (a form with an error, without JavaScript, with `status`)."""
     if wants_partial(request):
-        context = {"administration": request.administration, "row": _row(request, access, form), "done": done}
-        response = render(request, f"{TEMPLATE}#person_row", context, status=status)
+        context = {
+            "administration": request.administration,
+            "row": _row(request, access, form, error),
+            "roles": Role.choices,
+            "done": done,
+        }
+        response = render(request, f"{TEMPLATE}#person_row", context, status=200)
     else:
         rows = [
             _row(request, each, form if each.pk == access.pk else None)

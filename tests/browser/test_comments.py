@@ -8,7 +8,7 @@ from clearfacts_app import comments
 from clearfacts_app.models import Administration, Notification
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import sign_in_with_clearfacts
-from tests.factories import make_document, make_user
+from tests.factories import make_document, make_invoice, make_user
 from tests.personas import BAKKERIJ, SOFIE
 
 
@@ -66,3 +66,31 @@ def test_the_comments_page_without_javascript_fits_a_phone_and_passes_axe(page, 
             page.goto(url)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{url} at {width}px"
             assert_accessible(page, f"{url} at {width}px")
+
+
+# What a browser extension or an assistant's highlight does to the element clicked: a style set through
+# the DOM (allowed by the CSP). htmx must not copy it onto the comment that replaces it ("attribute
+# settling" would set a style attribute, which the CSP's style-src 'self' blocks and logs).
+HIGHLIGHT = "document.querySelector('[data-testid=comment]').style.outline = '2px solid red'"
+
+
+def test_editing_and_deleting_a_comment_on_an_invoice_logs_no_console_error(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE)
+    sofie = User.objects.get(email=SOFIE)
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=sofie.office)
+    invoice = make_invoice(maes, sofie)
+    comments.comment_create(target=invoice, author=sofie, body="Is the address right?")
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/invoices/{invoice.pk}/")
+    page.evaluate(HIGHLIGHT)
+    page.get_by_test_id("comment").get_by_test_id("comment-edit").click()
+    page.get_by_label("Your comment").fill("The address is right.")
+    page.evaluate(HIGHLIGHT)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("comment-edited")).to_be_visible()
+    page.evaluate(HIGHLIGHT)
+    page.get_by_test_id("comment-delete").click()
+    expect(page.get_by_test_id("comment-deleted")).to_be_visible()
+
+    assert page.console_errors == []

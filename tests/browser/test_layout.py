@@ -117,6 +117,7 @@ def site_pages(portal, document, invoice=None, buyer=None):
         f"{base}/archive/",
         f"{base}/statistics/",
         f"{base}/activity/",
+        f"{base}/people/",
         f"{base}/app-info/",
         f"{base}/documents/upload/",
         f"{base}/documents/{document.pk}/",
@@ -224,3 +225,20 @@ def test_the_admin_document_list_keeps_its_columns_with_a_long_file_name(page, p
         page.goto(f"{portal.url}/admin/clearfacts_app/document/")
         assert page.locator("#result_list tbody .field-filename").bounding_box()["width"] <= 320, f"at {width}px"
         expect(page.locator("#result_list td.field-status")).to_be_in_viewport()
+
+
+def test_on_a_phone_the_people_tab_shows_each_role_form_and_whole_e_mail_addresses(page, portal):
+    sign_in_with_clearfacts(page, portal, SOFIE, language="fr")
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=User.objects.get(email=SOFIE).office)
+    make_user(maes.office, administrations=[maes], name="Jan Peeters", email="jan.peeters@bakkerij-maes.example")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{portal.url}/administrations/{BAKKERIJ}/people/")
+
+    assert not scrolls_sideways(page)
+    row = page.get_by_test_id("person-row").filter(has_text="Jan Peeters")
+    select, button = row.get_by_role("combobox"), row.get_by_role("button")
+    select.scroll_into_view_if_needed()
+    assert on_screen(page, select) and on_screen(page, button)
+    email = row.get_by_text("jan.peeters@bakkerij-maes.example")
+    assert email.bounding_box()["width"] > 150, "the address breaks one letter per line"
+    assert not (violations := axe_violations(page)), describe(violations)

@@ -252,3 +252,58 @@ def test_who_sees_whose_address(office, administration, owner, member, company):
     assert people.shows_email(member, client_owner) and people.shows_email(member, owner)
     assert people.shows_email(colleague, client_owner) and people.shows_email(colleague, colleague)
     assert not people.shows_email(colleague, owner) and not people.shows_email(colleague, member)
+
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.mark.django_db
+def test_two_htmx_changes_of_the_same_row_both_work_the_row_keeps_its_choices(client, administration, owner, member):
+    client.force_login(owner)
+    row = access(member, administration)
+
+    first = client.post(role_url(administration, row), {"role": Role.MANAGER}, headers=HTMX)
+    assert first.status_code == 200
+    for role in Role:  # the row that comes back offers every role again, the new one selected
+        assert f'<option value="{role.value}"' in first.text
+    assert f'<option value="{Role.MANAGER.value}" selected>' in first.text
+
+    second = client.post(role_url(administration, row), {"role": Role.VIEWER}, headers=HTMX)
+    assert second.status_code == 200 and 'data-role="viewer"' in second.text
+    assert access(member, administration).role == Role.VIEWER
+
+
+@pytest.mark.django_db
+def test_an_invalid_htmx_change_answers_the_row_with_its_message_and_200(client, administration, owner, member):
+    client.force_login(owner)
+    row = access(member, administration)
+
+    response = client.post(role_url(administration, row), {"role": ""}, headers=HTMX)
+
+    assert response.status_code == 200, "htmx swaps no 4xx answer"
+    assert response.text.strip().startswith(f'<tr id="person-{row.pk}"')
+    assert "Choose one of the roles." in response.text and 'data-testid="role-error"' in response.text
+    assert f'<option value="{Role.APPROVER.value}" selected>' in response.text
+    assert access(member, administration).role == Role.APPROVER
+    assert client.post(role_url(administration, row), {"role": ""}).status_code == 400, "without htmx: still 400"
+
+
+@pytest.mark.django_db
+def test_a_refused_htmx_change_answers_the_row_with_the_reason(client, office, administration, owner):
+    other_admin = make_user(office, role=Membership.Role.ADMIN, administrations=[administration], name="Eva Admin")
+    client.force_login(owner)
+    row = access(other_admin, administration)
+
+    response = client.post(role_url(administration, row), {"role": Role.VIEWER}, headers=HTMX)
+
+    assert response.status_code == 200
+    assert "Office administrators manage every administration" in response.text
+    assert client.post(role_url(administration, row), {"role": Role.VIEWER}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_tab_says_it_lists_people_who_have_signed_in(client, administration, viewer):
+    client.force_login(viewer)
+    text = client.get(people_url(administration)).text
+    assert "People who have signed in to the portal" in text
+    assert "A colleague appears here after their first sign-in." in text
