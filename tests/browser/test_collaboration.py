@@ -91,7 +91,7 @@ def test_one_colleague_asks_for_review_the_other_approves_and_submits_and_the_fi
     entries = page.get_by_test_id("notification")
     expect(entries).to_have_count(2)
     expect(entries.nth(0)).to_contain_text(f"The tax authority accepted invoice {invoice.invoice_number}")
-    expect(entries.nth(1)).to_contain_text(f"{koen} approved invoice {invoice.invoice_number}")
+    expect(entries.nth(1)).to_contain_text(f"{koen} approved version 1 of invoice {invoice.invoice_number}")
     assert set(Notification.objects.filter(recipient=an).values_list("kind", flat=True)) == {
         Notification.Kind.INVOICE_APPROVED,
         Notification.Kind.INVOICE_ACCEPTED,
