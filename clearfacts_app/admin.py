@@ -7,24 +7,14 @@ from django.utils.translation import gettext_lazy as _
 from clearfacts_app.activity import describe
 from clearfacts_app.documents import document_retry
 from clearfacts_app.models import Activity, Administration, AdministrationAccess, Document
+from portal.admin_readonly import ReadOnly
 
 
-class AccessReadOnly:
+class AdministrationAccessInline(ReadOnly, admin.TabularInline):
     """Grants come from Clearfacts (the sync adds and withdraws them, and records it) and roles are
     changed on the administration's People tab (which records them): the admin only shows them, so
     that nothing changes who may do what without an audit row."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AdministrationAccessInline(AccessReadOnly, admin.TabularInline):
     model = AdministrationAccess
     extra = 0
     fields = ["user", "role", "granted_at"]
@@ -46,7 +36,7 @@ class AdministrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AdministrationAccess)
-class AdministrationAccessAdmin(AccessReadOnly, admin.ModelAdmin):
+class AdministrationAccessAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["user", "administration", "office", "role", "granted_at"]
     list_filter = ["administration__office", "role"]
     search_fields = ["user__username", "user__email", "administration__name", "administration__company_number"]
@@ -112,7 +102,7 @@ def changes_text(changes) -> str:
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnly, admin.ModelAdmin):
     """The audit log: staff read it; nobody adds, edits or deletes a row (the model refuses too)."""
 
     list_display = ["created_at", "office", "administration", "actor", "action", "description", "what_changed"]
@@ -138,15 +128,6 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method not in ("GET", "HEAD"):

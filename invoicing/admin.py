@@ -22,6 +22,7 @@ from invoicing.models import (
     NotificationSent,
     Submission,
 )
+from portal.admin_readonly import ReadOnly
 
 
 def _is_frozen(invoice: Invoice | None) -> bool:
@@ -212,19 +213,10 @@ class NeedsStaffFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ExchangeInline(ReadOnlyInline):
