@@ -1,8 +1,8 @@
 from django.test import override_settings
 from playwright.sync_api import expect
 
-from accounts.models import Membership
-from clearfacts_app.models import Document
+from clearfacts_app.models import AdministrationAccess, Document
+from clearfacts_app.roles import Role
 from sandbox.clearfacts import models as sandbox
 from tests import samples
 from tests.browser.conftest import sign_in_with_clearfacts
@@ -80,7 +80,7 @@ def test_an_upload_refused_because_the_user_became_a_viewer_says_so(page, portal
     invoice.write_bytes(samples.pdf())
     sign_in_with_clearfacts(page, portal, AN)
     page.goto(f"{portal.url}/administrations/0652381715/documents/upload/")
-    Membership.objects.filter(user__email=AN).update(role=Membership.Role.VIEWER)
+    AdministrationAccess.objects.filter(user__email=AN).update(role=Role.VIEWER)
 
     page.locator("#id_files").set_input_files(str(invoice))
     page.get_by_role("button", name="Upload", exact=True).click()

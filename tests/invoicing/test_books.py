@@ -302,11 +302,16 @@ def test_the_list_action_files_accepted_invoices_without_a_filing_and_says_what_
     assert "Already filed in the books." in again.text and BookFiling.objects.count() == 1
 
 
-def test_the_list_action_is_for_writers(client, administration, member, viewer, prepared):
+def test_the_list_action_files_nothing_for_a_role_that_may_not_submit(client, administration, member, viewer, prepared):
+    """A list action across administrations answers row by row (clearfacts_app.roles.checks_each_row)."""
     invoice = make_invoice(administration, member, status=Invoice.Status.ACCEPTED)
     client.force_login(viewer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
-    assert bulk(client, invoice.pk).status_code == 403
+    response = bulk(client, invoice.pk)
+
+    assert response.status_code == 200
+    assert f"Your role on {administration.name} does not let you file its invoices in the books." in response.text
     assert client.get("/invoices/books/").status_code in (403, 405)
     assert not BookFiling.objects.exists()
 
