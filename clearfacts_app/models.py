@@ -191,6 +191,16 @@ class Document(models.Model):
         blank=True,
         help_text=_("The portal's copy of the file was deleted (DOCUMENT_RETENTION_DAYS after it was sent)."),
     )
+    # Who takes care of the document's problem in the office's clearance queue (invoicing.cockpit).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -407,6 +417,8 @@ class Notification(models.Model):
         INVOICE_REJECTED = "invoice_rejected", _("An invoice of mine rejected or refused")
         DOCUMENT_PROBLEM = "document_problem", _("A document of mine held or failed")
         INVOICE_APPROVED = "invoice_approved", _("An invoice of mine approved")
+        ASSIGNED = "assigned", _("A problem of the clearance queue assigned to me")
+        STATUS_STALE = "status_stale", _("An invoice stuck in its status past its limit")
 
     class Emailed(models.TextChoices):
         NO = "no", _("Not wanted")
@@ -478,6 +490,11 @@ class NotificationPreference(models.Model):
     document_problem = models.BooleanField(
         _("Documents held or failed"), default=True, help_text=_("A document you uploaded is held for you or failed.")
     )
+    cockpit = models.BooleanField(  # ASSIGNED and STATUS_STALE
+        _("Clearance queue"),
+        default=True,
+        help_text=_("A problem is assigned to you, or an invoice you wrote, approved or were assigned is stuck."),
+    )
 
     class Meta:
         verbose_name = _("notification preference")
@@ -492,5 +509,7 @@ class NotificationPreference(models.Model):
             Notification.Kind.MENTIONED: "mentioned",
             Notification.Kind.DOCUMENT_PROBLEM: "document_problem",
             Notification.Kind.INVOICE_APPROVED: "review_assigned",
+            Notification.Kind.ASSIGNED: "cockpit",
+            Notification.Kind.STATUS_STALE: "cockpit",
         }.get(kind)
         return getattr(self, field) if field else True

@@ -24,7 +24,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -243,7 +244,38 @@ def headline(notification: Notification) -> str:
         if data.get("status") == Document.Status.HELD:
             return _("Document %(filename)s of %(administration)s is held: check it before it is sent again.") % names
         return _("Document %(filename)s of %(administration)s could not be sent to Clearfacts.") % names
+    if kind == Kind.ASSIGNED:
+        if names["filename"]:
+            return _("%(actor)s asked you to take care of document %(filename)s of %(administration)s.") % names
+        return _("%(actor)s asked you to take care of invoice %(number)s of %(administration)s.") % names
+    if kind == Kind.STATUS_STALE:
+        return _stale_headline(data, names)
     return str(Kind(kind).label) if kind in Kind.values else kind
+
+
+def _moment(value: str) -> str:
+    """An ISO time from a notification's data, in the reader's time zone and language."""
+    moment = parse_datetime(value or "")
+    if moment is None:
+        return ""
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _stale_headline(data: dict, names: dict) -> str:
+    """STATUS_STALE: {"status": SUBMITTING/PENDING/UNDELIVERED, "since": iso, "mc_deadline": iso, "level": 1|2}."""
+    names = names | {"since": _moment(data.get("since")), "deadline": _moment(data.get("mc_deadline"))}
+    status = data.get("status")
+    if status == "UNDELIVERED":
+        return (
+            _(
+                "Invoice %(number)s of %(administration)s still has not reached the buyer; the authority stops trying "
+                "at %(deadline)s."
+            )
+            % names
+        )
+    if status == "SUBMITTING":
+        return _("Clearvo has not confirmed invoice %(number)s of %(administration)s, sent at %(since)s.") % names
+    return _("The tax authority has not decided on invoice %(number)s of %(administration)s since %(since)s.") % names
 
 
 def _actor_name(actor) -> str:

@@ -20,6 +20,8 @@ from invoicing.models import (
     InvoiceLine,
     InvoicingProfile,
     NotificationSent,
+    StatusAlert,
+    StatusLimit,
     Submission,
 )
 from portal.admin_readonly import ReadOnly
@@ -429,3 +431,21 @@ class BookFilingAdmin(admin.ModelAdmin):
     @admin.display(description=_("document status"))
     def document_status(self, filing):
         return filing.document.get_status_display() if filing.document else "—"
+
+
+@admin.register(StatusLimit)
+class StatusLimitAdmin(admin.ModelAdmin):
+    """The stale-status watchdog's limits (invoicing.watchdog, docs/cockpit.md), set by the platform."""
+
+    list_display = ["status", "country", "counted_from", "first_after", "second_after", "updated_at"]
+    list_filter = ["status", "counted_from"]
+    ordering = ["status", "country"]
+
+
+@admin.register(StatusAlert)
+class StatusAlertAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["submission", "status", "level", "limit", "since", "raised_at"]
+    list_filter = ["status", "level"]
+    list_select_related = ["submission__invoice"]
+    raw_id_fields = ["submission"]
+    date_hierarchy = "raised_at"

@@ -329,6 +329,16 @@ class Invoice(models.Model):
         verbose_name=_("reviewer"),
         help_text=_("The colleague asked to review the invoice."),
     )
+    # Who takes care of the invoice's problem in the office's clearance queue (invoicing.cockpit).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -460,6 +470,14 @@ def key_mode(api_key: str) -> str:
     return ""
 
 
+class DuplicateMatch(models.TextChoices):
+    """What the portal's own record says of a number the authority already has."""
+
+    NONE = "", _("Not a duplicate")
+    SAME = "same", _("The same invoice was sent before")
+    DIFFERENT = "different", _("A different invoice used this number")
+
+
 class Submission(models.Model):
     """One attempt to clear an invoice through Clearvo: the outbox row, written before anything is sent.
 
@@ -569,6 +587,9 @@ class Submission(models.Model):
     invoice_version = models.PositiveIntegerField(_("invoice version"))
     body = models.BinaryField(_("request body"))
     body_sha256 = models.CharField(_("SHA-256 of the body"), max_length=64)
+    # The number the body carries: what the authority knows the invoice by, even after the draft
+    # is renumbered (invoicing.duplicates compares what was sent under a number).
+    invoice_number = models.CharField(_("invoice number sent"), max_length=50, blank=True, db_index=True)
     idempotency_key = models.UUIDField(_("idempotency key"), unique=True, editable=False)
     api_mode = models.CharField(_("Clearvo mode"), max_length=4, blank=True, help_text=_("test or live"))
 
@@ -596,6 +617,29 @@ class Submission(models.Model):
     cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
     rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
     mc_deadline = models.DateTimeField(_("SDI delivery deadline"), null=True, blank=True)
+    # Since when the submission is in its current clearance status (or, before Clearvo answered,
+    # since it was queued): what the stale-status watchdog measures (invoicing.watchdog).
+    status_since = models.DateTimeField(_("in this status since"), null=True, blank=True)
+    # When the authority answered that it already has the number (DUPLICATE, SDI 00002, KSeF
+    # DuplicateInvoice): what the portal's own record says of it (invoicing.duplicates).
+    duplicate = models.CharField(_("duplicate number"), max_length=10, choices=DuplicateMatch.choices, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("earlier submission under the number"),
+    )
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("earlier outcome adopted by"),
+    )
+    adopted_at = models.DateTimeField(_("earlier outcome adopted"), null=True, blank=True)
     error = models.JSONField(
         _("authority's error"), default=dict, blank=True, help_text=_("source, code, message and detail")
     )
@@ -628,6 +672,18 @@ class Submission(models.Model):
                 fields=["state", "next_attempt_at"],
                 condition=models.Q(state__in=["queued", "sending", "retrying"]),
                 name="submission_unsent_idx",
+            ),
+            # The watchdog's: which followed submissions have been in their status since when?
+            models.Index(
+                fields=["clearance_status", "status_since"],
+                condition=models.Q(terminal=False, state="sent"),
+                name="submission_stale_idx",
+            ),
+            # The clearance queue's: sends that Clearvo refused or that failed (few, and each one's invoice).
+            models.Index(
+                fields=["invoice"],
+                condition=models.Q(state__in=["refused", "failed"]),
+                name="submission_refused_idx",
             ),
         ]
 
@@ -859,3 +915,79 @@ class BookFiling(models.Model):
 
     def __str__(self):
         return f"{self.invoice} → {self.get_state_display()}"
+
+
+class StatusLimit(models.Model):
+    """How long an invoice may stay in a status before people are told it is stuck (invoicing.watchdog).
+
+    Set by the platform in the admin. A row for a country wins over the row for every country
+    (country ""). `first_after` raises the first alert, `second_after` (optional, longer) one more.
+    Counted from when the status began, or, for UNDELIVERED, as the time left before mcDeadline.
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTING = "SUBMITTING", _("Submitting (Clearvo has not confirmed it)")
+        PENDING = "PENDING", _("Pending at the authority")
+        UNDELIVERED = "UNDELIVERED", _("Undelivered to the buyer")
+
+    class CountedFrom(models.TextChoices):
+        STATUS = "status", _("after the status began")
+        DEADLINE = "deadline", _("before the delivery deadline (mcDeadline)")
+
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        choices=DestinationCountry.choices,
+        blank=True,
+        help_text=_("Empty: every country without a limit of its own."),
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    counted_from = models.CharField(_("counted"), max_length=8, choices=CountedFrom.choices, default=CountedFrom.STATUS)
+    first_after = models.DurationField(_("first alert"), help_text=_("For example 0:10:00 for ten minutes."))
+    second_after = models.DurationField(
+        _("second alert"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: one alert only. Further from the start than the first (nearer the deadline)."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("status limit")
+        verbose_name_plural = _("status limits")
+        ordering = ["status", "country"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "status"], name="one_status_limit_per_country_and_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.country or '*'} {self.status}"
+
+
+class StatusAlert(models.Model):
+    """One alert raised for a submission stuck in a status past one of its limits: at most one per
+    (submission, status, level), whatever the number of watchdog runs."""
+
+    administration_path = "submission__invoice__administration"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("submission")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=StatusLimit.Status.choices)
+    level = models.PositiveSmallIntegerField(_("alert"), help_text=_("1: first limit, 2: second limit."))
+    limit = models.DurationField(_("limit"))
+    since = models.DateTimeField(_("in the status since"), null=True, blank=True)
+    raised_at = models.DateTimeField(_("raised"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("status alert")
+        verbose_name_plural = _("status alerts")
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "status", "level"], name="one_alert_per_status_and_level"),
+        ]
+
+    def __str__(self):
+        return f"{self.submission} {self.status} #{self.level}"

@@ -412,6 +412,7 @@ CHANGED_FIELDS = [
     "polls",
     "reason_code",
     "reason_params",
+    "status_since",
     "updated_at",
 ]
 
@@ -458,6 +459,8 @@ def _write_changes(reads: list[_Read]) -> None:
                 logger.warning("submission %s: Clearvo reports %s after terminal", read.submission.pk, answer)
                 continue
             moved = row["clearance_status"] != answer.clearance_status
+            if moved:
+                values["status_since"] = stamp
             values |= {
                 "clearance_status": answer.clearance_status,
                 "terminal": answer.terminal,

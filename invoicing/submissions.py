@@ -278,10 +278,12 @@ def _submit(*, invoice: Invoice, user, expected_version: int | None) -> Submissi
             invoice_version=locked.version,
             body=body,
             body_sha256=clearvo.body_sha256(body),
+            invoice_number=locked.invoice_number,
             idempotency_key=uuid.uuid4(),
             api_mode=mode,
             state=State.QUEUED,
             next_attempt_at=timezone.now(),
+            status_since=timezone.now(),
         )
         _record(
             submission,
@@ -416,6 +418,7 @@ def _sent(submission: Submission, lease: datetime, answer: clearvo.SubmitAnswer)
             clearance_status=status,
             terminal=answer.terminal,
             submitted_at=submitted_at,
+            status_since=now,
             next_poll_at=now if answer.terminal else (answer.next_poll_after or now),
             **NO_REASON,
         )
@@ -647,7 +650,14 @@ def submission_retry(*, submission: Submission, user) -> Submission:
             mode = _current_mode(locked.invoice.administration.office)
         except clearvo.NotConfigured:
             raise SubmitRefused(_no_key_message()) from None
-        _save(locked, state=State.RETRYING, next_attempt_at=timezone.now(), api_mode=mode, **NO_REASON)
+        _save(
+            locked,
+            state=State.RETRYING,
+            next_attempt_at=timezone.now(),
+            status_since=timezone.now(),
+            api_mode=mode,
+            **NO_REASON,
+        )
         _record(locked, action="invoice.submission_retried", actor=user, attempts=locked.attempts)
         _dispatch(locked.pk)
     return locked
