@@ -162,3 +162,10 @@ urlpatterns += [
         name="invoice-approve",
     ),
 ]
+
+# The office's clearance queue: /office/clearance/ every open problem of the companies the person may see
+from invoicing import cockpit_views  # noqa: E402
+
+urlpatterns += [
+    path("office/clearance/", cockpit_views.cockpit, name="cockpit"),
+]

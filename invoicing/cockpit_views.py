@@ -1,0 +1,110 @@
+"""The office's clearance queue (docs/cockpit.md): the page of every open problem the person may see,
+its counts per company, its filters and the bulk bar that posts to the cockpit's actions."""
+
+from django.db.models import F
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from clearfacts_app.models import AdministrationAccess
+from clearfacts_app.roles import may_each
+from invoicing import cockpit as queue
+from invoicing.cockpit_forms import QueueFilterForm
+from portal.htmx import wants_partial
+
+TEMPLATE = "invoicing/cockpit.html"
+# The part of the page that refreshes itself (HTMX): the counts, never the rows someone is ticking.
+COUNTS = "cockpit-counts"
+REFRESH_SECONDS = 30
+# The actions' address, from the contract (invoicing.cockpit_action_views, written in parallel).
+ACT_PATH = "/office/clearance/act/"
+
+
+def _assignees_for(administrations) -> dict[int, list]:
+    """{administration id: people who may read it}, in one query.
+
+    TODO(integration): replace by invoicing.cockpit_actions.assignees_for, the actions' own (same contract).
+    """
+    ids = [administration.pk for administration in administrations]
+    accesses = (
+        AdministrationAccess.objects.filter(
+            administration__in=ids,
+            user__is_active=True,
+            user__membership__office_id=F("administration__office_id"),
+        )
+        .select_related("user__membership")
+        .order_by("user__display_name", "user__email", "user__pk")
+    )
+    found: dict[int, list] = {pk: [] for pk in ids}
+    for access in accesses:
+        found[access.administration_id].append(access.user)
+    return found
+
+
+try:
+    from invoicing.cockpit_actions import assignees_for
+except ImportError:  # the actions are not merged yet
+    assignees_for = _assignees_for
+
+
+def _act_url() -> str:
+    try:
+        return reverse("invoicing:cockpit-act")
+    except NoReverseMatch:  # the actions are not merged yet
+        return ACT_PATH
+
+
+def _candidates(items) -> list:
+    """Everyone who may read at least one of the items' companies, once each, by name."""
+    administrations = {item.administration.pk: item.administration for item in items}
+    people = {}
+    for users in assignees_for(list(administrations.values())).values():
+        for user in users:
+            people.setdefault(user.pk, user)
+    return sorted(people.values(), key=lambda user: (str(user).lower(), user.pk))
+
+
+@require_GET
+def cockpit(request):
+    """Open problems of every company the person may see, most urgent first (associates and client users)."""
+    administrations = queue.visible_administrations(request.user)
+    form = QueueFilterForm(request.GET or None, administrations=administrations)
+    values = form.values() if form.is_bound else {}
+    page = queue.queue_items(
+        user=request.user,
+        problem=values.get("problem"),
+        administration=values.get("administration"),
+        assignee=values.get("assignee"),
+        country=values.get("country"),
+        limit=queue.PAGE_LIMIT,
+        administrations=administrations,
+    )
+    if wants_partial(request) and request.htmx.target == COUNTS:
+        response = render(request, f"{TEMPLATE}#counts", {"page": page, "counts_id": COUNTS})
+        patch_vary_headers(response, ["HX-Request", "HX-Target"])
+        return response
+
+    allowed = may_each(request.user, {item.administration.pk for item in page.items})
+    for item in page.items:
+        item.may = allowed[item.administration.pk]
+    may_draft = any(item.may.draft for item in page.items)
+    may_submit = any(item.may.submit for item in page.items)
+    may_upload = any(item.document is not None and item.may.upload for item in page.items)
+    context = {
+        "form": form,
+        "filtered": bool(values),
+        "page": page,
+        "problems": queue.Problem,
+        "counts_id": COUNTS,
+        "refresh_seconds": REFRESH_SECONDS,
+        "act_url": _act_url(),
+        "may_assign": may_draft,  # assign and poll need DRAFT; retry and hold SUBMIT (a document's retry UPLOAD)
+        "may_retry": may_submit or may_upload,
+        "may_hold": may_submit,
+        "may_act": may_draft or may_submit or may_upload,
+        "candidates": _candidates(page.items) if may_draft else [],
+    }
+    response = render(request, TEMPLATE, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
