@@ -1,6 +1,7 @@
 """Helpers (no tests) for the clearance queue's tests: one invoice or document in each problem, as
 the outbox, the poller, the watchdog and the document pipeline leave them."""
 
+import itertools
 from datetime import timedelta
 
 from django.utils import timezone
@@ -11,6 +12,7 @@ from tests.factories import make_document, make_invoice
 from tests.invoicing.clearance_helpers import make_submission
 
 State, Clearance, Status = Submission.State, Submission.ClearanceStatus, Invoice.Status
+_batches = itertools.count(1)
 REJECTION = {"source": "SDI", "code": "00102", "message": "Partita IVA del cessionario non valida"}
 
 
@@ -171,4 +173,4 @@ def closed_invoices(administration, user, count: int) -> None:
     """`count` invoices that need nobody: accepted ones, filed, and pending ones within their limits."""
     from tests.invoicing.polling_helpers import stored
 
-    stored(administration, user, count, prefix=f"OK{administration.pk}")
+    stored(administration, user, count, prefix=f"OK{next(_batches)}")
