@@ -107,6 +107,7 @@ def site_pages(portal, document, invoice=None, buyer=None):
             f"{base}/invoicing/buyers/new/",
             f"{base}/invoicing/buyers/{buyer.pk}/",
             f"{portal.url}/invoices/",
+            f"{portal.url}/office/clearance/",
         ]
     return invoicing + [
         f"{portal.url}/",
