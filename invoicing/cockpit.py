@@ -189,6 +189,7 @@ def _stale(ids) -> list[QueueItem]:
             | Q(since__gte=F("submission__status_since"))
         )
         .select_related("submission__invoice__assignee__membership")
+        .defer("submission__body")
         .order_by()
     )
     found = {}
@@ -221,6 +222,7 @@ def _past_deadline(ids) -> list[QueueItem]:
             reason_code=UNDELIVERED_DEADLINE,
         )
         .select_related("invoice__assignee__membership")
+        .defer("body")
         .order_by()
     )
     return [
@@ -249,6 +251,7 @@ def _unsettled(ids) -> list[QueueItem]:
         )
         .filter(~Exists(newer))
         .select_related("invoice__assignee__membership")
+        .defer("body")
         .order_by()
     )
     items = []
@@ -277,6 +280,7 @@ def _turned_down(ids) -> list[QueueItem]:
             state=State.SENT,
         )
         .select_related("invoice__assignee__membership")
+        .defer("body")
         .order_by()
     )
     items = {}
@@ -284,10 +288,9 @@ def _turned_down(ids) -> list[QueueItem]:
         if submission.invoice_id in items:
             continue  # an older submission of the same invoice
         invoice = submission.invoice
-        adopted = submission.adopted_at is not None
-        duplicate = not adopted and (bool(submission.duplicate) or invoice.status == Invoice.Status.DUPLICATE)
-        if adopted and invoice.status != Invoice.Status.REJECTED:
-            continue
+        if submission.adopted_at is not None:
+            continue  # the earlier outcome stands (invoicing.duplicates)
+        duplicate = bool(submission.duplicate) or invoice.status == Invoice.Status.DUPLICATE
         items[submission.invoice_id] = QueueItem(
             problem=Problem.DUPLICATE if duplicate else Problem.REJECTED,
             administration=None,
