@@ -162,3 +162,11 @@ urlpatterns += [
         name="invoice-approve",
     ),
 ]
+
+# The clearance queue's actions: /office/clearance/act/ assigns, checks, sends again or holds the problems
+# ticked on the queue (invoicing/cockpit_action_views.py; the form contract is in docs/cockpit.md)
+from invoicing import cockpit_action_views  # noqa: E402
+
+urlpatterns += [
+    path("office/clearance/act/", cockpit_action_views.cockpit_act, name="cockpit-act"),
+]
