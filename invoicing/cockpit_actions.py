@@ -46,6 +46,7 @@ KEY = re.compile(r"(invoice|document):([1-9][0-9]{0,17})")
 State = Submission.State
 # Submission.reason_code of a send a person held (explained in invoicing.explanations.REASONS).
 HELD_BY_PERSON = "held-by-person"
+INVOICE_ASSIGNED, DOCUMENT_ASSIGNED = "invoice.assigned", "document.assigned"
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def _assign(kind: str, item, *, user, assignee) -> RowResult:
         activity_record(
             administration=item.administration,
             actor=user,
-            action="invoice.assigned" if kind == INVOICE else "document.assigned",
+            action=INVOICE_ASSIGNED if kind == INVOICE else DOCUMENT_ASSIGNED,
             data=about | {"assignee": assignee.pk if assignee else None, "assignee_name": names[1] or ""},
             changes={"assignee": names},
         )
@@ -284,9 +285,7 @@ def _poll(invoice: Invoice, *, user) -> RowResult:
             Submission.objects.select_for_update().filter(invoice=invoice, state=State.SENT, terminal=False).first()
         )
         if submission is None:
-            return _refused(
-                INVOICE, invoice, _("Invoice %(number)s has no status to check: the authority is not deciding on it.")
-            )
+            return _refused(INVOICE, invoice, _("It has no status to check: the authority is not deciding on it."))
         if submission.reason_code in polling.STOPPED_BY_KEY:
             reason = explanations.for_reason(
                 "no-key" if submission.reason_code == polling.Reason.NOT_CONFIGURED else "key-refused"
@@ -294,14 +293,14 @@ def _poll(invoice: Invoice, *, user) -> RowResult:
             return _refused(
                 INVOICE,
                 invoice,
-                _("The status checks of invoice %(number)s are stopped. %(meaning)s %(next_step)s")
-                % (number | {"meaning": reason.meaning, "next_step": reason.next_step}),
+                _("Its status checks are stopped. %(meaning)s %(next_step)s")
+                % {"meaning": reason.meaning, "next_step": reason.next_step},
             )
         now = polling.now()
         # Clearvo's rate limits: never twice within the floor, never before a Retry-After it gave.
         last = submission.exchanges.filter(method="GET").aggregate(last=Max("started_at"))["last"]
         if last is not None and now < last + polling.POLL_FLOOR:
-            return _refused(INVOICE, invoice, _("Invoice %(number)s was checked a moment ago.") % number)
+            return _refused(INVOICE, invoice, _("It was checked a moment ago."))
         limited = (
             submission.reason_code == polling.Reason.CHECK_FAILING
             and submission.reason_params.get("status_code") == 429
@@ -312,8 +311,8 @@ def _poll(invoice: Invoice, *, user) -> RowResult:
             return _refused(
                 INVOICE,
                 invoice,
-                _("Clearvo asked the portal to wait: invoice %(number)s is checked again at %(time)s.")
-                % (number | {"time": _moment(submission.next_poll_at)}),
+                _("Clearvo asked the portal to wait: it is checked again at %(time)s.")
+                % {"time": _moment(submission.next_poll_at)},
             )
         # Due now, for the task: claimed as the poller claims (its lease), so the periodic poller does
         # not check it at the same moment; the task's answer sets the next check, and if the task is
@@ -378,14 +377,13 @@ def _retry_invoice(invoice: Invoice, *, user) -> RowResult:
             INVOICE,
             invoice,
             _(
-                "Invoice %(number)s cannot be filed in the books now: it must be accepted, and its administration "
-                "must file accepted invoices in its books (its invoicing settings)."
-            )
-            % number,
+                "It cannot be filed in the books now: it must be accepted, and its administration must file "
+                "accepted invoices in its books (its invoicing settings)."
+            ),
         )
     if filing is not None and filing.document is not None:
         return _retry_document(filing.document, user=user, subject_of=invoice)
-    return _refused(INVOICE, invoice, _("Nothing of invoice %(number)s waits to be sent again.") % number)
+    return _refused(INVOICE, invoice, _("Nothing of it waits to be sent again."))
 
 
 def _retry_document(document: Document, *, user, subject_of=None) -> RowResult:
@@ -461,8 +459,7 @@ def items_hold(*, user, keys) -> list[RowResult]:
             return _refused(
                 INVOICE,
                 invoice,
-                _("Invoice %(number)s has no send waiting for Clearvo: there is nothing to hold.")
-                % {"number": invoice.invoice_number},
+                _("It has no send waiting for Clearvo: there is nothing to hold."),
             )
         if unconfirmed.state == State.HELD:
             return _done(INVOICE, invoice)  # held already: it waits for a person either way
