@@ -118,6 +118,21 @@ def test_unassigning_clears_the_assignee_and_tells_nobody(
     assert not Notification.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("language", "summary", "refusal"),
+    [
+        ("nl", "1 probleem toegewezen aan Sara Wouters.", "bogus: Niet gevonden bij wat u kunt zien."),
+        ("fr", "1 problème attribué à Sara Wouters.", "bogus : Introuvable parmi les éléments que vous pouvez voir."),
+    ],
+)
+def test_the_messages_are_in_the_users_language(client, member, colleague, invoice, language, summary, refusal):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    response = act(client, member, "assign", [key(invoice), "bogus"], assignee=str(colleague.pk))
+
+    assert messages_of(response) == [summary, refusal]
+
+
 def test_taking_a_problem_oneself_is_recorded_without_notifying_oneself(client, member, invoice):
     act(client, member, "assign", [key(invoice)], assignee=str(member.pk))
 
