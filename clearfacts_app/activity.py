@@ -265,12 +265,19 @@ def _access_withdrawn(activity: Activity, params: dict) -> str:
     return gettext("Clearfacts withdrew the access of %(user_name)s") % _person(params)
 
 
+def _document_assigned(activity: Activity, params: dict) -> str:
+    if params.get("assignee_name"):
+        return gettext("%(actor)s asked %(assignee_name)s to take care of %(filename)s") % params
+    return gettext("%(actor)s left %(filename)s to nobody in particular") % params
+
+
 for _action, _text, _kind, _link in [
     ("document.uploaded", _("%(actor)s uploaded %(filename)s"), Kind.DOCUMENTS, document_link),
     ("document.retried", _("%(actor)s sent %(filename)s to Clearfacts again"), Kind.DOCUMENTS, document_link),
     ("document.sent_anyway", _("%(actor)s confirmed %(filename)s: it is sent anyway"), Kind.DOCUMENTS, document_link),
     ("document.cancelled", _("%(actor)s cancelled %(filename)s"), Kind.DOCUMENTS, document_link),
     ("document.status_changed", _document_status, Kind.DOCUMENTS, document_link),
+    ("document.assigned", _document_assigned, Kind.DOCUMENTS, document_link),
     ("comment.added", _("%(actor)s commented on %(label)s"), Kind.COMMENTS, comment_link),
     ("comment.edited", _("%(actor)s edited a comment on %(label)s"), Kind.COMMENTS, comment_link),
     ("comment.deleted", _("%(actor)s deleted a comment on %(label)s"), Kind.COMMENTS, comment_link),

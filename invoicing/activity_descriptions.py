@@ -2,6 +2,7 @@
 InvoicingConfig.ready into clearfacts_app.activity, which imports nothing of invoicing)."""
 
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clearfacts_app.activity import COMMENT_TARGETS, Kind, description_add
@@ -53,6 +54,12 @@ INVOICES = {
     "invoice.email_requested": _("%(actor)s asked to e-mail invoice %(number)s to %(to)s"),
     "invoice.email_sent": _("Invoice %(number)s was e-mailed to %(to)s"),
     "invoice.email_failed": _("Invoice %(number)s could not be e-mailed to %(to)s"),
+    # The clearance queue's actions (invoicing.cockpit_actions)
+    "invoice.status_check_requested": _("%(actor)s asked Clearvo for the status of invoice %(number)s"),
+    "invoice.submission_held_by_person": _(
+        "%(actor)s held the submission of invoice %(number)s: nothing is sent until a person decides"
+    ),
+    "invoice.book_filing_retried": _("%(actor)s filed invoice %(number)s in the books again"),
 }
 REVIEWS = {
     "invoice.review_requested": _("%(actor)s asked %(reviewer_name)s to review invoice %(number)s"),
@@ -64,11 +71,18 @@ REVIEWS = {
 }
 
 
+def _assigned(activity, params: dict) -> str:
+    if params.get("assignee_name"):
+        return gettext("%(actor)s asked %(assignee_name)s to take care of invoice %(number)s") % params
+    return gettext("%(actor)s left invoice %(number)s to nobody in particular") % params
+
+
 def register() -> None:
     for action, text in INVOICES.items():
         description_add(action, text, kind=Kind.INVOICES, link=invoice_link)
     for action, text in REVIEWS.items():
         description_add(action, text, kind=Kind.REVIEWS, link=invoice_link)
+    description_add("invoice.assigned", _assigned, kind=Kind.INVOICES, link=invoice_link)
     description_add("invoice.deleted", _("%(actor)s deleted draft %(number)s"), kind=Kind.INVOICES)
     description_add(
         "invoicing_profile.changed", _("%(actor)s changed the invoicing profile"), kind=Kind.SETTINGS, link=profile_link

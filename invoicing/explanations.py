@@ -232,6 +232,20 @@ REASONS = {
         ),
         title=_("SDI delivery window ended"),
     ),
+    # A person held a send that Clearvo had not confirmed (invoicing.cockpit_actions.submission_hold).
+    "held-by-person": _explanation(
+        "held-by-person",
+        _(
+            "A colleague stopped the send before Clearvo confirmed it: the portal sends nothing more until a "
+            "person decides. Clearvo may or may not have the invoice."
+        ),
+        _(
+            "Check in Clearvo whether it holds the invoice. If you are unsure, choose “Send again (same key)”: "
+            "Clearvo recognises the request, so the invoice cannot be registered twice. Choose “Clearvo does not "
+            "have it” only if it does not."
+        ),
+        title=_("held by a colleague"),
+    ),
     "unavailable": _explanation(
         "unavailable",
         _("Clearvo could not be reached, or was too busy to answer."),

@@ -5,6 +5,8 @@ from invoicing import (
     buyer_views,
     clearance_views,
     clearvo_account_views,
+    cockpit_action_views,
+    cockpit_views,
     comment_views,
     editor_views,
     list_views,
@@ -163,9 +165,9 @@ urlpatterns += [
     ),
 ]
 
-# The office's clearance queue: /office/clearance/ every open problem of the companies the person may see
-from invoicing import cockpit_views  # noqa: E402
-
+# /office/clearance/ : every open problem of the companies the person may see; .../act/ assigns,
+# checks, sends again or holds the ones ticked (the form contract is in docs/cockpit.md)
 urlpatterns += [
     path("office/clearance/", cockpit_views.cockpit, name="cockpit"),
+    path("office/clearance/act/", cockpit_action_views.cockpit_act, name="cockpit-act"),
 ]

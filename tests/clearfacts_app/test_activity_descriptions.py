@@ -21,7 +21,7 @@ from clearfacts_app.filetypes import FileKind
 from clearfacts_app.models import Activity, AdministrationAccess, Document
 from clearfacts_app.roles import Role
 from clearfacts_app.tasks import send_document
-from invoicing import buyer_mail, buyers, profiles, reviews, services
+from invoicing import buyer_mail, buyers, cockpit_actions, profiles, reviews, services
 from invoicing.models import Buyer, Invoice, InvoiceLine
 from tests import samples
 from tests.factories import make_document, make_invoice, make_user
@@ -265,6 +265,18 @@ def every_row(office, administration, owner, member, approver, broker, django_ca
                 ]
             )
     writer_copy(administration, "invoice.supplier_refreshed", {"invoice": draft.pk, "number": draft.invoice_number})
+    # the clearance queue's actions (invoicing.cockpit_actions): assigning for real, the others as they write them
+    items = [f"invoice:{accepted.pk}", f"document:{uploaded.pk}"]
+    cockpit_actions.items_assign(user=member, keys=items, assignee=approver)
+    cockpit_actions.items_assign(user=member, keys=items, assignee=None)
+    for code in ("invoice.status_check_requested", "invoice.submission_held_by_person"):
+        writer_copy(administration, code, submission, actor=member)
+    writer_copy(
+        administration,
+        "invoice.book_filing_retried",
+        {"invoice": accepted.pk, "number": accepted.invoice_number, "filing": 1},
+        actor=member,
+    )
     return {"draft": draft, "accepted": accepted, "uploaded": uploaded}
 
 
