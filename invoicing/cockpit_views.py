@@ -1,15 +1,14 @@
 """The office's clearance queue (docs/cockpit.md): the page of every open problem the person may see,
 its counts per company, its filters and the bulk bar that posts to the cockpit's actions."""
 
-from django.db.models import F
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from clearfacts_app.models import AdministrationAccess
 from clearfacts_app.roles import may_each
 from invoicing import cockpit as queue
+from invoicing.cockpit_actions import assignees_for
 from invoicing.cockpit_forms import QueueFilterForm
 from portal.htmx import wants_partial
 
@@ -17,42 +16,6 @@ TEMPLATE = "invoicing/cockpit.html"
 # The part of the page that refreshes itself (HTMX): the counts, never the rows someone is ticking.
 COUNTS = "cockpit-counts"
 REFRESH_SECONDS = 30
-# The actions' address, from the contract (invoicing.cockpit_action_views, written in parallel).
-ACT_PATH = "/office/clearance/act/"
-
-
-def _assignees_for(administrations) -> dict[int, list]:
-    """{administration id: people who may read it}, in one query.
-
-    TODO(integration): replace by invoicing.cockpit_actions.assignees_for, the actions' own (same contract).
-    """
-    ids = [administration.pk for administration in administrations]
-    accesses = (
-        AdministrationAccess.objects.filter(
-            administration__in=ids,
-            user__is_active=True,
-            user__membership__office_id=F("administration__office_id"),
-        )
-        .select_related("user__membership")
-        .order_by("user__display_name", "user__email", "user__pk")
-    )
-    found: dict[int, list] = {pk: [] for pk in ids}
-    for access in accesses:
-        found[access.administration_id].append(access.user)
-    return found
-
-
-try:
-    from invoicing.cockpit_actions import assignees_for
-except ImportError:  # the actions are not merged yet
-    assignees_for = _assignees_for
-
-
-def _act_url() -> str:
-    try:
-        return reverse("invoicing:cockpit-act")
-    except NoReverseMatch:  # the actions are not merged yet
-        return ACT_PATH
 
 
 def _candidates(items) -> list:
@@ -98,7 +61,7 @@ def cockpit(request):
         "problems": queue.Problem,
         "counts_id": COUNTS,
         "refresh_seconds": REFRESH_SECONDS,
-        "act_url": _act_url(),
+        "act_url": reverse("invoicing:cockpit-act"),
         "may_assign": may_draft,  # assign and poll need DRAFT; retry and hold SUBMIT (a document's retry UPLOAD)
         "may_retry": may_submit or may_upload,
         "may_hold": may_submit,
