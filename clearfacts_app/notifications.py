@@ -343,7 +343,7 @@ def notification_preference_for(user) -> NotificationPreference:
 
 
 def notification_preference_save(*, preference: NotificationPreference, user) -> NotificationPreference:
-    fields = ("review_assigned", "mentioned", "document_problem")
+    fields = ("review_assigned", "mentioned", "document_problem", "cockpit")
     saved, _created = NotificationPreference.objects.update_or_create(
         user=user, defaults={name: getattr(preference, name) for name in fields}
     )

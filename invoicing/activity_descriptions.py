@@ -70,6 +70,17 @@ REVIEWS = {
     ),
 }
 
+# The stale-status watchdog's alerts (invoicing/watchdog.py), one sentence per status.
+STATUS_STALE = {
+    "SUBMITTING": _("Alert %(level)s: Clearvo had not confirmed invoice %(number)s within its limit"),
+    "PENDING": _("Alert %(level)s: the tax authority had not decided on invoice %(number)s within its limit"),
+    "UNDELIVERED": _("Alert %(level)s: invoice %(number)s had still not reached the buyer close to its deadline"),
+}
+
+
+def status_stale(activity, params: dict) -> str:
+    return str(STATUS_STALE.get(params.get("status"), STATUS_STALE["PENDING"])) % params
+
 
 def _assigned(activity, params: dict) -> str:
     if params.get("assignee_name"):
@@ -83,6 +94,7 @@ def register() -> None:
     for action, text in REVIEWS.items():
         description_add(action, text, kind=Kind.REVIEWS, link=invoice_link)
     description_add("invoice.assigned", _assigned, kind=Kind.INVOICES, link=invoice_link)
+    description_add("invoice.status_stale", status_stale, kind=Kind.INVOICES, link=invoice_link)
     description_add("invoice.deleted", _("%(actor)s deleted draft %(number)s"), kind=Kind.INVOICES)
     description_add(
         "invoicing_profile.changed", _("%(actor)s changed the invoicing profile"), kind=Kind.SETTINGS, link=profile_link

@@ -12,6 +12,7 @@ class InvoicingConfig(AppConfig):
             book_tasks,  # noqa: F401 (registers its tasks with the Celery worker)
             notification_tasks,  # noqa: F401 (registers its task with the Celery worker)
             selectors,
+            watchdog_tasks,  # noqa: F401 (registers its task with the Celery worker)
         )
         from portal import dashboard
 

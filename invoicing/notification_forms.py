@@ -23,4 +23,4 @@ class NotificationSettingForm(_Checkboxes):
 class NotificationPreferenceForm(_Checkboxes):
     class Meta:
         model = NotificationPreference
-        fields = ["review_assigned", "mentioned", "document_problem"]
+        fields = ["review_assigned", "mentioned", "document_problem", "cockpit"]

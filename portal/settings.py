@@ -379,6 +379,13 @@ CELERY_BEAT_SCHEDULE = {
     "remove-sent-files": {"task": "clearfacts_app.tasks.remove_sent_files", "schedule": 60 * 60.0},
     "sweep-submissions": {"task": "invoicing.tasks.sweep_submissions", "schedule": 60.0},
     "sweep-book-filings": {"task": "invoicing.book_tasks.sweep_book_filings", "schedule": 60.0},
+    # The shortest limit is minutes (docs/watchdog.md): a minute late is close enough. A tick still
+    # queued at the next one is dropped; two that run at once raise each alert once all the same.
+    "watch-stale-statuses": {
+        "task": "invoicing.watchdog_tasks.watch_stale_statuses",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Every few seconds, so a status is seen soon after nextPollAfter (make run plays cadences of
     # seconds); a run with nothing due is one query. A tick still queued at the next one is dropped.
     "poll-submissions": {

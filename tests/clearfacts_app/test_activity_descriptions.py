@@ -4,6 +4,7 @@ English, Dutch and French, and links to the page of its object: rows are made by
 
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Membership
 from clearfacts_app import activity, comments, documents, people
@@ -21,11 +22,12 @@ from clearfacts_app.filetypes import FileKind
 from clearfacts_app.models import Activity, AdministrationAccess, Document
 from clearfacts_app.roles import Role
 from clearfacts_app.tasks import send_document
-from invoicing import buyer_mail, buyers, cockpit_actions, profiles, reviews, services
-from invoicing.models import Buyer, Invoice, InvoiceLine
+from invoicing import buyer_mail, buyers, cockpit_actions, profiles, reviews, services, watchdog
+from invoicing.models import Buyer, Invoice, InvoiceLine, StatusLimit
 from tests import samples
 from tests.factories import make_document, make_invoice, make_user
 from tests.invoicing.editor_helpers import complete_profile
+from tests.invoicing.notification_helpers import make_submission
 from tests.invoicing.rules_examples import invoice_fields, line_fields
 
 LANGUAGES = ("en", "nl", "fr")
@@ -277,6 +279,14 @@ def every_row(office, administration, owner, member, approver, broker, django_ca
         {"invoice": accepted.pk, "number": accepted.invoice_number, "filing": 1},
         actor=member,
     )
+    # the stale-status watchdog's alert: a real run over a Polish invoice pending past its ten minutes
+    stuck = make_invoice(
+        administration, member, invoice_number="2026-0010", country="PL", status=Invoice.Status.PENDING
+    )
+    StatusLimit.objects.get_or_create(country="PL", status="PENDING", defaults={"first_after": timedelta(minutes=10)})
+    since = timezone.now() - timedelta(minutes=11)
+    make_submission(stuck, member, state="sent", clearance_status="PENDING", status_since=since)
+    assert watchdog.stale_statuses_alert() == 1
     return {"draft": draft, "accepted": accepted, "uploaded": uploaded}
 
 
