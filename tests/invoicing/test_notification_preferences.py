@@ -83,7 +83,7 @@ def test_the_clearance_queue_switch_is_on_the_page_and_saved(client, member):
     assert NotificationPreference.objects.get(user=member).cockpit
 
 
-@pytest.mark.parametrize("language, label", [("nl", "Goedkeuringswachtrij"), ("fr", "File des validations")])
+@pytest.mark.parametrize("language, label", [("nl", "Opvolging"), ("fr", "Suivi")])
 def test_the_clearance_queue_switch_is_translated(client, member, language, label):
     client.force_login(member)
 
