@@ -162,3 +162,17 @@ urlpatterns += [
         name="invoice-approve",
     ),
 ]
+
+# The evidence pack (a ZIP to verify with sha256sum): .../invoices/<invoice_pk>/evidence.zip one invoice;
+# /invoices/evidence/ the page that asks for a period; /invoices/evidence.zip a period's (GET) or a list's choice (POST)
+from invoicing import evidence_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/evidence.zip",
+        evidence_views.invoice_evidence,
+        name="invoice-evidence",
+    ),
+    path("invoices/evidence/", evidence_views.invoice_evidence_period, name="invoice-evidence-bulk"),
+    path("invoices/evidence.zip", evidence_views.invoice_evidence_download, name="invoice-evidence-download"),
+]
