@@ -196,8 +196,9 @@ def invoice_evidence_files(
     """One invoice's files as (path in the ZIP, content), one at a time. `activities` are its audit-log
     rows when the caller read them already (a chunk of invoices at once); else they are read here."""
     folder = folder or invoice_folder(invoice)
-    yield f"{folder}/invoice.pdf", pdf.invoice_pdf(invoice)
-    ubl_content = ubl.invoice_ubl(invoice)
+    pdf_content = pdf.invoice_pdf(invoice)
+    yield f"{folder}/invoice.pdf", pdf_content
+    ubl_content = ubl.invoice_ubl(invoice, pdf=pdf_content)  # as the books get it, with this very PDF inside
     yield f"{folder}/invoice-ubl.xml", ubl_content
     submissions = sorted(invoice.submissions.all(), key=lambda submission: (submission.created_at, submission.pk))
     for n, submission in enumerate(submissions, start=1):

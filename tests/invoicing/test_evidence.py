@@ -1,6 +1,7 @@
 """The evidence pack (invoicing.evidence, invoicing.evidence_views): a ZIP an auditor verifies with
 `sha256sum -c SHA256SUMS`, for one invoice, a list's choice or a period, streamed as it is written."""
 
+import base64
 import hashlib
 import io
 import json
@@ -11,7 +12,10 @@ import zipfile
 from datetime import date
 
 import pytest
+from defusedxml import ElementTree
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +32,7 @@ from tests.invoicing.polling_helpers import make_due, poll_until
 from tests.invoicing.submit_helpers import ready_draft, submitted
 
 SHA256SUM = shutil.which("sha256sum")
+UBL_NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
 PER_INVOICE = [
     "invoice.pdf",
     "invoice-ubl.xml",
@@ -260,6 +265,10 @@ def test_a_viewer_may_download_the_pack_and_the_invoice_page_offers_it(client, p
 
     assert f"{administration.company_number}/2026-0042/submissions/1/request.json" in archive.namelist()
     assert mismatches(archive) == []
+    # The UBL carries the very PDF of the pack.
+    ubl = ElementTree.fromstring(archive.read(f"{administration.company_number}/2026-0042/invoice-ubl.xml"))
+    embedded = ubl.find(".//cbc:EmbeddedDocumentBinaryObject", UBL_NS).text
+    assert base64.b64decode(embedded) == archive.read(f"{administration.company_number}/2026-0042/invoice.pdf")
     page = client.get(
         reverse(
             "invoicing:invoice-detail",
@@ -474,10 +483,16 @@ def test_numbers_that_read_alike_as_paths_get_folders_of_their_own(profile, admi
     assert len(folders) == 2 and all(".." not in f and not f.startswith("/") for f in folders)
 
 
-def test_the_period_page_speaks_dutch(client, member):
-    client.force_login(member)
+def test_a_chunk_of_invoices_is_read_with_a_few_queries_not_a_few_per_invoice(profile, administration, member):
+    invoices = [issued(administration, member, f"CHUNK-{n}") for n in range(6)]
+    for invoice in invoices:
+        InvoiceComment.objects.create(invoice=invoice, administration=administration, author=member, body="Seen")
 
-    text = client.get(PERIOD_PAGE, HTTP_ACCEPT_LANGUAGE="nl").text
+    def queries(chosen) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            b"".join(evidence.evidence_stream(invoices=Invoice.objects.filter(pk__in=[i.pk for i in chosen])))
+        return len(captured.captured_queries)
 
-    assert "Bewijsdossier" in text and "Elke status behalve ontwerp" in text
-    assert "Een dossier bevat hoogstens 2000 facturen." in text
+    # Submissions, exchanges, events, approvals, comments, filings and audit log: per chunk. Only the
+    # PDF's authority reference (invoicing.pdf) is read per invoice.
+    assert queries(invoices) - queries(invoices[:1]) <= len(invoices) - 1
