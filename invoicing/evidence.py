@@ -341,9 +341,5 @@ def evidence_stream(
             "sha256sums": {"path": SUMS, "size": len(sums), "sha256": hashlib.sha256(sums).hexdigest()},
             "howToVerify": f"cd into the unpacked folder and run: sha256sum -c {SUMS}",
         }
-        manifest_bytes = _json(manifest)
-        entry = zipfile.ZipInfo(MANIFEST, date_time=stamp)
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        entry.external_attr = 0o644 << 16
-        archive.writestr(entry, manifest_bytes)
-    yield sink.take()  # the manifest and the central directory
+        yield add(MANIFEST, _json(manifest))
+    yield sink.take()  # the central directory, written as the archive closes
