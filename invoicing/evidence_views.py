@@ -34,7 +34,7 @@ readers_only = requires(
 
 
 def _readable_invoices(user):
-    """The invoices of the administrations `user` may read (one query for the administrations)."""
+    """The invoices that left draft of the administrations `user` may read (the roles from one query)."""
     visible = Administration.objects.visible_to(user).values_list("pk", flat=True)
     readable = [pk for pk, may in may_each(user, visible).items() if may.read]
     return Invoice.objects.filter(administration__in=readable).exclude(status=Invoice.Status.DRAFT)
