@@ -171,3 +171,17 @@ urlpatterns += [
     path("office/clearance/", cockpit_views.cockpit, name="cockpit"),
     path("office/clearance/act/", cockpit_action_views.cockpit_act, name="cockpit-act"),
 ]
+
+# The evidence pack (a ZIP to verify with sha256sum): .../invoices/<invoice_pk>/evidence.zip one invoice;
+# /invoices/evidence/ the page that asks for a period; /invoices/evidence.zip a period's (GET) or a list's choice (POST)
+from invoicing import evidence_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/evidence.zip",
+        evidence_views.invoice_evidence,
+        name="invoice-evidence",
+    ),
+    path("invoices/evidence/", evidence_views.invoice_evidence_period, name="invoice-evidence-bulk"),
+    path("invoices/evidence.zip", evidence_views.invoice_evidence_download, name="invoice-evidence-download"),
+]
