@@ -53,6 +53,11 @@ INVOICES = {
     "invoice.email_requested": _("%(actor)s asked to e-mail invoice %(number)s to %(to)s"),
     "invoice.email_sent": _("Invoice %(number)s was e-mailed to %(to)s"),
     "invoice.email_failed": _("Invoice %(number)s could not be e-mailed to %(to)s"),
+    # The authority already had the number (invoicing.duplicates)
+    "invoice.duplicate_adopted": _(
+        "%(actor)s confirmed the tax authority's record of number %(number)s is this invoice: accepted as sent before"
+    ),
+    "invoice.renumbered": _("%(actor)s gave the invoice the new number %(number)s: the old one was already used"),
 }
 REVIEWS = {
     "invoice.review_requested": _("%(actor)s asked %(reviewer_name)s to review invoice %(number)s"),

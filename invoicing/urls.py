@@ -162,3 +162,20 @@ urlpatterns += [
         name="invoice-approve",
     ),
 ]
+
+# A number the tax authority already had: .../invoices/<invoice_pk>/duplicate-number/adopt/ the earlier outcome,
+# or .../duplicate-number/renumber/ a new number (not .../duplicate/, which copies an invoice)
+from invoicing import duplicate_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/duplicate-number/adopt/",
+        duplicate_views.duplicate_adopt,
+        name="invoice-duplicate-adopt",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/duplicate-number/renumber/",
+        duplicate_views.duplicate_renumber,
+        name="invoice-duplicate-renumber",
+    ),
+]
