@@ -323,10 +323,11 @@ class Reconciliation:
         return self.earlier is not None and self.earlier.invoice_id != self.invoice.pk
 
 
-def duplicate_reconciliation(invoice: Invoice) -> Reconciliation | None:
-    """The reconciliation to show on `invoice`'s page, or None: its latest submission is no duplicate answer
-    (or the invoice was given a new number since)."""
-    latest = invoice.submissions.select_related("adopted_by").order_by("-pk").first()
+def duplicate_reconciliation(invoice: Invoice, latest: Submission | None = None) -> Reconciliation | None:
+    """The reconciliation to show on `invoice`'s page, or None: its latest submission (`latest`, when the
+    caller has it) is no duplicate answer, or the invoice was given a new number since."""
+    if latest is None:
+        latest = invoice.submissions.order_by("-pk").first()
     if latest is None or not latest.duplicate:
         return None
     if not latest.adopted_at and invoice.status not in ANSWERED_DUPLICATE:

@@ -1,4 +1,5 @@
-"""`{% duplicate_reconciliation invoice as dup %}`: what the portal knows of a number the authority already had."""
+"""`{% duplicate_reconciliation invoice timeline as dup %}`: what the portal knows of a number the authority
+already had (invoicing.duplicates), from the timeline's latest submission: no query unless it is a duplicate."""
 
 from django import template
 
@@ -8,5 +9,9 @@ register = template.Library()
 
 
 @register.simple_tag
-def duplicate_reconciliation(invoice):
-    return duplicates.duplicate_reconciliation(invoice)
+def duplicate_reconciliation(invoice, timeline=None):
+    if timeline is None:
+        return duplicates.duplicate_reconciliation(invoice)
+    if timeline.latest is None:
+        return None
+    return duplicates.duplicate_reconciliation(invoice, timeline.latest.submission)

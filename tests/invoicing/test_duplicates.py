@@ -318,7 +318,9 @@ def test_the_page_says_it_is_the_same_invoice_and_a_member_adopts_it_after_confi
     unticked = client.post(url(invoice, "adopt"), {})
     assert unticked.status_code == 200 and "Tick the box" in unticked.content.decode()
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.DUPLICATE and not Activity.objects.filter(action="invoice.duplicate_adopted")
+    assert invoice.status == Invoice.Status.DUPLICATE and not Activity.objects.filter(
+        action="invoice.duplicate_adopted"
+    )
 
     done = client.post(url(invoice, "adopt"), {"confirm": "on"})
 
