@@ -3,12 +3,10 @@ Clearvo over a real socket: the portal compares with what it sent under the numb
 person adopts the earlier outcome or issues a new number, and both are in the audit log."""
 
 import json
-from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from clearfacts_app.models import Activity
@@ -16,16 +14,14 @@ from invoicing import duplicates
 from invoicing.duplicates import DecisionRefused, duplicate_adopt, duplicate_renumber, submissions_reconcile
 from invoicing.models import BookFiling, DuplicateMatch, Invoice, Submission
 from invoicing.polling import submissions_poll_due
-from invoicing.submissions import submission_release, submission_send
-from sandbox.clearvo.models import InvoiceSubmission
-from sandbox.instrument import fail_next
+from invoicing.submissions import submission_send
+from tests.invoicing.duplicate_helpers import answered, reached_then_released
 from tests.invoicing.polling_helpers import make_due, poll_until
 from tests.invoicing.submit_helpers import body_with, new_key, post_to_sandbox, ready_draft, submitted
 
 pytestmark = pytest.mark.slow
 
 State = Submission.State
-POST = "POST /invoices"
 # SDI decides in 4 minutes, KSeF in 30 s, AEAT in 60 s: under a second here.
 FAST = 300
 
@@ -34,28 +30,6 @@ FAST = 300
 def sandbox(live_clearvo, dispatched, settings):
     settings.SANDBOX_TIME_FACTOR = FAST
     return live_clearvo
-
-
-def reached_then_released(invoice: Invoice, user) -> Submission:
-    """Sent once: Clearvo stored it but its answer was lost, and the key's lifetime ran out before a retry,
-    so the send was held; a person released it (the invoice is a draft again)."""
-    first = submitted(invoice, user)
-    fail_next("clearvo", operation=POST, when="after", kind="error", status=500)
-    with override_settings(CLEARVO_KEY_LIFETIME=timedelta(seconds=30)):
-        assert submission_send(first.pk) == State.HELD
-    submission_release(submission=first, user=user)
-    assert InvoiceSubmission.objects.filter(idempotency_key=str(first.idempotency_key)).exists(), "it did reach Clearvo"
-    return first
-
-
-def answered(invoice: Invoice, user) -> Submission:
-    """The invoice submitted (a new key) and followed until the authority's terminal answer."""
-    invoice.refresh_from_db()
-    submission = submitted(invoice, user)
-    assert submission_send(submission.pk) == State.SENT
-    make_due(submission)
-    poll_until(lambda: Submission.objects.get(pk=submission.pk).terminal, poll=submissions_poll_due, timeout=15)
-    return Submission.objects.select_related("invoice").get(pk=submission.pk)
 
 
 DUPLICATE_ANSWERS = [
