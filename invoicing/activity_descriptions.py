@@ -60,6 +60,11 @@ INVOICES = {
         "%(actor)s held the submission of invoice %(number)s: nothing is sent until a person decides"
     ),
     "invoice.book_filing_retried": _("%(actor)s filed invoice %(number)s in the books again"),
+    # The authority already had the number (invoicing.duplicates)
+    "invoice.duplicate_adopted": _(
+        "%(actor)s confirmed the tax authority's record of number %(number)s is this invoice: accepted as sent before"
+    ),
+    "invoice.renumbered": _("%(actor)s gave the invoice the new number %(number)s: the old one was already used"),
 }
 REVIEWS = {
     "invoice.review_requested": _("%(actor)s asked %(reviewer_name)s to review invoice %(number)s"),

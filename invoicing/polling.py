@@ -45,7 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clearfacts_app.models import Activity
-from invoicing import books, clearvo, notifications
+from invoicing import books, clearvo, duplicates, notifications
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission
 from portal.http import ExternalSession
 
@@ -501,6 +501,10 @@ def _write_changes(reads: list[_Read]) -> None:
     # One UPDATE per changed row, of what changed: cheaper than bulk_update's CASE per field and row.
     for pk, values in rows:
         Submission.objects.filter(pk=pk).update(**values)
+    # Moved to a duplicate answer: what the portal sent under the number (only these pay for it).
+    duplicates.submissions_reconcile(
+        [pk for pk, moved in rows if duplicates.is_duplicate_answer(moved.get("clearance_status"), moved.get("error"))]
+    )
     statuses = defaultdict(list)
     for invoice in invoices:
         statuses[invoice.status].append(invoice.pk)

@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 
 from clearfacts_app.activity import activity_record
 from clearfacts_app.roles import Action, can
-from invoicing import books, clearvo, notifications, profiles, reviews, rules
+from invoicing import books, clearvo, duplicates, notifications, profiles, reviews, rules
 from invoicing.models import ClearanceEvent, Exchange, Invoice, Submission, key_mode
 from invoicing.payload import payload_bytes
 from invoicing.services import SUPPLIER_FIELDS, supplier_copy
@@ -427,6 +427,8 @@ def _sent(submission: Submission, lease: datetime, answer: clearvo.SubmitAnswer)
         )
         if status == Submission.ClearanceStatus.ACCEPTED:
             books.book_filings_request([locked.invoice_id])  # accepted at once: into the books with it
+        if duplicates.is_duplicate_answer(status, answer.raw.get("error")):  # Germany's DUPLICATE, on the POST
+            duplicates.submissions_reconcile([locked.pk])
         ClearanceEvent.objects.get_or_create(submission=locked, status=status, at=submitted_at)
         _record(locked, action="invoice.sent", reference=answer.reference_id, status=status)
         if answer.terminal:

@@ -185,3 +185,20 @@ urlpatterns += [
     path("invoices/evidence/", evidence_views.invoice_evidence_period, name="invoice-evidence-bulk"),
     path("invoices/evidence.zip", evidence_views.invoice_evidence_download, name="invoice-evidence-download"),
 ]
+
+# A number the tax authority already had: .../invoices/<invoice_pk>/duplicate-number/adopt/ the earlier outcome,
+# or .../duplicate-number/renumber/ a new number (not .../duplicate/, which copies an invoice)
+from invoicing import duplicate_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/duplicate-number/adopt/",
+        duplicate_views.duplicate_adopt,
+        name="invoice-duplicate-adopt",
+    ),
+    path(
+        "administrations/<company:company_number>/invoices/<int:invoice_pk>/duplicate-number/renumber/",
+        duplicate_views.duplicate_renumber,
+        name="invoice-duplicate-renumber",
+    ),
+]

@@ -287,6 +287,30 @@ def every_row(office, administration, owner, member, approver, broker, django_ca
     since = timezone.now() - timedelta(minutes=11)
     make_submission(stuck, member, state="sent", clearance_status="PENDING", status_since=since)
     assert watchdog.stale_statuses_alert() == 1
+    # a number the authority already had: as invoicing.duplicates.duplicate_adopt and duplicate_renumber build them
+    earlier = {
+        "submission": 1,
+        "invoice": accepted.pk,
+        "idempotency_key": "0b8f6a5e-4d1c-4f3a-9a57-2f7f3c1d9e21",
+        "body_sha256": "a" * 64,
+        "sent_at": "2026-11-28T09:30:00+00:00",
+        "submitted_by": member.email,
+        "reference_id": "IT-20261128-ABC123",
+    }
+    writer_copy(
+        administration,
+        "invoice.duplicate_adopted",
+        {"invoice": accepted.pk, "number": accepted.invoice_number, "submission": 2, "earlier": earlier},
+        actor=member,
+        changes={"status": ["rejected", "accepted"]},
+    )
+    writer_copy(
+        administration,
+        "invoice.renumbered",
+        {"invoice": draft.pk, "number": "2026-0010", "submission": 2, "version": 5},
+        actor=member,
+        changes={"invoice_number": ["2026-0001", "2026-0010"], "status": ["duplicate", "draft"]},
+    )
     return {"draft": draft, "accepted": accepted, "uploaded": uploaded}
 
 
