@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clearfacts_app.documents import document_create
@@ -88,14 +89,19 @@ def can_file(invoice: Invoice) -> bool:
 
 
 def _uploader(invoice: Invoice):
-    """Who submitted the accepted submission (the one whose Clearfacts sign-in uploads it)."""
+    """Who submitted the accepted submission, or adopted an earlier send's outcome for a duplicate
+    answer (invoicing.duplicates): the one whose Clearfacts sign-in uploads it."""
     submission = (
-        invoice.submissions.filter(clearance_status=Submission.ClearanceStatus.ACCEPTED)
-        .select_related("submitted_by")
+        invoice.submissions.filter(
+            Q(clearance_status=Submission.ClearanceStatus.ACCEPTED) | Q(adopted_at__isnull=False)
+        )
+        .select_related("submitted_by", "adopted_by")
         .order_by("-pk")
         .first()
     )
-    return submission.submitted_by if submission else invoice.author
+    if submission is None:
+        return invoice.author
+    return submission.adopted_by or submission.submitted_by
 
 
 def _filename(invoice: Invoice) -> str:

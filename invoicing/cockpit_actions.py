@@ -45,7 +45,7 @@ LIMIT = 100
 KEY = re.compile(r"(invoice|document):([1-9][0-9]{0,17})")
 State = Submission.State
 # Submission.reason_code of a send a person held (explained in invoicing.explanations.REASONS).
-HELD_BY_PERSON = "held-by-person"
+HELD_BY_PERSON = Submission.Reason.HELD_BY_PERSON
 INVOICE_ASSIGNED, DOCUMENT_ASSIGNED = "invoice.assigned", "document.assigned"
 
 

@@ -171,7 +171,25 @@ def _earlier_data(earlier: Submission) -> dict:
         "sent_at": _when(earlier.first_attempt_at or earlier.created_at),
         "submitted_by": earlier.submitted_by.email,
         "reference_id": earlier.reference_id,
+        "clearance_status": earlier.clearance_status,
+        "cleared_at": _when(earlier.cleared_at),
     }
+
+
+def _waiting(earlier: Submission) -> bool:
+    """The earlier send is still followed: the authority has not decided on it yet."""
+    return earlier.state == State.SENT and not earlier.terminal
+
+
+def _another_invoice(earlier: Submission) -> str:
+    return _(
+        "The same content was sent as invoice %(number)s of the portal: that invoice is the authority's record. "
+        "Keep it; reopen this copy and delete it."
+    ) % {"number": earlier.invoice.invoice_number}
+
+
+def _earlier_waiting() -> str:
+    return _("The earlier send is still waiting for the tax authority's decision: wait for it before deciding.")
 
 
 def duplicate_adopt(*, submission: Submission, user, confirmed: bool) -> Invoice:
@@ -200,6 +218,10 @@ def duplicate_adopt(*, submission: Submission, user, confirmed: bool) -> Invoice
         ):
             raise DecisionRefused(_refused_state(invoice))
         earlier = Submission.objects.select_related("submitted_by").get(pk=locked.duplicate_of_id)
+        if earlier.invoice_id != invoice.pk:
+            raise DecisionRefused(_another_invoice(earlier))
+        if _waiting(earlier):
+            raise DecisionRefused(_earlier_waiting())
         now = timezone.now()
         Submission.objects.filter(pk=locked.pk).update(adopted_by=user, adopted_at=now, updated_at=now)
         Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.ACCEPTED, updated_at=now)
@@ -295,7 +317,16 @@ class Reconciliation:
 
     @property
     def can_adopt(self) -> bool:
-        return self.open and self.same and self.earlier is not None
+        return self.open and self.same and self.earlier is not None and not self.earlier_elsewhere and not self.waiting
+
+    @property
+    def waiting(self) -> bool:
+        """The earlier send is still followed: its decision is to come."""
+        return self.earlier is not None and _waiting(self.earlier)
+
+    @property
+    def earlier_accepted(self) -> bool:
+        return self.earlier is not None and self.earlier.clearance_status == Status.ACCEPTED
 
     @property
     def can_renumber(self) -> bool:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from clearfacts_app import people
 from clearfacts_app.models import Activity
 from invoicing import pdf, ubl
 from invoicing.models import Approval, ClearanceEvent, Exchange, Invoice, InvoiceComment, Submission
@@ -54,10 +55,14 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _person(user) -> dict | None:
-    """Who, as an auditor needs it: the name and the e-mail address."""
+def _person(user, viewer) -> dict | None:
+    """Who, as an auditor needs it: the name and the e-mail address, as far as `viewer` (who downloads
+    the pack) is shown it: a client user gets the office's associates by name only
+    (clearfacts_app.people)."""
     if user is None:
         return None
+    if viewer is not None and not people.shows_email(viewer, user):
+        return {"name": people.person_name(viewer, user)}
     return {"name": user.get_full_name() or user.username, "email": user.email}
 
 
@@ -73,14 +78,14 @@ def _ksef_number(submission: Submission) -> str:
     return ""
 
 
-def _submission(submission: Submission) -> dict:
+def _submission(submission: Submission, viewer) -> dict:
     return {
         "id": submission.pk,
         "idempotencyKey": str(submission.idempotency_key),
         "bodySha256": submission.body_sha256,
         "invoiceNumber": submission.invoice_number,
         "invoiceVersion": submission.invoice_version,
-        "submittedBy": _person(submission.submitted_by),
+        "submittedBy": _person(submission.submitted_by, viewer),
         "createdAt": _time(submission.created_at),
         "apiMode": submission.api_mode,
         "state": submission.state,
@@ -104,7 +109,7 @@ def _submission(submission: Submission) -> dict:
             if submission.duplicate_of is not None
             else None
         ),
-        "adoptedBy": _person(submission.adopted_by),
+        "adoptedBy": _person(submission.adopted_by, viewer),
         "adoptedAt": _time(submission.adopted_at),
     }
 
@@ -137,10 +142,10 @@ def _events(submission: Submission) -> list[dict]:
     ]
 
 
-def _comments(invoice: Invoice) -> list[dict]:
+def _comments(invoice: Invoice, viewer) -> list[dict]:
     comments = []
     for comment in invoice.comments.all():
-        entry = {"id": comment.pk, "author": _person(comment.author), "writtenAt": _time(comment.created_at)}
+        entry = {"id": comment.pk, "author": _person(comment.author, viewer), "writtenAt": _time(comment.created_at)}
         if comment.is_deleted:
             entry |= {"deleted": True, "deletedAt": _time(comment.deleted_at)}
         else:
@@ -149,12 +154,12 @@ def _comments(invoice: Invoice) -> list[dict]:
     return comments
 
 
-def _audit_log(activities: list[Activity]) -> list[dict]:
+def _audit_log(activities: list[Activity], viewer) -> list[dict]:
     return [
         {
             "id": activity.pk,
             "action": activity.action,
-            "actor": _person(activity.actor),
+            "actor": _person(activity.actor, viewer),
             "at": _time(activity.created_at),
             "data": activity.data,
             "changes": activity.changes,
@@ -163,7 +168,7 @@ def _audit_log(activities: list[Activity]) -> list[dict]:
     ]
 
 
-def _book_filing(invoice: Invoice, ubl_sha256: str) -> dict | None:
+def _book_filing(invoice: Invoice, ubl_sha256: str, viewer) -> dict | None:
     filing = getattr(invoice, "book_filing", None)
     if filing is None:
         return None
@@ -171,7 +176,7 @@ def _book_filing(invoice: Invoice, ubl_sha256: str) -> dict | None:
     return {
         "state": filing.state,
         "error": filing.error,
-        "requestedBy": _person(filing.requested_by),
+        "requestedBy": _person(filing.requested_by, viewer),
         "createdAt": _time(filing.created_at),
         "document": (
             {
@@ -191,7 +196,7 @@ def _book_filing(invoice: Invoice, ubl_sha256: str) -> dict | None:
 
 
 def invoice_evidence_files(
-    invoice: Invoice, *, folder: str | None = None, activities=None
+    invoice: Invoice, *, folder: str | None = None, activities=None, viewer=None
 ) -> Iterator[tuple[str, bytes]]:
     """One invoice's files as (path in the ZIP, content), one at a time. `activities` are its audit-log
     rows when the caller read them already (a chunk of invoices at once); else they are read here."""
@@ -204,19 +209,19 @@ def invoice_evidence_files(
     for n, submission in enumerate(submissions, start=1):
         base = f"{folder}/submissions/{n}"
         yield f"{base}/request.json", bytes(submission.body)  # the exact bytes sent, never re-serialised
-        yield f"{base}/submission.json", _json(_submission(submission))
+        yield f"{base}/submission.json", _json(_submission(submission, viewer))
         yield f"{base}/exchanges.json", _json(_exchanges(submission))
         yield f"{base}/events.json", _json(_events(submission))
     approvals = [
-        {"invoiceVersion": a.invoice_version, "approver": _person(a.approver), "at": _time(a.created_at)}
+        {"invoiceVersion": a.invoice_version, "approver": _person(a.approver, viewer), "at": _time(a.created_at)}
         for a in sorted(invoice.approvals.all(), key=lambda approval: (approval.created_at, approval.pk))
     ]
     yield f"{folder}/approvals.json", _json(approvals)
-    yield f"{folder}/comments.json", _json(_comments(invoice))
+    yield f"{folder}/comments.json", _json(_comments(invoice, viewer))
     if activities is None:
         activities = _activities_of([invoice]).get(invoice.pk, [])
-    yield f"{folder}/audit-log.json", _json(_audit_log(activities))
-    yield f"{folder}/book-filing.json", _json(_book_filing(invoice, hashlib.sha256(ubl_content).hexdigest()))
+    yield f"{folder}/audit-log.json", _json(_audit_log(activities, viewer))
+    yield f"{folder}/book-filing.json", _json(_book_filing(invoice, hashlib.sha256(ubl_content).hexdigest(), viewer))
 
 
 def _with_everything(invoices: QuerySet) -> QuerySet:
@@ -326,7 +331,7 @@ def evidence_stream(
                     }
                 )
                 for path, content in invoice_evidence_files(
-                    invoice, folder=folder, activities=activities.get(invoice.pk, [])
+                    invoice, folder=folder, activities=activities.get(invoice.pk, []), viewer=generated_by
                 ):
                     files.append({"path": path, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()})
                     yield add(path, content)
@@ -334,7 +339,7 @@ def evidence_stream(
         yield add(SUMS, sums)
         manifest = {
             "generatedAt": _time(now),
-            "generatedBy": _person(generated_by),
+            "generatedBy": _person(generated_by, generated_by),
             "selection": selection or {},
             "invoices": listed,
             "files": files,

@@ -7,6 +7,8 @@ through the administrations the person may read, so another tenant's id is simpl
 one of a selection or a period holds at most LIMIT invoices.
 """
 
+import logging
+
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +28,7 @@ from invoicing.models import Invoice
 from portal.parsing import is_number
 
 PERIOD_TEMPLATE = "invoicing/evidence_pack.html"
+logger = logging.getLogger(__name__)
 LIMIT = 2000
 
 readers_only = requires(
@@ -40,8 +43,18 @@ def _readable_invoices(user):
     return Invoice.objects.filter(administration__in=readable).exclude(status=Invoice.Status.DRAFT)
 
 
+def _logged(stream):
+    """The pack's bytes; a failure halfway is logged and ends the download unfinished (the status line
+    is gone: the browser sees a broken download, never a ZIP that looks whole)."""
+    try:
+        yield from stream
+    except Exception:
+        logger.exception("evidence pack: stopped halfway")
+        raise
+
+
 def _zip_response(stream, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream, content_type=evidence.CONTENT_TYPE)
+    response = StreamingHttpResponse(_logged(stream), content_type=evidence.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -6,7 +6,10 @@ the invoice (`supplier_*`, `buyer_*`): a later change of the profile or the addr
 invoice that has left draft.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -566,6 +569,10 @@ class Submission(models.Model):
             ),
         )
         RELEASED = "released", _("Released by %(user)s: Clearvo does not have it, so the invoice went back to draft.")
+        HELD_BY_PERSON = (
+            "held-by-person",
+            _("Held by %(user)s: nothing is sent until someone sends it again (the same request) or releases it."),
+        )
         NOT_ALLOWED = (
             "not-allowed",
             _("%(user)s may no longer submit invoices of this administration: nothing was sent."),
@@ -963,10 +970,24 @@ class StatusLimit(models.Model):
     def __str__(self):
         return f"{self.country or '*'} {self.status}"
 
+    def clean(self):
+        errors = {}
+        if self.first_after is not None and self.first_after <= timedelta(0):
+            errors["first_after"] = _("A limit is a length of time longer than zero.")
+        if self.counted_from == self.CountedFrom.DEADLINE and self.status != self.Status.UNDELIVERED:
+            errors["counted_from"] = _("Only an undelivered invoice has a delivery deadline to count from.")
+        if self.second_after is not None and self.first_after is not None:
+            if self.counted_from == self.CountedFrom.DEADLINE and self.second_after >= self.first_after:
+                errors["second_after"] = _("Before the deadline, the second alert comes nearer to it: a shorter time.")
+            elif self.counted_from == self.CountedFrom.STATUS and self.second_after <= self.first_after:
+                errors["second_after"] = _("The second alert comes after the first: a longer time.")
+        if errors:
+            raise ValidationError(errors)
+
 
 class StatusAlert(models.Model):
     """One alert raised for a submission stuck in a status past one of its limits: at most one per
-    (submission, status, level), whatever the number of watchdog runs."""
+    (submission, status, stay in the status, level), whatever the number of watchdog runs."""
 
     administration_path = "submission__invoice__administration"
 
@@ -976,7 +997,9 @@ class StatusAlert(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=StatusLimit.Status.choices)
     level = models.PositiveSmallIntegerField(_("alert"), help_text=_("1: first limit, 2: second limit."))
     limit = models.DurationField(_("limit"))
-    since = models.DateTimeField(_("in the status since"), null=True, blank=True)
+    # The start of the stay in the status the alert is about: a person's retry, or a status that
+    # moved on and came back, starts a new stay, whose limits count again.
+    since = models.DateTimeField(_("in the status since"))
     raised_at = models.DateTimeField(_("raised"))
 
     objects = TenantQuerySet.as_manager()
@@ -986,7 +1009,9 @@ class StatusAlert(models.Model):
         verbose_name_plural = _("status alerts")
         ordering = ["-raised_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["submission", "status", "level"], name="one_alert_per_status_and_level"),
+            models.UniqueConstraint(
+                fields=["submission", "status", "since", "level"], name="one_alert_per_stay_and_level"
+            ),
         ]
 
     def __str__(self):

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,9 +89,13 @@ def _stale(level: _Level, limits: list[StatusLimit], now: datetime) -> QuerySet:
     else:
         own = [other.country for other in limits if other.status == limit.status and other.country]
         rows = rows.exclude(invoice__country__in=own)
-    # The first alert is not raised once the second was: either one tells that the limit passed.
-    alerted = StatusAlert.objects.filter(submission=OuterRef("pk"), status=limit.status, level__gte=level.level)
-    return rows.exclude(Exists(alerted))
+    # The first alert is not raised once the second was: either one tells that the limit passed. An
+    # alert counts for the stay in the status it was raised in: after a person retried a stuck send,
+    # or the status moved on and back, the limits count again from the new start.
+    alerted = StatusAlert.objects.filter(
+        submission=OuterRef("pk"), status=limit.status, level__gte=level.level, since=OuterRef("stay")
+    )
+    return rows.alias(stay=Coalesce("status_since", "created_at")).exclude(Exists(alerted))
 
 
 def _alert(submission: Submission, level: _Level, limits: list[StatusLimit], now: datetime) -> int:
@@ -114,7 +119,7 @@ def _alert(submission: Submission, level: _Level, limits: list[StatusLimit], now
                 status=limit.status,
                 level=level.level,
                 limit=level.after,
-                since=current.status_since,
+                since=current.status_since or current.created_at,
                 raised_at=now,
             )
             _tell(current, alert)
@@ -140,14 +145,14 @@ def _tell(submission: Submission, alert: StatusAlert) -> None:
         recipients=[invoice.author, *approvers, invoice.assignee, submission.submitted_by],
         administration=administration,
         kind=Notification.Kind.STATUS_STALE,
-        key=f"stale:{submission.pk}:{alert.status}:{alert.level}",
+        key=f"stale:{submission.pk}:{alert.status}:{alert.level}:{alert.since.timestamp():.0f}",
         data={
             "invoice": invoice.pk,
             "number": number,
             "submission": submission.pk,
             "status": alert.status,
             "level": alert.level,
-            "since": alert.since.isoformat() if alert.since else "",
+            "since": alert.since.isoformat(),
             "mc_deadline": submission.mc_deadline.isoformat() if submission.mc_deadline else "",
         },
         url=reverse(

@@ -27,7 +27,7 @@ def alert(submission, status, *, level=1, limit=timedelta(hours=4), since=None) 
         status=status,
         level=level,
         limit=limit,
-        since=since or submission.status_since,
+        since=since or submission.status_since or submission.created_at,
         raised_at=timezone.now(),
     )
 

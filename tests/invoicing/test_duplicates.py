@@ -80,6 +80,8 @@ def test_the_same_invoice_sent_again_is_recognised_and_its_earlier_outcome_adopt
         "sent_at": Submission.objects.get(pk=first.pk).first_attempt_at.isoformat(),
         "submitted_by": member.email,
         "reference_id": "",  # its answer was lost: the portal never learnt Clearvo's reference
+        "clearance_status": "",
+        "cleared_at": "",
     }
     assert BookFiling.objects.filter(invoice=invoice).count() == 1
 
@@ -233,6 +235,45 @@ def test_only_sends_that_may_have_reached_the_authority_count(administration, me
     with CaptureQueriesContext(connection) as queries:
         submissions_reconcile([])
     assert len(queries) == 0
+
+
+def test_the_earlier_outcome_is_not_adopted_from_another_invoice_nor_before_it_is_decided(administration, member):
+    """Adopting makes the invoice ACCEPTED and files it in the books: never when the authority's record
+    is another invoice of the portal (it would be filed twice), nor while the earlier send waits."""
+    original = ready_draft(administration, member, "IT", invoice_number="2026-IT-0900")
+    copy = ready_draft(administration, member, "IT", invoice_number="2026-IT-0901")
+    Invoice.objects.filter(pk=copy.pk).update(status=Invoice.Status.REJECTED)
+
+    def recorded(invoice, **fields) -> Submission:
+        fields = {
+            "state": State.SENT,
+            "terminal": True,
+            "attempts": 1,
+            "body": b'{"invoiceNumber": "2026-IT-0900"}',
+            "body_sha256": "c" * 64,
+            "invoice_number": "2026-IT-0900",
+            "api_mode": "test",
+        } | fields
+        return Submission.objects.create(
+            invoice=invoice, submitted_by=member, invoice_version=1, idempotency_key=new_key(), **fields
+        )
+
+    earlier = recorded(original, clearance_status="ACCEPTED")
+    answer = recorded(copy, clearance_status="REJECTED", error={"source": "SDI", "code": "00002"})
+    submissions_reconcile([answer.pk])
+    answer.refresh_from_db()
+    assert (answer.duplicate, answer.duplicate_of_id) == (DuplicateMatch.SAME, earlier.pk)
+
+    with pytest.raises(DecisionRefused, match="invoice 2026-IT-0900 of the portal"):
+        duplicate_adopt(submission=answer, user=member, confirmed=True)
+    assert duplicates.duplicate_reconciliation(copy).can_adopt is False
+
+    Submission.objects.filter(pk=earlier.pk).update(invoice=copy, clearance_status="PENDING", terminal=False)
+    with pytest.raises(DecisionRefused, match="still waiting"):
+        duplicate_adopt(submission=answer, user=member, confirmed=True)
+    copy.refresh_from_db()
+    assert copy.status == Invoice.Status.REJECTED and not BookFiling.objects.exists()
+    assert not Activity.objects.filter(action="invoice.duplicate_adopted").exists()
 
 
 @pytest.mark.parametrize(

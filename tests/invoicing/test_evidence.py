@@ -377,6 +377,9 @@ def test_a_client_user_gets_only_their_companies_invoices_for_a_period(client, p
         client.get(DOWNLOAD, {"issued_from": "2026-01-01", "issued_to": "2026-12-31", "status": "accepted"})
     )
     assert numbers_in(archive) == {"OURS-1"}
+    # As everywhere, a client user is shown the office's associates by name, not their e-mail address.
+    text = b"".join(archive.read(name) for name in archive.namelist()).decode(errors="replace")
+    assert member.get_full_name() in text and member.email not in text
 
     # Naming the other company is not a way in: it is not among the choices.
     response = client.get(

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone, translation
 
@@ -442,3 +443,40 @@ def test_a_real_poll_to_undelivered_moves_status_since_and_the_deadline_alerts_f
     assert run(deadline - timedelta(days=1)) == 1
     assert alerts(undelivered) == [("UNDELIVERED", 1), ("UNDELIVERED", 2)]
     assert bell(member) == [(submission.pk, 1), (submission.pk, 2)]
+
+
+def test_a_new_stay_in_the_status_counts_its_limits_again(administration, member, run):
+    """A person sent a stuck send again (invoicing.submissions.submission_retry restarts status_since):
+    if it sticks again, people are told again, once per limit of the new stay."""
+    retrying = in_status(administration, member, state=State.RETRYING, status="", since=timedelta(minutes=31))
+    assert run() == 1
+
+    restarted = timezone.now()
+    Submission.objects.filter(pk=retrying.pk).update(status_since=restarted)
+    assert run(restarted + timedelta(minutes=29)) == 0
+    assert run(restarted + timedelta(minutes=31)) == 1
+    assert run(restarted + timedelta(minutes=32)) == 0
+
+    stays = StatusAlert.objects.filter(submission=retrying, level=1).order_by("since").values_list("since", flat=True)
+    assert list(stays)[1] == restarted
+    assert bell(member) == [(retrying.pk, 1), (retrying.pk, 1)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"first_after": timedelta(0)}, "first_after"),
+        ({"second_after": timedelta(minutes=5)}, "second_after"),  # before the first, counted from the status
+        ({"status": "UNDELIVERED", "counted_from": "deadline", "second_after": timedelta(days=4)}, "second_after"),
+        ({"counted_from": "deadline"}, "counted_from"),  # PENDING has no deadline
+    ],
+)
+def test_a_limit_that_could_never_work_is_refused_with_the_reason(db, fields, field):
+    limit = StatusLimit(country="HU", status="PENDING", first_after=timedelta(hours=1), second_after=timedelta(hours=2))
+    for name, value in fields.items():
+        setattr(limit, name, value)
+    if limit.counted_from == "deadline" and limit.status == "UNDELIVERED":
+        limit.first_after = timedelta(days=3)
+    with pytest.raises(ValidationError) as refused:
+        limit.full_clean()
+    assert field in refused.value.message_dict
