@@ -266,6 +266,7 @@ def test_the_earlier_outcome_is_not_adopted_from_another_invoice_nor_before_it_i
 
     with pytest.raises(DecisionRefused, match="invoice 2026-IT-0900 of the portal"):
         duplicate_adopt(submission=answer, user=member, confirmed=True)
+    copy.refresh_from_db()
     assert duplicates.duplicate_reconciliation(copy).can_adopt is False
 
     Submission.objects.filter(pk=earlier.pk).update(invoice=copy, clearance_status="PENDING", terminal=False)
