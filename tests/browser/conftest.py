@@ -76,3 +76,15 @@ def sign_in_with_clearfacts(page, portal, username, *, language="en"):
         page.get_by_test_id("language-menu").click()
         page.locator(f'button[name="language"][value="{language}"]').click()
         page.wait_for_load_state()
+
+
+def signed_in_directly(page, portal, username, *, language="en"):
+    """`username` signed in in the page's browser, as the sign-in leaves them but without its pages
+    (tests.signed_in.sign_in_directly): for tests about other pages. Returns the portal's User."""
+    from tests.signed_in import sign_in_directly
+
+    session = sign_in_directly(portal, username, language=language)
+    page.context.add_cookies(
+        [{"name": cookie.name, "value": cookie.value, "url": portal.url} for cookie in session.cookies]
+    )
+    return session.user

@@ -1,4 +1,4 @@
-"""Exactly once, at scale: 1,000 invoices through a faulty, slow Clearvo and a worker killed mid-run.
+"""Exactly once, at scale: 500 invoices through a faulty, slow Clearvo and a worker killed mid-run.
 
 A real Celery worker process (four threads) sends what the test submits, while the sandbox answers
 30 % of Clearvo calls with faults, half of them after committing the invoice, with latency on every
@@ -6,6 +6,14 @@ call. Midway the worker is killed with SIGKILL (sends in flight, scheduled retri
 started again; the test plays the beat's part and runs the sweeper. Afterwards the sandbox holds
 exactly one invoice per invoice number, each created under the one key of its submission, and every
 invoice in the portal is sent with the sandbox's referenceId, or held with its reason.
+
+Why 500 (the test had 1,000, three to four minutes of a two-core CI run): every invoice is a trial
+of its own through the faults, and 500 make about 700 Clearvo calls, some 200 of them faulty, about
+100 on each side of the commit (twice the 50 asserted below) and every fault kind among them. They
+are submitted in a few seconds, far faster than the four threads send, so the kill finds a long
+queue, sends in flight and retries waiting, and the restarted worker and the sweeper compete for
+what the dead one left. What the larger number added was more of the same trials, not another
+situation.
 """
 
 import os
@@ -31,7 +39,7 @@ from tests.invoicing.submit_helpers import ready_draft
 
 pytestmark = pytest.mark.slow
 
-INVOICES = 1000
+INVOICES = 500
 State = Submission.State
 UNSETTLED = (State.QUEUED, State.SENDING, State.RETRYING)
 ALL_FAULT_KINDS = "error,html,empty,retry_later,drop,hold,truncated,invalid_json"
@@ -77,7 +85,7 @@ def prompt_live_server():
 
 
 @pytest.mark.timeout(600)
-def test_a_thousand_invoices_through_faults_and_a_killed_worker_are_each_cleared_exactly_once(
+def test_five_hundred_invoices_through_faults_and_a_killed_worker_are_each_cleared_exactly_once(
     portal, administration, member, process_env, start_process, prompt_live_server
 ):
     started = time.monotonic()
