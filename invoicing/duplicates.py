@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record
 from clearfacts_app.roles import Action, can
-from invoicing import books, numbers, profiles, reviews
+from invoicing import books, numbers, profiles, services
 from invoicing.models import DuplicateMatch, Invoice, Submission
 
 Status = Submission.ClearanceStatus
@@ -264,19 +263,8 @@ def duplicate_renumber(*, invoice: Invoice, user) -> Invoice:
             raise DecisionRefused(_refused_state(locked))
         old_number, old_status = locked.invoice_number, locked.status
         new_number = numbers.number_allocate(profiles.profile_for(locked.administration), on=locked.issue_date)
-        now = timezone.now()
-        # The answered submission leaves the active ones, as when a rejected invoice is reopened.
-        Submission.objects.filter(pk=latest.pk, state=State.SENT, terminal=True).update(
-            state=State.CANCELLED, updated_at=now
-        )
-        Invoice.objects.filter(pk=locked.pk).update(
-            invoice_number=new_number,
-            status=Invoice.Status.DRAFT,
-            version=F("version") + 1,
-            updated_at=now,
-            **reviews.content_changed(locked, user, edited=False),
-        )
-        locked.refresh_from_db()
+        # As a rejected invoice reopened: the answered submission leaves the active ones.
+        services.answered_back_to_draft(locked, user, invoice_number=new_number)
         activity_record(
             administration=locked.administration,
             actor=user,

@@ -272,6 +272,24 @@ def invoice_delete(*, invoice: Invoice, actor) -> None:
 # Clearance: fixing a rejected invoice, and the office's Clearvo key
 
 
+def answered_back_to_draft(locked: Invoice, user, **fields) -> list[int]:
+    """`locked` (under its row lock), answered by the authority, back to DRAFT at a new version with
+    `fields` changed; its answered submissions leave the active ones (CANCELLED: closed by a person),
+    so the next submit makes a new one with a new key. Returns their ids."""
+    now = timezone.now()
+    closed = list(locked.submissions.filter(state__in=Submission.ACTIVE, terminal=True).values_list("pk", flat=True))
+    Submission.objects.filter(pk__in=closed).update(state=Submission.State.CANCELLED, updated_at=now)
+    Invoice.objects.filter(pk=locked.pk).update(
+        status=Invoice.Status.DRAFT,
+        version=F("version") + 1,
+        updated_at=now,
+        **fields,
+        **reviews.content_changed(locked, user, edited=False),
+    )
+    locked.refresh_from_db()
+    return closed
+
+
 def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
     """A REJECTED invoice back to DRAFT, to be fixed and submitted again (a new Submission, a new key).
 
@@ -286,18 +304,7 @@ def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
                 _("Only a rejected invoice can be fixed and sent again; %(number)s is %(status)s.")
                 % {"number": locked.invoice_number, "status": locked.get_status_display().lower()}
             )
-        now = timezone.now()
-        closed = list(
-            locked.submissions.filter(state__in=Submission.ACTIVE, terminal=True).values_list("pk", flat=True)
-        )
-        Submission.objects.filter(pk__in=closed).update(state=Submission.State.CANCELLED, updated_at=now)
-        Invoice.objects.filter(pk=locked.pk).update(
-            status=Invoice.Status.DRAFT,
-            version=F("version") + 1,
-            updated_at=now,
-            **reviews.content_changed(locked, user, edited=False),
-        )
-        locked.refresh_from_db()
+        closed = answered_back_to_draft(locked, user)
         activity_record(
             administration=locked.administration,
             actor=user,
