@@ -2,7 +2,7 @@
 InvoicingConfig.ready into clearfacts_app.activity, which imports nothing of invoicing)."""
 
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from clearfacts_app.activity import COMMENT_TARGETS, Kind, description_add
@@ -65,6 +65,8 @@ INVOICES = {
         "%(actor)s confirmed the tax authority's record of number %(number)s is this invoice: accepted as sent before"
     ),
     "invoice.renumbered": _("%(actor)s gave the invoice the new number %(number)s: the old one was already used"),
+    # The evidence pack (invoicing.evidence_views): who took the records out, and when
+    "invoice.evidence_downloaded": _("%(actor)s downloaded the evidence pack of invoice %(number)s"),
 }
 REVIEWS = {
     "invoice.review_requested": _("%(actor)s asked %(reviewer_name)s to review invoice %(number)s"),
@@ -93,6 +95,17 @@ def _assigned(activity, params: dict) -> str:
     return gettext("%(actor)s left invoice %(number)s to nobody in particular") % params
 
 
+def _evidence_of_many(activity, params: dict) -> str:
+    return (
+        ngettext(
+            "%(actor)s downloaded the evidence pack of %(count)d invoice",
+            "%(actor)s downloaded the evidence pack of %(count)d invoices",
+            params["count"],
+        )
+        % params
+    )
+
+
 def register() -> None:
     for action, text in INVOICES.items():
         description_add(action, text, kind=Kind.INVOICES, link=invoice_link)
@@ -101,6 +114,7 @@ def register() -> None:
     description_add("invoice.assigned", _assigned, kind=Kind.INVOICES, link=invoice_link)
     description_add("invoice.status_stale", status_stale, kind=Kind.INVOICES, link=invoice_link)
     description_add("invoice.deleted", _("%(actor)s deleted draft %(number)s"), kind=Kind.INVOICES)
+    description_add("invoices.evidence_downloaded", _evidence_of_many, kind=Kind.INVOICES)
     description_add(
         "invoicing_profile.changed", _("%(actor)s changed the invoicing profile"), kind=Kind.SETTINGS, link=profile_link
     )

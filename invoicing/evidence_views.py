@@ -8,8 +8,10 @@ one of a selection or a period holds at most LIMIT invoices.
 """
 
 import logging
+from collections import defaultdict
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clearfacts_app.activity import activity_record
 from clearfacts_app.models import Administration
 from clearfacts_app.roles import Action, checks_each_row, may_each, requires
 from invoicing import evidence
@@ -53,6 +56,22 @@ def _logged(stream):
         raise
 
 
+def evidence_download_record(user, invoices) -> None:
+    """The audit log keeps who took which records out: a row per administration of the pack."""
+    per_administration = defaultdict(list)
+    for pk, administration_id, number in invoices.values_list("pk", "administration_id", "invoice_number"):
+        per_administration[administration_id].append((pk, number))
+    administrations = Administration.objects.in_bulk(per_administration)
+    with transaction.atomic():
+        for administration_id, rows in per_administration.items():
+            if len(rows) == 1:
+                action, data = "invoice.evidence_downloaded", {"invoice": rows[0][0], "number": rows[0][1]}
+            else:
+                invoice_ids = [pk for pk, _number in rows]
+                action, data = "invoices.evidence_downloaded", {"count": len(rows), "invoices": invoice_ids}
+            activity_record(administration=administrations[administration_id], actor=user, action=action, data=data)
+
+
 def _zip_response(stream, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(_logged(stream), content_type=evidence.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -68,6 +87,7 @@ def invoice_evidence(request, company_number, invoice_pk):
     if invoice.is_editable:
         messages.info(request, _("A draft has no evidence yet: the pack is made once the invoice is submitted."))
         return redirect("invoicing:invoice-detail", company_number=company_number, invoice_pk=invoice.pk)
+    evidence_download_record(request.user, Invoice.objects.filter(pk=invoice.pk))
     stream = evidence.evidence_stream(
         invoices=Invoice.objects.filter(pk=invoice.pk),
         generated_by=request.user,
@@ -133,6 +153,7 @@ def invoice_evidence_download(request):
         "issuedTo": values["issued_to"].isoformat(),
         "status": values["status"],
     }
+    evidence_download_record(request.user, invoices)
     stream = evidence.evidence_stream(invoices=invoices, generated_by=request.user, selection=selection)
     company = values["company"].company_number if values["company"] else "all"
     return _zip_response(stream, f"evidence-{evidence.path_part(company, 'all')}-{period}.zip")
@@ -153,5 +174,6 @@ def _selection_download(request):
     if not found:
         messages.error(request, _("None of the chosen invoices has evidence you can see."))
         return redirect(back)
+    evidence_download_record(request.user, invoices)
     stream = evidence.evidence_stream(invoices=invoices, generated_by=request.user, selection={"invoices": found})
     return _zip_response(stream, f"evidence-{timezone.now():%Y-%m-%d-%H%M%S}.zip")

@@ -22,7 +22,7 @@ from clearfacts_app.filetypes import FileKind
 from clearfacts_app.models import Activity, AdministrationAccess, Document
 from clearfacts_app.roles import Role
 from clearfacts_app.tasks import send_document
-from invoicing import buyer_mail, buyers, cockpit_actions, profiles, reviews, services, watchdog
+from invoicing import buyer_mail, buyers, cockpit_actions, evidence_views, profiles, reviews, services, watchdog
 from invoicing.models import Buyer, Invoice, InvoiceLine, StatusLimit
 from tests import samples
 from tests.factories import make_document, make_invoice, make_user
@@ -311,6 +311,9 @@ def every_row(office, administration, owner, member, approver, broker, django_ca
         actor=member,
         changes={"invoice_number": ["2026-0001", "2026-0010"], "status": ["duplicate", "draft"]},
     )
+    # the evidence pack's downloads, as its views record them: of one invoice, and of several
+    evidence_views.evidence_download_record(member, Invoice.objects.filter(pk=accepted.pk))
+    evidence_views.evidence_download_record(member, Invoice.objects.filter(pk__in=[accepted.pk, draft.pk]))
     return {"draft": draft, "accepted": accepted, "uploaded": uploaded}
 
 

@@ -499,3 +499,25 @@ def test_a_chunk_of_invoices_is_read_with_a_few_queries_not_a_few_per_invoice(pr
     # Submissions, exchanges, events, approvals, comments, filings and audit log: per chunk. Only the
     # PDF's authority reference (invoicing.pdf) is read per invoice.
     assert queries(invoices) - queries(invoices[:1]) <= len(invoices) - 1
+
+
+def test_each_download_is_in_the_audit_log(client, profile, administration, member):
+    from clearfacts_app.models import Activity
+
+    one = issued(administration, member, "LOG-1")
+    issued(administration, member, "LOG-2")
+    client.force_login(member)
+
+    b"".join(client.get(one_click(one)).streaming_content)
+    b"".join(
+        client.get(
+            DOWNLOAD, {"issued_from": "2026-01-01", "issued_to": "2026-12-31", "status": "accepted"}
+        ).streaming_content
+    )
+
+    rows = list(Activity.objects.filter(action__endswith="evidence_downloaded").order_by("pk"))
+    assert [(row.action, row.actor) for row in rows] == [
+        ("invoice.evidence_downloaded", member),
+        ("invoices.evidence_downloaded", member),
+    ]
+    assert rows[0].data["number"] == "LOG-1" and rows[1].data["count"] == 2
