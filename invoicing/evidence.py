@@ -250,6 +250,9 @@ def _activities_of(invoices: list[Invoice]) -> dict[int, list[Activity]]:
     rows = (
         Activity.objects.filter(
             administration_id__in={invoice.administration_id for invoice in invoices},
+            # Nothing is said of an invoice before it exists: the (administration, created_at) index
+            # then reads the rows since the chunk's oldest invoice, not the administration's whole log.
+            created_at__gte=min(invoice.created_at for invoice in invoices),
             data__invoice__in=[invoice.pk for invoice in invoices],
         )
         .select_related("actor")
