@@ -454,8 +454,10 @@ def _first_explanation(submission: Submission) -> str:
 
 
 def _undelivered_reason(submission: Submission) -> str:
-    explained = explanations.for_submission(submission)
-    return str(explained[-1].meaning) if explained else ""
+    """One line (the invoice's page explains it at length): the deadline itself is in its own column."""
+    if submission.reason_code == UNDELIVERED_DEADLINE:
+        return _("Still not delivered after the deadline: tell the buyer by other means.")
+    return _("Not delivered to the buyer yet: the SDI keeps trying until the deadline.")
 
 
 def _stuck_reason(alert: StatusAlert) -> str:

@@ -1,7 +1,7 @@
 """The clearance queue's form posts here: one action on the items ticked, then back to the page.
 
 POST fields (docs/cockpit.md): `action` (assign, poll, retry, hold), `item` repeated
-("invoice:<pk>", "document:<pk>"), `assignee` (a person's id; empty: nobody; assign only) and `next`
+("invoice:<pk>", "document:<pk>"), `assignee` (a person's id, or "nobody" to clear it; assign only) and `next`
 (a relative address of the portal to go back to; the queue when missing or not acceptable). The
 answer is a redirect with messages: a summary, and one message per refused row. Rights are checked
 on each row (invoicing.cockpit_actions), never refused for the whole post.
@@ -21,6 +21,9 @@ from accounts.models import User
 from clearfacts_app.roles import Action, checks_each_row
 from invoicing import cockpit_actions
 from portal.parsing import is_number
+
+# The assignee list's "Nobody" (clears the assignment); an empty choice is no choice at all.
+NOBODY = "nobody"
 
 
 def _assigned(count: int, assignee) -> str:
@@ -77,13 +80,13 @@ def _back(request) -> str:
 
 def _assignee(request):
     """(the person chosen or None for nobody, whether the choice is acceptable)."""
-    value = request.POST.get("assignee")
-    if value is None:
-        return None, False
-    if not value.strip():
+    value = (request.POST.get("assignee") or "").strip()
+    if not value:
+        return None, False  # nothing chosen: pressing Assign must not clear anyone's assignment
+    if value == NOBODY:
         return None, True
     membership = getattr(request.user, "membership", None)
-    if membership is None or not is_number(value.strip()) or len(value.strip()) > 18:
+    if membership is None or not is_number(value) or len(value) > 18:
         return None, False
     person = User.objects.filter(pk=int(value), is_active=True, membership__office_id=membership.office_id).first()
     return person, person is not None
@@ -111,7 +114,7 @@ def cockpit_act(request):
     if action == "assign":
         assignee, acceptable = _assignee(request)
         if not acceptable:
-            messages.error(request, _("Choose someone of your office from the list, or nobody."))
+            messages.error(request, _("Choose who takes care of them from the list (or “Nobody”), then assign."))
             return redirect(back)
         results = service(user=request.user, keys=keys, assignee=assignee)
     else:

@@ -462,7 +462,7 @@ def items_hold(*, user, keys) -> list[RowResult]:
                 _("It has no send waiting for Clearvo: there is nothing to hold."),
             )
         if unconfirmed.state == State.HELD:
-            return _done(INVOICE, invoice)  # held already: it waits for a person either way
+            return _refused(INVOICE, invoice, _("It is held already: it waits for a person to decide."))
         try:
             submission_hold(submission=unconfirmed, user=user)
         except SubmitRefused as refused:

@@ -59,6 +59,14 @@ def _explanation(key, meaning, next_step, fix=None, *, title="") -> Explanation:
     return Explanation(key, meaning, next_step, fix, title)
 
 
+# A number the authority already holds: the portal compared it with what it sent under the number
+# (invoicing.duplicates), and the invoice's page says which case it is and offers its one way out.
+DUPLICATE_NEXT_STEP = _(
+    "The portal compared this with what it sent before under the number: the box above says whether the "
+    "authority's record is this very invoice (then adopt that earlier outcome) or another one (then give this "
+    "invoice a new number)."
+)
+
 # Authority rejections (error.source and error.code of a REJECTED status).
 REJECTIONS = {
     ("SDI", "00001"): _explanation(
@@ -73,11 +81,7 @@ REJECTIONS = {
     ("SDI", "00002"): _explanation(
         "SDI 00002",
         _("The SDI already holds an invoice with this number from your company."),
-        _(
-            "If it is the same invoice, nothing needs to be done: the first one stands. If it is a different "
-            "invoice, give it a number of its own and send it again."
-        ),
-        Fix(Fix.INVOICE, "invoice_number"),
+        DUPLICATE_NEXT_STEP,
     ),
     ("SDI", "00102"): _explanation(
         "SDI 00102",
@@ -109,11 +113,7 @@ REJECTIONS = {
     ("KSeF", "DuplicateInvoice"): _explanation(
         "KSeF DuplicateInvoice",
         _("KSeF already holds an invoice with this number from your company."),
-        _(
-            "If it is the same invoice, nothing needs to be done: the first one stands. If it is a different "
-            "invoice, give it a number of its own and send it again."
-        ),
-        Fix(Fix.INVOICE, "invoice_number"),
+        DUPLICATE_NEXT_STEP,
     ),
     ("KSeF", "SchemaValidationError"): _explanation(
         "KSeF SchemaValidationError",
@@ -149,10 +149,7 @@ DUPLICATE = _explanation(
         "The authority already holds an invoice with this number from your company, so it did not register this "
         "one again."
     ),
-    _(
-        "If you meant to send the same invoice again, nothing needs to be done: the first one stands. If this is "
-        "a different invoice, make a copy (it gets a new number) and send the copy."
-    ),
+    DUPLICATE_NEXT_STEP,
 )
 UNDELIVERED = _explanation(
     "UNDELIVERED",

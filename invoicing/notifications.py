@@ -37,7 +37,7 @@ from accounts.models import User
 from accounts.oidc import language_of
 from clearfacts_app.models import Administration, Notification
 from clearfacts_app.notifications import automatic_email, notify
-from invoicing import notification_tasks
+from invoicing import duplicates, notification_tasks
 from invoicing.models import Invoice, InvoiceLine, NotificationSent, NotificationSetting, Outcome, Submission
 from invoicing.payload import field_for_path
 
@@ -263,8 +263,9 @@ def explanation(submission: Submission, outcome: str) -> dict:
             "the invoice's timeline."
         ),
         Outcome.DUPLICATE: _(
-            "The tax authority already holds an invoice with this number. Nothing more is needed if that is "
-            "this same invoice."
+            "The tax authority already holds an invoice with this number. The invoice's page compares it with "
+            "what the portal sent before under the number and says what to do: adopt that earlier outcome if "
+            "it was this same invoice, or give this one a new number."
         ),
         Outcome.REFUSED: _(
             "Clearvo refused the invoice before it reached the tax authority. It is a draft again: correct "
@@ -275,6 +276,8 @@ def explanation(submission: Submission, outcome: str) -> dict:
             "itself. Someone must check with Clearvo before it is sent again."
         ),
     }
+    if outcome == Outcome.REJECTED and duplicates.is_duplicate_answer(submission.clearance_status, error):
+        outcome = Outcome.DUPLICATE  # SDI 00002, KSeF DuplicateInvoice: the number, not the content
     summary = summaries.get(outcome) or _undelivered(submission.mc_deadline)
     return {
         "summary": summary,

@@ -24,6 +24,7 @@ from invoicing import explanations, payload, totals
 from invoicing.models import (
     ClearanceEvent,
     ClearvoAccount,
+    DuplicateMatch,
     Exchange,
     Invoice,
     InvoiceLine,
@@ -504,7 +505,17 @@ class Timeline:
 
     @property
     def can_reopen(self) -> bool:
-        return self.invoice.status == Status.REJECTED
+        """A rejected invoice may be fixed and sent again, unless the rejection says the authority
+        already holds this very invoice (an earlier send of it, same bytes): then a person adopts
+        that outcome (invoicing.duplicates); a changed number would register the sale twice."""
+        return self.invoice.status == Status.REJECTED and not self.holds_this_invoice
+
+    @property
+    def holds_this_invoice(self) -> bool:
+        latest = self.latest.submission if self.latest else None
+        if latest is None or latest.duplicate != DuplicateMatch.SAME or latest.adopted_at is not None:
+            return False
+        return latest.duplicate_of_id in {attempt.submission.pk for attempt in self.attempts}
 
 
 def invoice_timeline(*, invoice: Invoice) -> Timeline:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from clearfacts_app.activity import activity_record, changes_between
 from invoicing import buyers, numbers, polling, profiles, reviews
-from invoicing.models import ClearvoAccount, Invoice, InvoiceLine, InvoicingProfile, Submission
+from invoicing.models import ClearvoAccount, DuplicateMatch, Invoice, InvoiceLine, InvoicingProfile, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +303,19 @@ def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
             raise ActionRefused(
                 _("Only a rejected invoice can be fixed and sent again; %(number)s is %(status)s.")
                 % {"number": locked.invoice_number, "status": locked.get_status_display().lower()}
+            )
+        latest = locked.submissions.order_by("-pk").first()
+        if (
+            latest.duplicate == DuplicateMatch.SAME
+            and latest.adopted_at is None
+            and locked.submissions.filter(pk=latest.duplicate_of_id).exists()
+        ):
+            raise ActionRefused(
+                _(
+                    "The tax authority already holds invoice %(number)s as the portal sent it before: adopt that "
+                    "earlier outcome instead of changing the invoice."
+                )
+                % {"number": locked.invoice_number}
             )
         closed = answered_back_to_draft(locked, user)
         activity_record(

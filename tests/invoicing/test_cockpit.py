@@ -94,7 +94,7 @@ def test_an_undelivered_invoice_past_its_deadline_is_in_without_an_alert(adminis
 
     assert queue(member) == [("undelivered", "IT-LATE")]
     [item] = cockpit.queue_items(user=member).items
-    assert "ten days" in item.reason
+    assert item.reason == "Still not delivered after the deadline: tell the buyer by other means."
 
 
 def test_a_pending_invoice_past_its_limit_is_stuck_until_the_authority_answers(administration, member):
@@ -424,7 +424,7 @@ def test_the_page_lists_the_items_with_why_since_deadline_and_assignee(client, o
 def test_the_page_in_dutch(client, administration, member):
     make.rejected(administration, member, invoice_number="REJ-1")
     page = signed_in(client, member, "nl").get(URL).text
-    assert "Afgewezen door de overheid" in page
+    assert "Geweigerd door de belastingadministratie" in page
     assert "1 open probleem" in page
     assert "Opvolging van de goedkeuring" in page
 

@@ -108,7 +108,7 @@ def test_unassigning_clears_the_assignee_and_tells_nobody(
     Invoice.objects.filter(pk=invoice.pk).update(assignee=colleague, assigned_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = act(client, member, "assign", [key(invoice)], assignee="")
+        response = act(client, member, "assign", [key(invoice)], assignee="nobody")
 
     assert messages_of(response) == ["1 problem is assigned to nobody now."]
     invoice.refresh_from_db()
@@ -161,7 +161,7 @@ def test_an_assignee_outside_the_office_or_unreadable_changes_nothing(client, me
     response = act(client, member, "assign", [key(invoice)], **fields)
 
     assert response.status_code == 302
-    assert messages_of(response) == ["Choose someone of your office from the list, or nobody."]
+    assert messages_of(response) == ["Choose who takes care of them from the list (or “Nobody”), then assign."]
     assert Invoice.objects.get(pk=invoice.pk).assignee is None and not Activity.objects.exists()
 
 
@@ -284,6 +284,11 @@ ITEM = "the invoice's key"
             {"action": "assign", "item": [ITEM, *(f"invoice:{n}" for n in range(1, 101))], "assignee": ""},
             "At most 100 problems can be handled at once.",
         ),
+        # Assign pressed without choosing anyone: nobody's assignment is cleared by accident.
+        (
+            {"action": "assign", "item": [ITEM], "assignee": ""},
+            "Choose who takes care of them from the list (or “Nobody”), then assign.",
+        ),
     ],
 )
 def test_bad_input_gives_a_message_and_changes_nothing(client, administration, member, colleague, fields, message):
@@ -309,7 +314,7 @@ def test_bad_input_gives_a_message_and_changes_nothing(client, administration, m
     ],
 )
 def test_it_goes_back_only_to_a_page_of_the_portal(client, member, invoice, next_url, back):
-    response = act(client, member, "assign", [key(invoice)], assignee="", next=next_url)
+    response = act(client, member, "assign", [key(invoice)], assignee="nobody", next=next_url)
 
     assert response.status_code == 302 and response["Location"] == back
 
@@ -516,6 +521,10 @@ def test_a_held_send_is_not_sent_until_a_person_sends_it_again_with_the_same_key
     assert submission_send(submission.pk) == "not claimable (held)"
     assert submissions_sweep(stale_after=timedelta(0)) == []
     assert posts(submission).count() == 1 and dispatched == []
+    # Holding it again changes nothing, and says so.
+    twice = messages_of(act(client, member, "hold", [f"invoice:{submission.invoice_id}"]))
+    assert any(message.endswith("It is held already: it waits for a person to decide.") for message in twice)
+    assert Activity.objects.filter(action="invoice.submission_held_by_person").count() == 1
 
     again = act(client, member, "retry", [f"invoice:{submission.invoice_id}"])
 

@@ -416,3 +416,23 @@ def test_the_confirmation_is_in_the_users_language(client, member, same_twice):
     page = client.get(url(invoice, "adopt")).content.decode()
 
     assert "Ik bevestig" in page
+
+
+def test_an_invoice_the_authority_holds_as_sent_is_not_offered_for_fixing(client, sandbox, administration, member):
+    """SDI 00002 on the same bytes sent before: changing the number and sending again would register the
+    sale twice, so "Fix and send again" is neither offered nor accepted; adopting is the way out."""
+    invoice = ready_draft(administration, member, "IT")
+    reached_then_released(invoice, member)
+    answered(invoice, member)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.REJECTED
+    client.force_login(member)
+
+    page = client.get(url(invoice)).text
+    assert 'data-testid="duplicate-adopt"' in page and "/reopen/" not in page
+    assert "The portal compared this with what it sent before under the number" in page
+
+    response = client.post(url(invoice) + "reopen/", follow=True)
+    assert any("adopt that earlier outcome" in message for message in messages_of(response))
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.REJECTED

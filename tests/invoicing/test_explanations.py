@@ -45,8 +45,6 @@ def test_an_undocumented_rejection_gets_the_general_explanation():
         ("SDI", "00102", Fix.PROFILE, "tax_id", "Company number (VAT)"),
         ("SDI", "00201", Fix.INVOICE, "it_codice_destinatario", "Codice destinatario"),
         ("KSeF", "InvalidNip", Fix.INVOICE, "buyer_tax_id", "Buyer VAT or tax number"),
-        ("SDI", "00002", Fix.INVOICE, "invoice_number", "Invoice number"),
-        ("KSeF", "DuplicateInvoice", Fix.INVOICE, "invoice_number", "Invoice number"),
         ("PEPPOL_AP", "RE", Fix.INVOICE, "de_buyer_reference", "Leitweg-ID (buyer reference)"),
     ],
 )
@@ -56,6 +54,15 @@ def test_the_explanation_names_the_field_to_fix(source, code, place, field, labe
     assert (fix.place, fix.field) == (place, field)
     with translation.override("en"):
         assert fix.label == label
+
+
+@pytest.mark.parametrize(("source", "code"), [("SDI", "00002"), ("KSeF", "DuplicateInvoice")])
+def test_a_number_the_authority_already_has_points_to_the_portals_comparison_not_to_a_field(source, code):
+    """The invoice's page says whether it is this very invoice (adopt) or another one (a new number):
+    a field to fix would send a user changing the number of an invoice the authority already holds."""
+    explained = explanations.for_rejection({"source": source, "code": code})
+
+    assert explained.fix is None and explained.next_step == explanations.DUPLICATE_NEXT_STEP
 
 
 @pytest.mark.parametrize("code", PORTAL_REASONS)
