@@ -306,7 +306,8 @@ def invoice_reopen(*, invoice: Invoice, user) -> Invoice:
             )
         latest = locked.submissions.order_by("-pk").first()
         if (
-            latest.duplicate == DuplicateMatch.SAME
+            latest is not None
+            and latest.duplicate == DuplicateMatch.SAME
             and latest.adopted_at is None
             and locked.submissions.filter(pk=latest.duplicate_of_id).exists()
         ):
