@@ -415,7 +415,7 @@ class Seeder:
             "invoices first page": f"{base}/invoices/",
             "invoices last page": f"{base}/invoices/?after={Cursor.of(newest_of_last)}",
             "invoices status filter": f"{base}/invoices/?status=rejected",
-            "invoices search": f"{base}/invoices/?q=Cliente+42",
+            "invoices search": f"{base}/invoices/?q=Cliente+50",  # matches at both sizes (n = 50, 500 to 509)
             "invoice with 50 events": f"{base}/invoices/{first.pk}/",
             "timeline partial": f"{base}/invoices/{first.pk}/timeline/",
             "documents": "/documents/",
