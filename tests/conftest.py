@@ -352,30 +352,6 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _flush_by_delete_on_postgresql():
-    """Each test that commits (the live portal's, the workers') ends with every table emptied. On
-    PostgreSQL Django does it with one TRUNCATE of every table, which makes a new file for each of
-    them: about 0.15 s a test, some 140 s of a CI run. A DELETE of the few rows a test wrote costs a
-    few milliseconds; the foreign keys are checked at the commit (Django makes them DEFERRABLE
-    INITIALLY DEFERRED), so the order of the tables does not matter."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    truncate = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        if reset_sequences or allow_cascade:
-            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608 (Django's own table names)
-
-    DatabaseOperations.sql_flush = sql_flush
-    yield
-    DatabaseOperations.sql_flush = truncate
-
-
-@pytest.fixture(scope="session", autouse=True)
 def _clean_broker_folders():
     # Messages left by an interrupted earlier run must not be picked up by this run's workers.
     for folder in settings.CELERY_BROKER_FOLDERS:
