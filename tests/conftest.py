@@ -351,6 +351,55 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+QUIET_WAIT_SECONDS = 15
+OTHER_TRANSACTIONS = """
+    SELECT count(*) FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND backend_type = 'client backend' AND state IN ('active', 'idle in transaction')
+"""
+
+
+def wait_for_other_transactions(cursor) -> None:
+    """Until no other session on this test database (the session's worker, the live server's
+    threads) is inside a transaction, for at most QUIET_WAIT_SECONDS."""
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        cursor.execute(OTHER_TRANSACTIONS)
+        if not cursor.fetchone()[0]:
+            return
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_when_the_database_is_quiet():
+    """A committed test ends with every table truncated. A background task still finishing (a
+    worker writing its last status, the sandbox answering it) holds row locks the TRUNCATE must
+    wait for, while its next foreign-key check waits for the TRUNCATE: PostgreSQL then kills one of
+    them as a deadlock. So the flush waits until the other sessions are out of their transactions,
+    and a deadlock that still happens is tried again (the other side has then committed)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from django.db import OperationalError
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(4):
+            with self.connection.cursor() as cursor:
+                wait_for_other_transactions(cursor)
+            try:
+                return flush(self, sql_list)
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == 3:
+                    raise
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = flush
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_broker_folders():
     # Messages left by an interrupted earlier run must not be picked up by this run's workers.

@@ -110,6 +110,7 @@ def test_a_long_name_is_shortened_keeping_its_extension(browser):
     assert len(document.filename) <= 200 and document.filename.endswith(".pdf")
     assert document.filename.startswith("offerte-lang-lang-")
     assert sandbox.Document.objects.filter(filename=document.filename).exists()
+    assert ends(Document.objects.get(filename="kort.pdf"), Document.Status.SENT, browser), "its neighbour goes as it is"
 
 
 def category_options(html: str) -> list[str]:
