@@ -84,11 +84,11 @@ def company_number(n: int) -> str:
 class Database:
     """The bench's own PostgreSQL database beside DATABASE_URL's."""
 
-    def __init__(self):
+    def __init__(self, name: str = ""):
         given = os.environ.get("DATABASE_URL", "")
         if not given.startswith(("postgres://", "postgresql://")):
             raise SystemExit("DATABASE_URL must name a PostgreSQL database (the bench creates its own beside it)")
-        self.name = f"bench_pages_{os.getpid()}"
+        self.name = name or f"bench_pages_{os.getpid()}"
         self.admin_url = given
         self.url = urlunsplit(urlsplit(given)._replace(path=f"/{self.name}"))
 
@@ -112,11 +112,14 @@ class Database:
 class Site:
     """The portal under gunicorn, in production's settings (DEBUG off) plus the bare view."""
 
-    def __init__(self, folder: Path, database: Database, workers: int):
+    def __init__(self, folder: Path, database: Database, workers: int, celery_workers: int):
         cache = os.environ.get("CACHE_URL", "")
         if not cache.startswith("redis://"):
             raise SystemExit("CACHE_URL must name a Redis database (redis://…), as in production")
-        self.folder, self.workers = folder, workers
+        broker = os.environ.get("CELERY_BROKER_URL", "")
+        if not broker.startswith("redis://"):
+            raise SystemExit("CELERY_BROKER_URL must name a Redis database (redis://…), as in production")
+        self.folder, self.workers, self.celery_workers = folder, workers, celery_workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         base = {
@@ -129,6 +132,7 @@ class Site:
             "VAR_DIR": str(folder / "var"),
             "DATABASE_URL": database.url,
             "CACHE_URL": cache,
+            "CELERY_BROKER_URL": broker,
             "DEBUG": "0",
             "SANDBOX": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
@@ -145,8 +149,7 @@ class Site:
             "CLEARVO_API_KEY": "ck_test_bench",
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        self.process = None
-        self.log = None
+        self.processes = []
 
     def manage(self, *args) -> None:
         result = subprocess.run(
@@ -159,37 +162,60 @@ class Site:
         self.manage("migrate", "--noinput", "-v0")
         self.manage("collectstatic", "--noinput", "-v0")
 
-    def up(self) -> None:
-        self.log = open(self.folder / "gunicorn.log", "wb")  # noqa: SIM115 (closed in down)
-        self.process = subprocess.Popen(
-            # gunicorn.conf.py (read from ROOT) gives the threaded workers production runs.
-            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    def start(self, name: str, args: list[str], **env) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 (closed in down)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{self.url}/bench/bare/", headers=HTTPS, timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {self.folder / 'gunicorn.log'}")
+        self.processes.append((process, log))
+        return process
+
+    def up(self) -> None:
+        """gunicorn (gunicorn.conf.py's threaded workers, read from ROOT), the Celery workers and beat:
+        production's shape. The workers and beat do what they would on a quiet day (the watchdog's and
+        the poller's ticks) while the pages are timed."""
+        self.start(
+            "gunicorn",
+            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
+        )
+        celery = [str(BIN / "celery"), "-A", "portal"]
+        for n in range(self.celery_workers):
+            # At INFO, for its "ready." line.
+            worker = [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-n", f"bench{n}@%h"]
+            self.start(f"worker-{n}", worker, LOG_LEVEL="INFO")
+        if self.celery_workers:
+            self.start("beat", [*celery, "beat", "--loglevel=WARNING", "-s", str(self.folder / "var" / "beat")])
+        deadline = time.monotonic() + 90
+        # Every process booted (their imports are seconds of CPU) before anything is timed.
+        while not (self.answers() and self.workers_ready()):
+            if self.running() or time.monotonic() > deadline:
+                raise RuntimeError(f"the site did not start; see the logs in {self.folder}")
             time.sleep(0.3)
 
+    def answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/bench/bare/", headers=HTTPS, timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def workers_ready(self) -> bool:
+        logs = [self.folder / f"worker-{n}.log" for n in range(self.celery_workers)]
+        return all(b" ready." in log.read_bytes() for log in logs)
+
     def down(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        for process, _log in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process, log in self.processes:
             try:
-                self.process.wait(20)
+                process.wait(20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        if self.log:
-            self.log.close()
+                os.killpg(process.pid, signal.SIGKILL)
+            log.close()
+
+    def running(self) -> list[str]:
+        """The processes that died while the pages were timed (none, in a good run)."""
+        return [" ".join(process.args[:4]) for process, _log in self.processes if process.poll() is not None]
 
 
 class Seeder:
@@ -232,12 +258,34 @@ class Seeder:
         self.invoices = 0
         self.body = b'{"bench": true}'
 
+    @classmethod
+    def kept(cls) -> "Seeder":
+        """The office of a database an earlier run kept (--keep): to time it again without seeding."""
+        from accounts.models import ClearfactsCredential, User
+        from clearfacts_app.models import Administration
+        from invoicing.models import Invoice
+
+        seeder = cls.__new__(cls)
+        seeder.user = User.objects.get(username="bench")
+        # Written again under this run's FIELD_ENCRYPTION_KEY (each run makes its own).
+        ClearfactsCredential.objects.filter(user=seeder.user).update(access_token="bench")  # noqa: S106 (never sent)
+        seeder.administrations = list(Administration.objects.filter(name__endswith=" BV").order_by("pk"))
+        seeder.invoices = Invoice.objects.count()
+        return seeder
+
     def grow(self, total: int) -> None:
         """Invoices (with everything that comes with them) up to `total`."""
         while self.invoices < total:
             size = min(CHUNK, total - self.invoices)
             self._chunk(self.invoices, size)
             self.invoices += size
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # what documents.document_create keeps, one upload at a time
+            cursor.execute(
+                "UPDATE clearfacts_app_administration a SET document_count ="
+                " (SELECT count(*) FROM clearfacts_app_document d WHERE d.administration_id = a.id)"
+            )
 
     def _chunk(self, start: int, size: int) -> None:
         from clearfacts_app.models import Activity, Document, Notification
@@ -500,15 +548,20 @@ def main():
     parser.add_argument("--invoices", type=int, default=100_000, help="invoices at the large size (default 100,000)")
     parser.add_argument("--requests", type=int, default=60, help="requests per page (default 60)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (gunicorn's log)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--celery-workers", type=int, default=2, help="Celery worker processes, with beat (default 2)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the scratch folder (the logs)")
+    parser.add_argument(
+        "--database", default="", help="time again a database kept by --keep (no seeding; it is kept again)"
+    )
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-pages-"))
     (folder / "var").mkdir()
-    database = Database()
-    site = Site(folder, database, options.workers)
-    database.create()
+    database = Database(options.database)
+    site = Site(folder, database, options.workers, options.celery_workers)
+    if not options.database:
+        database.create()
     try:
         print(f"Scratch folder: {folder}; database {database.name}; cache {site.env['CACHE_URL']}")
         site.prepare()
@@ -519,9 +572,14 @@ def main():
         from django.core.cache import cache
         from django.db import connection
 
-        seeder = Seeder()
         counts, seeding = {}, {}
-        for size in (SMALL, options.invoices):
+        if options.database:
+            seeder = Seeder.kept()
+            sizes = [seeder.invoices]
+        else:
+            seeder = Seeder()
+            sizes = [SMALL, options.invoices]
+        for size in sizes:
             started = time.perf_counter()
             seeder.grow(size)
             with connection.cursor() as cursor:
@@ -531,6 +589,7 @@ def main():
             cache.clear()
             counts[size] = query_counts(seeder.user, pages)
             print(f"Seeded {size:,} invoices in all ({seeding[size]:.0f} s for this step)")
+        small, large = sizes[0], sizes[-1]
         connection.close()
 
         site.up()
@@ -542,35 +601,38 @@ def main():
         found = timings(site, pages | bare, cookies, rounds=rounds, threads=options.threads)
         bare_p95 = p95(found["bare Django view"])
         load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+        if died := site.running():
+            raise RuntimeError(f"died while the pages were timed: {died}; see the logs in {folder}")
         print(
-            f"\n{options.invoices:,} invoices, gunicorn {options.workers} workers (gthread), "
+            f"\n{large:,} invoices, gunicorn {options.workers} workers (gthread), "
+            f"{options.celery_workers} Celery workers and beat, "
             f"{options.threads} client threads, {rounds * options.threads} requests per page; "
             f"load average {load}; {os.cpu_count()} CPUs"
         )
         print(
-            f"{'page':<26} {'median ms':>10} {'p95 ms':>8} {'p95 ratio':>10} {'queries':>8} {'at ' + f'{options.invoices:,}':>12}"
+            f"{'page':<26} {'median ms':>10} {'p95 ms':>8} {'p95 ratio':>10} {'queries':>8} {'at ' + f'{large:,}':>12}"
         )
         figures = {}
         for name in [*pages, *bare]:
             values = found[name]
             median, high = statistics.median(values) * 1000, p95(values) * 1000
             ratio = p95(values) / bare_p95
-            small, large = counts[SMALL].get(name), counts[options.invoices].get(name)
+            at_small, at_large = counts[small].get(name), counts[large].get(name)
             figures[name] = {"median_ms": round(median, 1), "p95_ms": round(high, 1), "p95_ratio": round(ratio, 2)}
-            if small is not None:
-                figures[name] |= {"queries": {str(SMALL): small, str(options.invoices): large}}
-            flag = "" if small == large else "  <- grows"
+            if at_small is not None:
+                figures[name] |= {"queries": {str(small): at_small, str(large): at_large}}
+            flag = "" if at_small == at_large else "  <- grows"
             print(
-                f"{name:<26} {median:>10.1f} {high:>8.1f} {ratio:>10.2f} {small if small is not None else '':>8} "
-                f"{large if large is not None else '':>12}{flag}"
+                f"{name:<26} {median:>10.1f} {high:>8.1f} {ratio:>10.2f} {at_small if at_small is not None else '':>8} "
+                f"{at_large if at_large is not None else '':>12}{flag}"
             )
         print(
             json.dumps(
                 {
-                    "invoices": options.invoices,
+                    "invoices": large,
                     "seconds_seeding": round(sum(seeding.values())),
                     "worst_p95_ratio": round(max(f["p95_ratio"] for n, f in figures.items() if n in pages), 2),
-                    "query_counts_constant": counts[SMALL] == counts[options.invoices],
+                    "query_counts_constant": counts[small] == counts[large] and small != large,
                     "pages": figures,
                 }
             )
@@ -583,8 +645,10 @@ def main():
         except Exception:  # noqa: S110 (Django may not be set up yet)
             pass
         site.down()
-        database.drop()
-        if not options.keep:
+        if options.keep or options.database:  # a database named on the command line is never dropped
+            print(f"Kept: the database {database.name} (time it again with --database), the logs in {folder}")
+        else:
+            database.drop()
             shutil.rmtree(folder, ignore_errors=True)
 
 
