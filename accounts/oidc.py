@@ -36,6 +36,14 @@ class ClearfactsOIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
         self._token_response = None
 
+    def get_user(self, user_id):
+        """The signed-in user of each request, with their membership and office in the same query:
+        nearly every page asks for the office (tenancy, the navigation)."""
+        try:
+            return self.UserModel.objects.select_related("membership__office").get(pk=user_id)
+        except self.UserModel.DoesNotExist:
+            return None
+
     def get_token(self, payload):
         self._token_response = provider.exchange_code(
             code=payload["code"], redirect_uri=payload["redirect_uri"], code_verifier=payload.get("code_verifier")

@@ -129,6 +129,7 @@ def document_create(
         # Stored under a name of the portal's making with the kind's extension, never the user's.
         document.file.save(f"{uuid.uuid4().hex}{kind.extension}", content, save=False)
         document.save()
+        Administration.objects.filter(pk=administration.pk).update(document_count=F("document_count") + 1)
         _record(document, actor=uploaded_by, action="document.uploaded")
         if not duplicate:
             _dispatch(document.pk)

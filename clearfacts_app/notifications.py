@@ -21,7 +21,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -294,12 +294,15 @@ def safe_url(url: str) -> str:
 def _still_visible(user) -> Exists:
     """The notification's administration is one `user` can still see (Administration.visible_to:
     a grant within their own office). A correlated subquery on the grants' unique (user,
-    administration) index, so the bell stays one query: a notification outlives no withdrawn access."""
+    administration) index, so the bell stays one query: a notification outlives no withdrawn access.
+    The office comes with the signed-in user (accounts.oidc.ClearfactsOIDCBackend.get_user), which
+    spares the database joining the user and their membership on every page."""
+    membership = getattr(user, "membership", None)
     return Exists(
         AdministrationAccess.objects.filter(
             user=user,
             administration_id=OuterRef("administration_id"),
-            user__membership__office_id=F("administration__office_id"),
+            administration__office_id=membership.office_id if membership else None,
         )
     )
 

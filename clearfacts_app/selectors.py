@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import Paginator
 
 from clearfacts_app import client
 from clearfacts_app.models import Administration, Document
+from portal.pagination import BoundedPaginator
 
 CUSTOMERS_PER_REQUEST = 100  # Clearfacts' page size
 SEARCH_MAX_CHUNKS = 10  # counting and searching read at most the first 1000 customers
@@ -208,7 +208,7 @@ def document_page(documents, *, params) -> dict:
         documents = documents.filter(status=status)
     if destination in Document.Destination.values:
         documents = documents.filter(destination=destination)
-    page = Paginator(documents.select_related("administration", "uploaded_by"), DOCUMENTS_PER_PAGE).get_page(
+    page = BoundedPaginator(documents.select_related("administration", "uploaded_by"), DOCUMENTS_PER_PAGE).get_page(
         params.get("page")
     )
     return {

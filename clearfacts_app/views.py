@@ -9,7 +9,7 @@ import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,7 +46,7 @@ def administration_list(request):
             matches |= Q(company_number__contains=number)
         administrations = administrations.filter(matches)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "name"
-    administrations = administrations.annotate(document_count=Count("documents")).order_by(SORTS[sort], "pk")
+    administrations = administrations.order_by(SORTS[sort], "pk")
     page = Paginator(administrations, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "query": query, "sort": sort, "filters": list_filters(q=query, sort=sort)}
     return render(request, "clearfacts_app/administration_list.html", context)

@@ -31,7 +31,7 @@ from clearfacts_app.models import Administration, Document
 from invoicing import books, explanations
 from invoicing.models import BookFiling, Invoice, StatusAlert, StatusLimit, Submission
 
-PAGE_LIMIT = 100
+PAGE_LIMIT = 50  # rows drawn; more is a longer page, not a more useful one (the filters narrow it)
 State, Clearance = Submission.State, Submission.ClearanceStatus
 UNSENT = (State.QUEUED, State.SENDING, State.RETRYING)
 # The poller's reason_code once an UNDELIVERED invoice is past its mcDeadline (invoicing.polling.Reason).

@@ -179,6 +179,14 @@ class Buyer(BuyerFields):
         return self.name
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The label of `value` in `choices`, translated; `value` itself when it is not one of them."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class Invoice(models.Model):
     """An invoice, credit note or debit note of an administration, from draft to clearance.
 
@@ -373,6 +381,17 @@ class Invoice(models.Model):
     @property
     def is_note(self) -> bool:
         return self.document_type in self.NOTE_TYPES
+
+    # What get_document_type_display() and get_status_display() give, read from the choices' enum:
+    # Django's own builds a dict of every label (translating each) on each call, and a list calls
+    # them on every row.
+    @property
+    def document_type_label(self) -> str:
+        return choice_label(self.DocumentType, self.document_type)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(self.Status, self.status)
 
 
 class Approval(models.Model):

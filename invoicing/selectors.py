@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
@@ -29,6 +30,7 @@ from invoicing.models import (
     Invoice,
     InvoiceLine,
     Submission,
+    choice_label,
     key_mode,
 )
 from portal.parsing import is_number
@@ -154,7 +156,7 @@ class InvoiceRow:
     def gross(self) -> Decimal:
         return self.totals.gross
 
-    @property
+    @cached_property
     def badge(self) -> "StatusBadge":
         return status_badge(self.invoice, self.submission)
 
@@ -302,9 +304,9 @@ def status_badge(invoice: Invoice, submission: Submission | None = None) -> Stat
         if submission.state == Submission.State.RETRYING:
             label = _("Retrying (attempt %(attempt)d)") % {"attempt": submission.attempts + 1}
         else:
-            label = submission.get_state_display()
+            label = choice_label(Submission.State, submission.state)
         return StatusBadge(submission.state, str(label), live=submission.state != Submission.State.HELD)
-    return StatusBadge(invoice.status, str(invoice.get_status_display()), live=invoice.status in LIVE_STATUSES)
+    return StatusBadge(invoice.status, invoice.status_label, live=invoice.status in LIVE_STATUSES)
 
 
 def unsent_submissions(invoices) -> dict[int, Submission]:

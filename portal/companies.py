@@ -20,7 +20,8 @@ def validate_company_number(value: str) -> None:
 
 def format_company_number(value: str) -> str:
     """'0403170701' -> '0403.170.701', the way Belgian company numbers are written."""
-    number = compact_company_number(value)
+    # Stored numbers are already compact: python-stdnum's cleaning is only for what people type.
+    number = value if len(value or "") == 10 and value.isdigit() else compact_company_number(value)
     if len(number) != 10 or not number.isdigit():
         return value
     return f"{number[:4]}.{number[4:7]}.{number[7:]}"

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from authlib.common.security import generate_token
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.credentials import credential_store
@@ -168,9 +169,12 @@ def make_document(administration, uploader, filename="factuur.pdf", **fields) ->
         "size": 1000,
         "sha256": "0" * 64,
     }
-    return Document.objects.create(
+    document = Document.objects.create(
         administration=administration, uploaded_by=uploader, filename=filename, **(defaults | fields)
     )
+    # As clearfacts_app.documents.store keeps it.
+    Administration.objects.filter(pk=administration.pk).update(document_count=F("document_count") + 1)
+    return document
 
 
 def make_invoice(administration, author, *, lines=((Decimal("2"), Decimal("100.00"), "S"),), **fields) -> Invoice:

@@ -1,5 +1,6 @@
 """Drafting an Italian invoice in real Chromium: totals while typing, saved, and reopened unchanged."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -253,3 +254,30 @@ def test_on_a_phone_the_lists_and_the_preview_show_their_essentials_without_scro
                 gross = page.get_by_test_id("totals").locator("dd").last
                 assert gross.bounding_box()["height"] < 30, "the total and its currency share one line"
     assert not problems, "\n".join(problems)
+
+
+def test_the_rows_duplicate_and_credit_note_buttons_open_the_new_draft(page, portal):
+    """The row's buttons share the list's one form (and its CSRF token): each posts to its own row."""
+    sign_in_with_clearfacts(page, portal, SOFIE)
+    user = User.objects.get(email=SOFIE)
+    maes = Administration.objects.get(company_number=BAKKERIJ, office=user.office)
+    complete_profile(maes)
+    make_invoice(maes, user, invoice_number="BM-2026-0040", status=Invoice.Status.ACCEPTED)
+    accepted = make_invoice(maes, user, invoice_number="BM-2026-0041", status=Invoice.Status.ACCEPTED)
+    tab = f"{portal.url}/administrations/{BAKKERIJ}/invoices/"
+
+    page.goto(tab)
+    page.get_by_test_id("invoice-row").filter(has_text="BM-2026-0041").get_by_test_id("invoice-credit-note").click()
+
+    expect(page).to_have_url(re.compile(r"/invoices/\d+/edit/$"))
+    note = Invoice.objects.get(original_invoice=accepted)
+    assert note.document_type == Invoice.DocumentType.CREDIT_NOTE and note.status == Invoice.Status.DRAFT
+    assert page.url.endswith(f"/invoices/{note.pk}/edit/")
+
+    page.goto(tab)
+    page.get_by_test_id("invoice-row").filter(has_text="BM-2026-0040").get_by_test_id("invoice-duplicate").click()
+
+    expect(page).to_have_url(re.compile(r"/invoices/\d+/edit/$"))
+    copy = Invoice.objects.filter(administration=maes).latest("pk")
+    assert copy.pk > note.pk and copy.status == Invoice.Status.DRAFT
+    assert page.url.endswith(f"/invoices/{copy.pk}/edit/")

@@ -116,3 +116,57 @@ def test_the_administration_list_is_paged_and_its_links_keep_the_search_and_the_
     second = client.get("/administrations/", {"q": "bakkerij", "sort": "-name", "page": "2"}).text
     assert 'data-testid="administrations-previous" href="?q=bakkerij&amp;sort=-name&amp;page=1"' in second
     assert re.search(r'data-testid="administrations-page">Page 2 of 2<', second)
+
+
+def test_the_administration_list_counts_each_upload_and_sorts_by_the_count(client, member, office, monkeypatch):
+    from django.core.files.base import ContentFile
+
+    from clearfacts_app import documents
+    from clearfacts_app.filetypes import FileKind
+    from clearfacts_app.tasks import send_document
+    from tests import samples
+
+    monkeypatch.setattr(send_document, "delay", lambda *args: None)
+    quiet, busy = make_administration(office, "Bakkerij Stil"), make_administration(office, "Bakkerij Druk")
+    for administration in (quiet, busy):
+        member.administration_accesses.create(administration=administration)
+    for n, administration in enumerate([quiet, busy, busy, busy]):
+        documents.document_create(
+            administration=administration,
+            uploaded_by=member,
+            filename=f"factuur-{n}.pdf",
+            content=ContentFile(samples.pdf()),
+            sha256=f"{n:064d}",
+            kind=FileKind.PDF,
+            destination=Document.Destination.INBOX,
+            invoice_type=Document.InvoiceType.PURCHASE,
+        )
+    client.force_login(member)
+
+    most = client.get("/administrations/", {"sort": "-documents"}).text
+    fewest = client.get("/administrations/", {"sort": "documents"}).text
+
+    def counts(page):
+        rows = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        return re.findall(r">(Bakkerij \w+)</a>.*?<td class=\"text-end\">(\d+)</td>", rows, re.S)
+
+    assert counts(most) == [("Bakkerij Druk", "3"), ("Bakkerij Stil", "1")]
+    assert counts(fewest) == [("Bakkerij Stil", "1"), ("Bakkerij Druk", "3")]
+
+
+def test_the_migration_counts_the_documents_already_there(member, administration, other_administration, outsider):
+    from django.apps import apps
+
+    from clearfacts_app.models import Administration
+
+    migration = __import__("clearfacts_app.migrations.0011_document_count", fromlist=["count_documents"])
+    make_document(administration, member, "a.pdf")
+    make_document(administration, member, "b.pdf")
+    Administration.objects.update(document_count=0)
+
+    migration.count_documents(apps, None)
+
+    assert dict(Administration.objects.values_list("pk", "document_count")) == {
+        administration.pk: 2,
+        other_administration.pk: 0,
+    }

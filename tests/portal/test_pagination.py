@@ -54,9 +54,7 @@ def test_a_page_beyond_the_end_of_a_long_list_shows_rows_not_an_error(users):
     assert page.object_list and page.number == 3
 
 
-def test_the_documents_list_past_the_bound_says_page_n_and_offers_the_next(
-    client, member, administration, monkeypatch
-):
+def test_the_documents_list_past_the_bound_says_page_n_and_offers_the_next(client, member, administration, monkeypatch):
     monkeypatch.setattr(pagination, "COUNT_BOUND", 30)
     for n in range(60):
         make_document(administration, member, f"factuur-{n:02d}.pdf")
