@@ -1,15 +1,17 @@
 """Pages at scale: the portal's pages with years of data, timed against a bare Django view.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-    CACHE_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/pages.py [--invoices 100000] [--requests 60]
+    CACHE_URL=redis://127.0.0.1:6379/5 CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \\
+        .venv/bin/python bench/pages.py [--invoices 100000] [--requests 60] [--keep]
 
 What it needs: PostgreSQL (the role must be allowed to create databases: the bench creates its own,
-`bench_pages_<pid>`, beside the one named, and drops it at the end) and Redis (the cache, as in
-production). It runs the site as production does: DEBUG off, static files collected (WhiteNoise),
-gunicorn with gunicorn.conf.py's threaded workers (`--workers`, 3 by default), the settings of
-bench/settings.py, which are the portal's with one more URL: bench/urls.py's bare view
-(`/bench/bare/`, a short string through the same middleware), the baseline of every ratio.
+`bench_pages_<pid>`, beside the one named, and drops it at the end unless `--keep`) and Redis (the
+cache and the broker, as in production; the cache's database is emptied, so give it one of its own).
+It runs the site in production's shape: DEBUG off, static files collected (WhiteNoise), gunicorn with
+gunicorn.conf.py's threaded workers (`--workers`, 2 by default), two Celery worker processes and beat
+(`--celery-workers`), all booted before anything is timed, with the settings of bench/settings.py:
+the portal's plus bench/urls.py's bare view (`/bench/bare/`, a short string through the same
+middleware), the baseline of every ratio.
 
 It seeds with bulk inserts an office with 50 administrations and one associate who sees them all,
 then in two steps (1,000 invoices, then `--invoices` in all): invoices with 5 lines each, one
@@ -17,12 +19,17 @@ submission each with 10 clearance events (one invoice with 50), a document per t
 comment and an activity row per invoice, notifications for the associate, and open problems for
 the cockpit (rejected invoices, held submissions). After each step it counts each page's SQL
 queries in this process (django.test.Client, CaptureQueriesContext, the same database and cache).
-After the last step it times each page from this process (a client with `--threads` threads, each
+After the last step it measures each page's CPU time in this process (one request at a time), then
+times each page from this process against the running site (a client with `--threads` threads, each
 with its own connection, the pages interleaved so that drift on a shared machine falls on all of
-them) and prints each page's median, p95, and p95 ratio to the bare view's p95.
+them) and prints each page's median, p95, p95 ratio to the bare view's p95, its query counts and
+its CPU time and CPU ratio to the bare view's.
+
+`--keep` keeps the database; `--database NAME` times a kept one again without seeding (its query
+counts are then of one size only, and `query_counts_constant` is false).
 
 The last line is JSON: `worst_p95_ratio`, `query_counts_constant` (each page's count the same at
-both sizes), and per page the median and p95 (ms), the ratio and the two counts.
+both sizes), and per page the median and p95 (ms), the ratios, the CPU time and the two counts.
 """
 
 import argparse
@@ -493,6 +500,26 @@ def query_counts(user, pages: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+def cpu_costs(user, pages: dict[str, str], *, rounds: int = 10) -> dict[str, float]:
+    """Each page's CPU time in this process (the test client, one request at a time, the fastest of
+    `rounds`), in ms: what the page itself costs, steadier than latencies on a shared machine."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="accounts.oidc.ClearfactsOIDCBackend")
+    costs = {}
+    for name, url in pages.items():
+        headers = HTMX if name in PARTIALS else {}
+        client.get(url, secure=True, headers=headers)
+        spent = []
+        for _ in range(rounds):
+            started = time.process_time()
+            client.get(url, secure=True, headers=headers)
+            spent.append(time.process_time() - started)
+        costs[name] = min(spent) * 1000
+    return costs
+
+
 def session_cookie(user) -> dict[str, str]:
     from django.conf import settings
     from django.test import Client
@@ -590,6 +617,7 @@ def main():
             counts[size] = query_counts(seeder.user, pages)
             print(f"Seeded {size:,} invoices in all ({seeding[size]:.0f} s for this step)")
         small, large = sizes[0], sizes[-1]
+        cpu = cpu_costs(seeder.user, pages | {"bare Django view": "/bench/bare/"})
         connection.close()
 
         site.up()
@@ -611,6 +639,7 @@ def main():
         )
         print(
             f"{'page':<26} {'median ms':>10} {'p95 ms':>8} {'p95 ratio':>10} {'queries':>8} {'at ' + f'{large:,}':>12}"
+            f" {'cpu ms':>7} {'cpu ratio':>9}"
         )
         figures = {}
         for name in [*pages, *bare]:
@@ -618,13 +647,20 @@ def main():
             median, high = statistics.median(values) * 1000, p95(values) * 1000
             ratio = p95(values) / bare_p95
             at_small, at_large = counts[small].get(name), counts[large].get(name)
-            figures[name] = {"median_ms": round(median, 1), "p95_ms": round(high, 1), "p95_ratio": round(ratio, 2)}
+            cpu_ratio = cpu[name] / cpu["bare Django view"]
+            figures[name] = {
+                "median_ms": round(median, 1),
+                "p95_ms": round(high, 1),
+                "p95_ratio": round(ratio, 2),
+                "cpu_ms": round(cpu[name], 1),
+                "cpu_ratio": round(cpu_ratio, 1),
+            }
             if at_small is not None:
                 figures[name] |= {"queries": {str(small): at_small, str(large): at_large}}
             flag = "" if at_small == at_large else "  <- grows"
             print(
                 f"{name:<26} {median:>10.1f} {high:>8.1f} {ratio:>10.2f} {at_small if at_small is not None else '':>8} "
-                f"{at_large if at_large is not None else '':>12}{flag}"
+                f"{at_large if at_large is not None else '':>12} {cpu[name]:>7.1f} {cpu_ratio:>9.1f}{flag}"
             )
         print(
             json.dumps(

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Office
 from clearfacts_app.filetypes import FileKind, name_for_kind
 from clearfacts_app.roles import Role
+from portal.choices import choice_label
 from portal.companies import format_company_number, validate_company_number
 from portal.tenancy import TenantQuerySet
 
@@ -265,8 +266,14 @@ class Document(models.Model):
     @property
     def destination_label(self) -> str:
         if self.destination == self.Destination.INBOX:
-            return f"{self.get_destination_display()} · {self.get_invoice_type_display()}"
-        return f"{self.get_archive_type_display()} · {self.archive_category_name}"
+            destination = choice_label(self.Destination, self.destination)
+            return f"{destination} · {choice_label(self.InvoiceType, self.invoice_type)}"
+        return f"{choice_label(self.ArchiveType, self.archive_type)} · {self.archive_category_name}"
+
+    @property
+    def status_label(self) -> str:
+        """get_status_display(), without building every label on each row of a list (portal.choices)."""
+        return choice_label(self.Status, self.status)
 
 
 class AuditLogIsAppendOnly(Exception):

@@ -16,6 +16,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Office
 from clearfacts_app.models import Administration, Comment
+from portal.choices import choice_label
 from portal.crypto import EncryptedTextField
 from portal.tenancy import TenantQuerySet
 
@@ -177,14 +178,6 @@ class Buyer(BuyerFields):
 
     def __str__(self):
         return self.name
-
-
-def choice_label(choices: type[models.TextChoices], value: str) -> str:
-    """The label of `value` in `choices`, translated; `value` itself when it is not one of them."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
 
 
 class Invoice(models.Model):
@@ -382,9 +375,7 @@ class Invoice(models.Model):
     def is_note(self) -> bool:
         return self.document_type in self.NOTE_TYPES
 
-    # What get_document_type_display() and get_status_display() give, read from the choices' enum:
-    # Django's own builds a dict of every label (translating each) on each call, and a list calls
-    # them on every row.
+    # What get_document_type_display() and get_status_display() give (portal.choices).
     @property
     def document_type_label(self) -> str:
         return choice_label(self.DocumentType, self.document_type)

@@ -30,9 +30,9 @@ from invoicing.models import (
     Invoice,
     InvoiceLine,
     Submission,
-    choice_label,
     key_mode,
 )
+from portal.choices import choice_label
 from portal.parsing import is_number
 
 PAGE_SIZE = 25

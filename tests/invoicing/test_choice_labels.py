@@ -1,10 +1,12 @@
-"""Lists read a status's or a type's label from the choices' enum (invoicing.models.choice_label),
+"""Lists read a status's or a type's label from the choices' enum (portal.choices.choice_label),
 which must say exactly what Django's get_FOO_display() says, in the reader's language."""
 
 import pytest
 from django.utils import translation
 
-from invoicing.models import Invoice, Submission, choice_label
+from clearfacts_app.models import Document
+from invoicing.models import Invoice, Submission
+from portal.choices import choice_label
 
 
 @pytest.mark.parametrize("language", ["en", "nl", "fr"])
@@ -20,6 +22,9 @@ def test_each_label_is_the_one_django_gives_in_the_language(language):
         for state in Submission.State.values:
             submission.state = state
             assert choice_label(Submission.State, state) == submission.get_state_display()
+        for status in Document.Status.values:
+            document = Document(status=status)
+            assert document.status_label == document.get_status_display()
 
 
 def test_a_value_that_is_not_a_choice_is_shown_as_it_is():
