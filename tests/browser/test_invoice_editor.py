@@ -227,6 +227,8 @@ def test_on_a_phone_the_lists_and_the_preview_show_their_essentials_without_scro
     )
     make_invoice(maes, user, invoice_number="BM-2026-0034", document_type="credit_note", original_invoice=invoice)
     make_invoice(maes, user, invoice_number="BM-2026-0035", status=Invoice.Status.ACCEPTED)
+    # A long number (the sandbox's scenario suffixes make such) wraps instead of widening the table.
+    make_invoice(maes, user, invoice_number="BM-2026-0036-KSEF-DUPLICATE")
     tables = {
         f"{portal.url}/invoices/": '[data-testid="invoices"]',
         f"{portal.url}/administrations/{BAKKERIJ}/invoices/": '[data-testid="invoices"]',
