@@ -33,8 +33,9 @@ class Administration(models.Model):
     emails = models.JSONField(_("e-mail addresses"), default=list, blank=True)
     synced_at = models.DateTimeField(_("last synchronised"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    # Kept by clearfacts_app.documents.store, which adds each document under this row's lock: the
-    # list of administrations shows and sorts by it without counting every document on each request.
+    # Kept by clearfacts_app.documents.document_create, which adds each document under this row's
+    # lock: the list of administrations shows and sorts by it without counting every document on
+    # each request.
     document_count = models.PositiveIntegerField(_("documents"), default=0, editable=False)
 
     objects = AdministrationQuerySet.as_manager()

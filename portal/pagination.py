@@ -4,6 +4,9 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils.functional import cached_property
 
 COUNT_BOUND = 1000
+# Past the bound, a page number above this is taken as beyond the end (an offset the database
+# could not even hold comes from an edited link, not from the list).
+LAST_PAGE_READ = 100_000
 
 
 class BoundedPage(Page):
@@ -42,6 +45,8 @@ class BoundedPaginator(Paginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > LAST_PAGE_READ:
+            raise EmptyPage(self.error_messages["no_results"])
         return number
 
     def page(self, number) -> Page:
