@@ -3,6 +3,7 @@ Clearvo over a real socket: the portal compares with what it sent under the numb
 person adopts the earlier outcome or issues a new number, and both are in the audit log."""
 
 import json
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -195,25 +196,29 @@ def test_the_duplicate_trigger_without_any_earlier_send_is_a_number_used_outside
 # What counts as an earlier send
 
 
+def recorded_send(invoice, member, number: str, sha256: str, **fields) -> Submission:
+    """A send of `invoice` under `number` as the portal records it (body hash `sha256`): answered,
+    unless `fields` say otherwise."""
+    fields = {
+        "state": State.SENT,
+        "terminal": True,
+        "attempts": 1,
+        "body": json.dumps({"invoiceNumber": number}).encode(),
+        "body_sha256": sha256,
+        "invoice_number": number,
+        "api_mode": "test",
+    } | fields
+    return Submission.objects.create(
+        invoice=invoice, submitted_by=member, invoice_version=1, idempotency_key=new_key(), **fields
+    )
+
+
 def test_only_sends_that_may_have_reached_the_authority_count(administration, member):
     invoice = ready_draft(administration, member, "IT", invoice_number="2026-IT-0777")
     invoice.status = Invoice.Status.REJECTED
     invoice.save()
 
-    def recorded(**fields) -> Submission:
-        fields = {
-            "state": State.SENT,
-            "terminal": True,
-            "attempts": 1,
-            "body": b'{"invoiceNumber": "2026-IT-0777"}',
-            "body_sha256": "a" * 64,
-            "invoice_number": "2026-IT-0777",
-            "api_mode": "test",
-        } | fields
-        return Submission.objects.create(
-            invoice=invoice, submitted_by=member, invoice_version=1, idempotency_key=new_key(), **fields
-        )
-
+    recorded = partial(recorded_send, invoice, member, "2026-IT-0777", "a" * 64)
     recorded(state=State.REFUSED)
     recorded(state=State.QUEUED, attempts=0)
     recorded(state=State.FAILED, reason_code=Submission.Reason.KEY_REFUSED)
@@ -244,22 +249,10 @@ def test_the_earlier_outcome_is_not_adopted_from_another_invoice_nor_before_it_i
     copy = ready_draft(administration, member, "IT", invoice_number="2026-IT-0901")
     Invoice.objects.filter(pk=copy.pk).update(status=Invoice.Status.REJECTED)
 
-    def recorded(invoice, **fields) -> Submission:
-        fields = {
-            "state": State.SENT,
-            "terminal": True,
-            "attempts": 1,
-            "body": b'{"invoiceNumber": "2026-IT-0900"}',
-            "body_sha256": "c" * 64,
-            "invoice_number": "2026-IT-0900",
-            "api_mode": "test",
-        } | fields
-        return Submission.objects.create(
-            invoice=invoice, submitted_by=member, invoice_version=1, idempotency_key=new_key(), **fields
-        )
-
-    earlier = recorded(original, clearance_status="ACCEPTED")
-    answer = recorded(copy, clearance_status="REJECTED", error={"source": "SDI", "code": "00002"})
+    earlier = recorded_send(original, member, "2026-IT-0900", "c" * 64, clearance_status="ACCEPTED")
+    answer = recorded_send(
+        copy, member, "2026-IT-0900", "c" * 64, clearance_status="REJECTED", error={"source": "SDI", "code": "00002"}
+    )
     submissions_reconcile([answer.pk])
     answer.refresh_from_db()
     assert (answer.duplicate, answer.duplicate_of_id) == (DuplicateMatch.SAME, earlier.pk)
