@@ -39,7 +39,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,12 +49,13 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import ScratchDatabase, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SMALL = 1_000
@@ -76,50 +76,16 @@ OK = {
 }  # 286: HTMX's "stop polling", the timeline of an invoice that no longer changes  # invoices built and inserted at a time
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def company_number(n: int) -> str:
     """A valid Belgian company number (the last two digits: 97 minus the first eight modulo 97)."""
     first = 8_000_000 + n  # the first eight digits, a leading zero before them
     return f"0{first}{97 - first % 97:02d}"
 
 
-class Database:
-    """The bench's own PostgreSQL database beside DATABASE_URL's."""
-
-    def __init__(self, name: str = ""):
-        given = os.environ.get("DATABASE_URL", "")
-        if not given.startswith(("postgres://", "postgresql://")):
-            raise SystemExit("DATABASE_URL must name a PostgreSQL database (the bench creates its own beside it)")
-        self.name = name or f"bench_pages_{os.getpid()}"
-        self.admin_url = given
-        self.url = urlunsplit(urlsplit(given)._replace(path=f"/{self.name}"))
-
-    def _admin(self, sql: str, params=None) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql, params)
-
-    def create(self) -> None:
-        self._admin(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        self._admin(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [self.name],
-        )
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
-
-
 class Site:
     """The portal under gunicorn, in production's settings (DEBUG off) plus the bare view."""
 
-    def __init__(self, folder: Path, database: Database, workers: int, celery_workers: int):
+    def __init__(self, folder: Path, database: ScratchDatabase, workers: int, celery_workers: int):
         cache = os.environ.get("CACHE_URL", "")
         if not cache.startswith("redis://"):
             raise SystemExit("CACHE_URL must name a Redis database (redis://…), as in production")
@@ -585,7 +551,7 @@ def main():
 
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-pages-"))
     (folder / "var").mkdir()
-    database = Database(options.database)
+    database = ScratchDatabase("bench_pages", name=options.database)
     site = Site(folder, database, options.workers, options.celery_workers)
     if not options.database:
         database.create()

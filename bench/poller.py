@@ -39,7 +39,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,12 +47,13 @@ import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import ScratchDatabase, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CONCURRENCY = 2
@@ -61,12 +61,6 @@ BATCH = 100
 SIZES = (10_000, 100_000)
 QUEUE = f"bench-poller-{os.getpid()}"
 SANDBOX_WORKERS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def process_tree(pid: int) -> list[int]:
@@ -94,40 +88,8 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-class Database:
-    """The bench's own PostgreSQL database beside DATABASE_URL's, or a SQLite file in the scratch folder."""
-
-    def __init__(self, folder: Path):
-        given = os.environ.get("DATABASE_URL", "")
-        self.postgres = given.startswith(("postgres://", "postgresql://"))
-        if not self.postgres:
-            self.url = f"sqlite:///{folder / 'var' / 'db.sqlite3'}"
-            return
-        self.name = f"bench_poller_{os.getpid()}"
-        self.admin_url = given
-        self.url = urlunsplit(urlsplit(given)._replace(path=f"/{self.name}"))
-
-    def _admin(self, sql: str, params=None) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql, params)
-
-    def create(self) -> None:
-        if self.postgres:
-            self._admin(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        if self.postgres:
-            self._admin(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [self.name],
-            )
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
-
-
 class Stack:
-    def __init__(self, folder: Path, database: Database):
+    def __init__(self, folder: Path, database: ScratchDatabase):
         self.folder = folder
         self.port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{self.port}"
@@ -507,7 +469,7 @@ def main():
 
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-poller-"))
     (folder / "var").mkdir()
-    database = Database(folder)
+    database = ScratchDatabase("bench_poller", sqlite=folder / "var" / "db.sqlite3")
     database.create()
     stack = Stack(folder, database)
     try:

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from requests_toolbelt import MultipartEncoder
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import free_port  # noqa: E402
 from tests.samples import pdf, write_large_pdf  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -46,12 +46,6 @@ COMPANY = "0652381715"
 UPLOAD_QUERY = """mutation upload($vatnumber: String!, $filename: String!, $invoicetype: InvoiceTypeArgument!) {
   uploadFile(vatnumber: $vatnumber, filename: $filename, invoicetype: $invoicetype) { uuid amountOfPages }
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kb(pid: int, field: str) -> int:
