@@ -140,7 +140,7 @@ class Stack:
                 try:
                     if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # refused, or a worker still booting (a timeout)
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{url} did not start; see {self.folder}")
