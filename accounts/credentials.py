@@ -116,6 +116,15 @@ def credential_for(user: User) -> ClearfactsCredential | None:
     return ClearfactsCredential.objects.filter(user=user).first()
 
 
+def request_credential(user: User) -> ClearfactsCredential | None:
+    """The credential read with the request's user (accounts.oidc.ClearfactsOIDCBackend.get_user
+    loads both in one query), read now when it was not."""
+    try:
+        return user.clearfacts_credential
+    except ClearfactsCredential.DoesNotExist:
+        return None
+
+
 def access_token_for(user: User) -> str:
     """A Clearfacts access token for `user`, refreshed first if it is about to expire."""
     deadline = time.monotonic() + WAIT.total_seconds()

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from accounts.credentials import CredentialRefused, credential_for
+from accounts.credentials import CredentialRefused, request_credential
 from portal.htmx import redirect_with_next
 
 # Pages a user whose token was refused can still reach.
@@ -32,7 +32,7 @@ class ClearfactsCredentialMiddleware:
             return None
         if request.resolver_match and request.resolver_match.view_name in EXEMPT_VIEWS:
             return None
-        credential = credential_for(user)
+        credential = request_credential(user)
         if credential is not None and credential.is_valid:
             request.clearfacts_credential = credential
             return None

@@ -37,10 +37,13 @@ class ClearfactsOIDCBackend(OIDCAuthenticationBackend):
         self._token_response = None
 
     def get_user(self, user_id):
-        """The signed-in user of each request, with their membership and office in the same query:
-        nearly every page asks for the office (tenancy, the navigation)."""
+        """The signed-in user of each request, with their membership, office and Clearfacts
+        credential in the same query: nearly every page asks for the office (tenancy, the navigation),
+        and accounts.middleware checks the credential on every page."""
         try:
-            return self.UserModel.objects.select_related("membership__office").get(pk=user_id)
+            return self.UserModel.objects.select_related("membership__office", "clearfacts_credential").get(
+                pk=user_id
+            )
         except self.UserModel.DoesNotExist:
             return None
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib import messages
 from django.db import models
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -344,6 +345,7 @@ def vat_shown(country: str, tax_code: str) -> str:
 def invoice_detail(request, company_number, invoice_pk):
     """The invoice as its buyer will read it, and the exact payload that will be sent to Clearvo."""
     invoice = _invoice(request, invoice_pk)
+    prefetch_related_objects([invoice], "lines")  # read once, for the page and for the payload
     lines = list(invoice.lines.all())
     computed = totals.compute(invoice.country, lines)
     context = {

@@ -25,12 +25,17 @@ def navigation(request):
         return context
 
     visible = Administration.objects.visible_to(user).only("name", "company_number")
+    switcher = visible[:SWITCHER_LIMIT]
 
     def current():
         if getattr(request, "administration", None) is not None:
             return request.administration
         company_number = request.session.get("current_administration")
-        return visible.filter(company_number=company_number).first() if company_number else None
+        if not company_number:
+            return None
+        # Usually one of the switcher's, read once for both (the queryset keeps its rows).
+        listed = next((each for each in switcher if each.company_number == company_number), None)
+        return listed or visible.filter(company_number=company_number).first()
 
     match = request.resolver_match
     keeps_page = match is not None and set(match.kwargs) == {"company_number"}
@@ -38,7 +43,7 @@ def navigation(request):
         # `{% if may.submit %}`: what the user may do on the URL's administration (clearfacts_app.roles).
         may=may_on(user, getattr(request, "administration", None)),
         clearfacts_scopes=GrantedScopes(getattr(request, "clearfacts_credential", None)),
-        nav_administrations=visible[:SWITCHER_LIMIT],
+        nav_administrations=switcher,
         current_administration=SimpleLazyObject(current),
         switcher_view_name=match.view_name if keeps_page else "clearfacts_app:administration-detail",
     )

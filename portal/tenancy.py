@@ -76,5 +76,8 @@ class AdministrationMiddleware:
             Administration.objects.visible_to(request.user).select_related("office"),
             company_number=company_number,
         )
-        request.session["current_administration"] = company_number
+        if request.session.get("current_administration") != company_number:
+            # Written only when it changes: a session saved on every page is a write transaction
+            # (three round trips) on every request.
+            request.session["current_administration"] = company_number
         return None
