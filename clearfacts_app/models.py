@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Office
@@ -348,6 +350,9 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["administration", "-created_at", "-id"], name="activity_latest_idx"),
             models.Index(fields=["office", "-created_at", "-id"], name="activity_office_latest_idx"),
+            # The rows about one invoice (its e-mails to the buyer, its reviews, its evidence pack):
+            # found by the invoice, not by reading the company's whole history.
+            models.Index(F("administration"), KeyTransform("invoice", "data"), name="activity_invoice_idx"),
         ]
 
     def __str__(self):

@@ -5,6 +5,8 @@ from datetime import date
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -225,3 +227,36 @@ def test_writers_see_the_button_with_the_address_it_sends_to(signed_in, invoice)
     assert "E-mail to the buyer (fatture@rossi.example)" in section
     assert f'action="{url(invoice, "invoice-email-buyer")}"' in section
     assert 'name="csrfmiddlewaretoken"' in section
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="production's plan: SQLite's JSON lookup is a CASE no index matches"
+)
+def test_an_invoices_e_mails_are_found_by_the_invoice_not_by_reading_the_companys_history(
+    administration, member, invoice
+):
+    """The invoice page lists its e-mails through clearfacts_app's activity_invoice_idx: a company
+    with years of activity costs the page no more than a new one."""
+    Activity.objects.bulk_create(
+        Activity(
+            office_id=administration.office_id,
+            administration=administration,
+            actor=member,
+            action=action,
+            data={"invoice": invoice.pk + 1 + n, "to": "x@example.be"},
+        )
+        for n in range(3000)
+        for action in (buyer_mail.REQUESTED, "invoice.created")
+    )
+    buyer_mail.invoice_email_request(invoice=invoice, user=member)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE clearfacts_app_activity")
+
+    with CaptureQueriesContext(connection) as captured:
+        emails = buyer_mail.invoice_emails(invoice)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+
+    assert "activity_invoice_idx" in plan, plan
+    assert [email.to for email in emails] == ["fatture@rossi.example"]
