@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
@@ -31,7 +32,7 @@ from clearfacts_app.models import Administration, Document
 from invoicing import books, explanations
 from invoicing.models import BookFiling, Invoice, StatusAlert, StatusLimit, Submission
 
-PAGE_LIMIT = 50  # rows drawn; more is a longer page, not a more useful one (the filters narrow it)
+PAGE_SIZE = 25  # rows a page draws, as on the invoice lists; the less urgent are on the next pages
 State, Clearance = Submission.State, Submission.ClearanceStatus
 UNSENT = (State.QUEUED, State.SENDING, State.RETRYING)
 # The poller's reason_code once an UNDELIVERED invoice is past its mcDeadline (invoicing.polling.Reason).
@@ -140,15 +141,11 @@ class CompanyCounts:
 
 @dataclass
 class QueuePage:
-    items: list[QueueItem]  # at most `limit`, most urgent first
+    items: list[QueueItem]  # this page's, most urgent first
     total: int  # open items that match the filters
-    limit: int
+    matches: Page  # the page among the matches (its number, the previous and next)
     administrations: list[Administration] = field(default_factory=list)  # every one the reader may see
     counts: list[CompanyCounts] = field(default_factory=list)  # per company, filters aside
-
-    @property
-    def capped(self) -> bool:
-        return self.total > len(self.items)
 
 
 # --- reading the open items ---
@@ -413,11 +410,13 @@ def queue_items(
     administration=None,
     assignee=None,
     country=None,
-    limit: int = PAGE_LIMIT,
+    page=None,
+    per_page: int = PAGE_SIZE,
     administrations: list[Administration] | None = None,
 ) -> QueuePage:
-    """The queue `user` sees, narrowed by the filters that are set: at most `limit` items, the most
-    urgent first, with the number of every match and the counts per company (filters aside).
+    """The queue `user` sees, narrowed by the filters that are set: page `page` of the matches (the
+    first for a number that is not one, the last for one past the end), the most urgent first, with
+    the number of every match and the counts per company (filters aside).
 
     `administration` is an administration's pk; `assignee` "me", "none" (nobody) or a user's pk.
     Its queries are the same in number whatever the number of invoices or items. `administrations`:
@@ -431,10 +430,11 @@ def queue_items(
         for item in everything
         if _matches(item, user=user, problem=problem, administration=administration, assignee=assignee, country=country)
     ]
+    matches = Paginator(wanted, per_page).get_page(page)
     return QueuePage(
-        items=wanted[:limit],
+        items=list(matches.object_list),
         total=len(wanted),
-        limit=limit,
+        matches=matches,
         administrations=administrations,
         counts=_counts(everything),
     )

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from clearfacts_app.pages import list_filters
 from clearfacts_app.roles import may_each
 from invoicing import cockpit as queue
 from invoicing.cockpit_actions import assignees_for
@@ -40,7 +41,8 @@ def cockpit(request):
         administration=values.get("administration"),
         assignee=values.get("assignee"),
         country=values.get("country"),
-        limit=queue.PAGE_LIMIT,
+        page=request.GET.get("page"),
+        per_page=queue.PAGE_SIZE,
         administrations=administrations,
     )
     if wants_partial(request) and request.htmx.target == COUNTS:
@@ -57,6 +59,7 @@ def cockpit(request):
     context = {
         "form": form,
         "filtered": bool(values),
+        "filters": list_filters(**{name: str(value) for name, value in values.items()}),  # what page links keep
         "page": page,
         "problems": queue.Problem,
         "counts_id": COUNTS,

@@ -381,20 +381,44 @@ def test_the_counts_per_company_and_problem(administration, second, member):
     }
 
 
-def test_the_page_is_capped_and_says_so(client, administration, member):
+def test_the_queue_is_read_a_page_at_a_time_most_urgent_first(administration, member):
     for n in range(4):
         make.rejected(administration, member, invoice_number=f"R-{n}")
-    page = cockpit.queue_items(user=member, limit=3)
-    assert (len(page.items), page.total, page.capped) == (3, 4, True)
+    everything = [item.label for item in cockpit.queue_items(user=member).items]
+
+    first = cockpit.queue_items(user=member, per_page=3)
+    second = cockpit.queue_items(user=member, per_page=3, page="2")
+
+    assert (len(first.items), len(second.items), first.total, second.total) == (3, 1, 4, 4)
+    assert [item.label for item in first.items + second.items] == everything
+    assert cockpit.queue_items(user=member, per_page=3, page="9").items == second.items  # past the end: the last
+    assert cockpit.queue_items(user=member, per_page=3, page="x").items == first.items
 
 
-def test_the_page_says_when_it_shows_only_the_first_hundred(client, administration, member, monkeypatch):
-    monkeypatch.setattr(cockpit, "PAGE_LIMIT", 2)
+def test_the_page_links_to_the_next_one_keeping_its_filters(client, administration, member, monkeypatch):
+    monkeypatch.setattr(cockpit, "PAGE_SIZE", 2)
     for n in range(3):
         make.rejected(administration, member, invoice_number=f"R-{n}")
+    make.held(administration, member)  # filtered out
+    browser = signed_in(client, member)
+
+    first = browser.get(URL, {"problem": "rejected"}).text
+    assert len(rows(first)) == 2
+    assert "1 to 2 of 3, the most urgent first." in first
+    assert 'data-testid="cockpit-next" href="?problem=rejected&amp;page=2"' in first
+
+    second = browser.get(URL, {"problem": "rejected", "page": "2"}).text
+    assert len(rows(second)) == 1
+    assert "3 to 3 of 3" in second and 'data-testid="cockpit-previous"' in second
+    shown = re.findall(r'data-testid="item-link">([^<]+)<', first + second)
+    assert sorted(shown) == ["R-0", "R-1", "R-2"]
+
+
+def test_one_page_has_no_page_links(client, administration, member):
+    make.rejected(administration, member, invoice_number="R-0")
     page = signed_in(client, member).get(URL).text
-    assert len(rows(page)) == 2
-    assert "The 2 most urgent of 3 are shown" in page
+    assert len(rows(page)) == 1
+    assert 'data-testid="cockpit-next"' not in page and 'data-testid="cockpit-range"' not in page
 
 
 # --- the page ---
