@@ -41,9 +41,7 @@ class ClearfactsOIDCBackend(OIDCAuthenticationBackend):
         credential in the same query: nearly every page asks for the office (tenancy, the navigation),
         and accounts.middleware checks the credential on every page."""
         try:
-            return self.UserModel.objects.select_related("membership__office", "clearfacts_credential").get(
-                pk=user_id
-            )
+            return self.UserModel.objects.select_related("membership__office", "clearfacts_credential").get(pk=user_id)
         except self.UserModel.DoesNotExist:
             return None
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from clearfacts_app.models import Administration, Document
 from invoicing import books, explanations
 from invoicing.models import BookFiling, Invoice, StatusAlert, StatusLimit, Submission
+from portal.parsing import is_number
 
 PAGE_SIZE = 25  # rows a page draws, as on the invoice lists; the less urgent are on the next pages
 State, Clearance = Submission.State, Submission.ClearanceStatus
@@ -415,7 +416,7 @@ def queue_items(
     administrations: list[Administration] | None = None,
 ) -> QueuePage:
     """The queue `user` sees, narrowed by the filters that are set: page `page` of the matches (the
-    first for a number that is not one, the last for one past the end), the most urgent first, with
+    first for anything but a number from 1 up, the last for one past the end), the most urgent first, with
     the number of every match and the counts per company (filters aside).
 
     `administration` is an administration's pk; `assignee` "me", "none" (nobody) or a user's pk.
@@ -430,7 +431,9 @@ def queue_items(
         for item in everything
         if _matches(item, user=user, problem=problem, administration=administration, assignee=assignee, country=country)
     ]
-    matches = Paginator(wanted, per_page).get_page(page)
+    # Django's get_page shows the last page for 0; anything but a number from 1 up is the first.
+    number = int(page) if is_number(page) and int(page) >= 1 else 1
+    matches = Paginator(wanted, per_page).get_page(number)
     return QueuePage(
         items=list(matches.object_list),
         total=len(wanted),

@@ -13,7 +13,9 @@ from tests.factories import make_administration
 
 
 def writes(captured) -> list[str]:
-    return [query["sql"] for query in captured.captured_queries if not query["sql"].lstrip().upper().startswith("SELECT")]
+    return [
+        query["sql"] for query in captured.captured_queries if not query["sql"].lstrip().upper().startswith("SELECT")
+    ]
 
 
 def looked_up_by_number(client, page: str) -> tuple[str, int]:
