@@ -17,6 +17,7 @@ The queue is then sorted and filtered in memory: the open items are few next to 
 counting them per company from the same rows costs nothing more.
 """
 
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -431,9 +432,10 @@ def queue_items(
         for item in everything
         if _matches(item, user=user, problem=problem, administration=administration, assignee=assignee, country=country)
     ]
-    # Django's get_page shows the last page for 0; anything but a number from 1 up is the first.
-    number = int(page) if is_number(page) and int(page) >= 1 else 1
-    matches = Paginator(wanted, per_page).get_page(number)
+    # Django's get_page shows the last page for 0 or less: anything but a number from 1 up is the
+    # first. A number longer than any page count is past the end (and beyond what int() takes).
+    number = (int(page) if len(page) <= 18 else sys.maxsize) if is_number(page) else 1
+    matches = Paginator(wanted, per_page).get_page(max(number, 1))
     return QueuePage(
         items=list(matches.object_list),
         total=len(wanted),
