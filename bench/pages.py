@@ -446,14 +446,21 @@ class Seeder:
         }
 
 
-def query_counts(user, pages: dict[str, str]) -> dict[str, int]:
-    """Each page's SQL queries, served in this process by the test client (session and user included)."""
-    from django.db import connection
+def signed_in(user):
+    """A test client in this process, signed in as `user` with the site's authentication backend."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(user, backend="accounts.oidc.ClearfactsOIDCBackend")
+    return client
+
+
+def query_counts(user, pages: dict[str, str]) -> dict[str, int]:
+    """Each page's SQL queries, served in this process by the test client (session and user included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(user)
     counts = {}
     for name, url in pages.items():
         headers = HTMX if name in PARTIALS else {}
@@ -469,10 +476,7 @@ def query_counts(user, pages: dict[str, str]) -> dict[str, int]:
 def cpu_costs(user, pages: dict[str, str], *, rounds: int = 10) -> dict[str, float]:
     """Each page's CPU time in this process (the test client, one request at a time, the fastest of
     `rounds`), in ms: what the page itself costs, steadier than latencies on a shared machine."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user, backend="accounts.oidc.ClearfactsOIDCBackend")
+    client = signed_in(user)
     costs = {}
     for name, url in pages.items():
         headers = HTMX if name in PARTIALS else {}
@@ -488,10 +492,8 @@ def cpu_costs(user, pages: dict[str, str], *, rounds: int = 10) -> dict[str, flo
 
 def session_cookie(user) -> dict[str, str]:
     from django.conf import settings
-    from django.test import Client
 
-    client = Client()
-    client.force_login(user, backend="accounts.oidc.ClearfactsOIDCBackend")
+    client = signed_in(user)
     return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
 
 

@@ -172,7 +172,7 @@ def make_document(administration, uploader, filename="factuur.pdf", **fields) ->
     document = Document.objects.create(
         administration=administration, uploaded_by=uploader, filename=filename, **(defaults | fields)
     )
-    # As clearfacts_app.documents.store keeps it.
+    # As clearfacts_app.documents.document_create keeps it.
     Administration.objects.filter(pk=administration.pk).update(document_count=F("document_count") + 1)
     return document
 
