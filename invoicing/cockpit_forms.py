@@ -1,6 +1,7 @@
 """The clearance queue's filters (invoicing.cockpit_views): a GET form whose invalid values are ignored."""
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.cockpit import Problem
@@ -36,6 +37,12 @@ class QueueFilterForm(forms.Form):
             ("", _("Every company")),
             *((administration.pk, administration.name) for administration in administrations),
         ]
+
+    def fragment_key(self) -> str:
+        """What the form's HTML depends on: the language, the values given and the companies offered
+        (the page keeps the drawn form under it, in the `fragments` cache)."""
+        values = [self.data.get(name) for name in self.fields] if self.is_bound else None
+        return repr((get_language(), values, self.fields["administration"].choices[1:]))
 
     def values(self) -> dict:
         """The valid values that are set (a value that is not valid counts as not set)."""

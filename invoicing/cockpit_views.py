@@ -11,6 +11,7 @@ from clearfacts_app.roles import may_each
 from invoicing import cockpit as queue
 from invoicing.cockpit_actions import assignees_for
 from invoicing.cockpit_forms import QueueFilterForm
+from invoicing.cockpit_rows import item_view
 from portal.htmx import wants_partial
 
 TEMPLATE = "invoicing/cockpit.html"
@@ -46,7 +47,8 @@ def cockpit(request):
         administrations=administrations,
     )
     if wants_partial(request) and request.htmx.target == COUNTS:
-        response = render(request, f"{TEMPLATE}#counts", {"page": page, "counts_id": COUNTS})
+        counts = {"page": page, "problems": queue.Problem, "counts_id": COUNTS, "refresh_seconds": REFRESH_SECONDS}
+        response = render(request, f"{TEMPLATE}#counts", counts)
         patch_vary_headers(response, ["HX-Request", "HX-Target"])
         return response
 
@@ -56,6 +58,10 @@ def cockpit(request):
     may_draft = any(item.may.draft for item in page.items)
     may_submit = any(item.may.submit for item in page.items)
     may_upload = any(item.document is not None and item.may.upload for item in page.items)
+    for position, item in enumerate(page.items, start=1):
+        item.view = item_view(
+            item, reader=request.user, position=position, choose_column=may_draft or may_submit or may_upload
+        )
     context = {
         "form": form,
         "filtered": bool(values),

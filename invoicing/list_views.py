@@ -8,14 +8,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clearfacts_app.pages import list_filters
 from clearfacts_app.roles import Action, checks_each_row, may_each, requires
 from clearfacts_app.tabs import administration_tab
 from invoicing import books, selectors, services
+from invoicing.list_rows import row_view
 from invoicing.models import BookFiling, DestinationCountry, Invoice
 from portal.htmx import wants_partial
 from portal.parsing import is_number
@@ -91,6 +92,11 @@ class InvoiceFilterForm(forms.Form):
             )
         return data
 
+    def fragment_key(self) -> str:
+        """What the form's HTML depends on besides its list's address: the language and the values
+        given (the list keeps the drawn form under it, in the `fragments` cache)."""
+        return repr((get_language(), [self.data.get(name) for name in self.fields]))
+
     def values(self) -> dict:
         """The valid values that are set."""
         self.is_valid()
@@ -116,6 +122,16 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
     allowed = may_each(request.user, {row.invoice.administration_id for row in page.rows})
     for row in page.rows:
         row.invoice.may = allowed[row.invoice.administration_id]
+    has_accepted = any(books.can_file(row.invoice) and row.invoice.may.submit for row in page.rows)
+    may_submit_drafts = any(row.invoice.is_editable and row.invoice.may.submit for row in page.rows)
+    may_act = any(row.invoice.may.draft for row in page.rows)
+    for row in page.rows:
+        row.view = row_view(
+            row,
+            choose_column=may_act or has_accepted or may_submit_drafts,
+            actions_column=may_act,
+            show_administration=show_administration,
+        )
     return {
         "filter_form": form,
         "filters": list_filters(**{name: str(value) for name, value in values.items()}),
@@ -124,9 +140,9 @@ def _list_context(request, invoices, *, list_url: str, show_administration: bool
         "list_url": list_url,
         "results_id": RESULTS,
         "show_administration": show_administration,
-        "has_accepted": any(books.can_file(row.invoice) and row.invoice.may.submit for row in page.rows),
-        "may_submit_drafts": any(row.invoice.is_editable and row.invoice.may.submit for row in page.rows),
-        "may_act": any(row.invoice.may.draft for row in page.rows),
+        "has_accepted": has_accepted,
+        "may_submit_drafts": may_submit_drafts,
+        "may_act": may_act,
     }
 
 

@@ -17,8 +17,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from clearfacts_app.models import Administration
 from invoicing import explanations, payload, totals
@@ -151,6 +151,7 @@ class InvoiceRow:
     invoice: Invoice
     totals: totals.Totals
     submission: "Submission | None" = None  # the one being sent, while the invoice is SUBMITTING
+    view: object = None  # the row as its list shows it (invoicing.list_rows.RowView), set by the list
 
     @property
     def gross(self) -> Decimal:
@@ -364,8 +365,13 @@ def violations_of(submission: Submission) -> list[Violation]:
 
 @dataclass(frozen=True)
 class EventRow:
-    event: ClearanceEvent
+    """A clearance event as a timeline shows it, and all that invoicing/clearance_events.html reads:
+    the timeline keeps the drawn events under their value (the `fragments` cache)."""
+
+    status: str
     label: str  # the status in the reader's language
+    at: datetime
+    message: str
 
 
 @dataclass
@@ -472,10 +478,17 @@ class Attempt:
     def violations(self) -> list[Violation]:
         return violations_of(self.submission)
 
-    @property
+    @cached_property
     def events_newest_first(self) -> list[EventRow]:
-        labels = dict(Submission.ClearanceStatus.choices)
-        return [EventRow(event, str(labels.get(event.status, event.status))) for event in self.events[::-1]]
+        return [
+            EventRow(event.status, choice_label(Submission.ClearanceStatus, event.status), event.at, event.message)
+            for event in self.events[::-1]
+        ]
+
+    @property
+    def events_key(self) -> str:
+        """What the drawn events depend on: their values, the language and the time zone."""
+        return repr((get_language(), timezone.get_current_timezone_name(), self.events_newest_first))
 
     @property
     def settled(self) -> bool:

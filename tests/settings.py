@@ -45,3 +45,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Live-server request threads must not keep connections open, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Unit tests that do not start a sandbox must not reach whatever answers on the site's own port (a
+# `make run` on localhost:8000 beside the suite): nothing listens on port 9, so Clearfacts and Clearvo
+# "could not be reached" whatever runs on the machine. Tests that talk to a sandbox set its address.
+if not os.environ.get("CLEARFACTS_GRAPHQL_URL"):
+    CLEARFACTS_GRAPHQL_URL = "http://127.0.0.1:9/sandbox/clearfacts/graphql"
+if not os.environ.get("CLEARVO_API_URL"):
+    CLEARVO_API_URL = "http://127.0.0.1:9/sandbox/clearvo/v1"

@@ -501,6 +501,47 @@ def test_the_counts_refresh_alone(client, administration, member):
     assert 'data-testid="cockpit-item"' not in response.text
 
 
+def test_the_refreshed_counts_are_the_counts_the_page_showed(client, administration, member):
+    """The refresh replaces the section with the same table: its per-problem column headings included."""
+    make.rejected(administration, member)
+    reader = signed_in(client, member)
+    page = reader.get(URL).text
+    section = page[page.index('<section id="cockpit-counts"') :]
+    section = section[: section.index("</section>") + len("</section>")]
+    refreshed = reader.get(URL, headers={"HX-Request": "true", "HX-Target": "cockpit-counts"}).text.strip()
+    assert refreshed == section.strip()
+    assert "Rejected by the authority" in refreshed
+
+
+def test_the_counts_and_the_filters_follow_each_change_though_their_html_is_kept(client, administration, member):
+    """The page keeps its drawn counts and filter form under what they show (the `fragments` cache)."""
+    make.rejected(administration, member)
+    reader = signed_in(client, member)
+    assert 'data-testid="count-total">1<' in reader.get(URL).text
+    make.rejected(administration, member)
+    type(administration).objects.filter(pk=administration.pk).update(name="Bakkerij Peeters BV")
+    page = reader.get(URL).text
+    assert 'data-testid="count-total">2<' in page
+    assert f'<option value="{administration.pk}">Bakkerij Peeters BV</option>' in page
+    assert (
+        f'<option value="{administration.pk}" selected>' in reader.get(URL, {"administration": administration.pk}).text
+    )
+    assert "Elk probleem" in signed_in(client, member, language="nl").get(URL).text
+
+
+def test_an_items_row_follows_each_change_though_its_html_is_kept(client, administration, member):
+    rejected = make.rejected(administration, member)
+    reader = signed_in(client, member)
+    assert 'data-testid="assignee"><span class="text-body-secondary">Nobody</span>' in reader.get(URL).text
+    Invoice.objects.filter(pk=rejected.invoice.pk).update(assignee=member, invoice_number="F-RENAMED")
+    page = reader.get(URL).text
+    assert f'data-testid="assignee">{member.get_full_name()}</td>' in page and ">F-RENAMED</a>" in page
+    assert (
+        "Niemand" not in page
+        and "Geweigerd door de belastingadministratie" in signed_in(client, member, language="nl").get(URL).text
+    )
+
+
 def test_the_top_bar_links_to_the_queue_for_who_sees_a_company(
     client, administration, member, colleague_without_access
 ):

@@ -37,11 +37,19 @@ def test_the_fixed_variable_names_are_the_ones_read():
 
 
 def test_embedded_defaults_point_the_services_at_this_sites_sandbox():
-    assert settings.SANDBOX
-    assert settings.CLEARFACTS_OIDC_ISSUER == f"{settings.SITE_URL}/sandbox/clearfacts"
-    assert settings.CLEARFACTS_GRAPHQL_URL == f"{settings.SITE_URL}/sandbox/clearfacts/graphql"
-    assert settings.CLEARVO_API_URL == f"{settings.SITE_URL}/sandbox/clearvo/v1"
-    assert settings.CLEARVO_API_KEY.startswith("ck_test_")
+    from portal import settings as embedded  # the portal's own, before tests/settings.py moves the services away
+
+    assert embedded.SANDBOX
+    assert embedded.CLEARFACTS_OIDC_ISSUER == f"{embedded.SITE_URL}/sandbox/clearfacts"
+    assert embedded.CLEARFACTS_GRAPHQL_URL == f"{embedded.SITE_URL}/sandbox/clearfacts/graphql"
+    assert embedded.CLEARVO_API_URL == f"{embedded.SITE_URL}/sandbox/clearvo/v1"
+    assert embedded.CLEARVO_API_KEY.startswith("ck_test_")
+
+
+def test_unit_tests_reach_no_service_on_the_sites_own_port():
+    """A `make run` on localhost:8000 beside the suite must not answer the unit tests' calls."""
+    assert settings.CLEARFACTS_GRAPHQL_URL.startswith("http://127.0.0.1:9/")
+    assert settings.CLEARVO_API_URL.startswith("http://127.0.0.1:9/")
 
 
 def test_the_oidc_failure_redirect_leads_to_the_sign_in_page(client, db):
