@@ -111,7 +111,10 @@ def invoice_status(request, company_number, invoice_pk):
     badge = selectors.invoice_status_badge(invoice)
     if not wants_partial(request):
         return redirect(_detail_url(invoice))
-    html = render_to_string(f"{LIST_TEMPLATE}#status_badge", {"invoice": invoice, "badge": badge}, request=request)
+    # A list row's badge (?phone=1) also redraws the copy a phone reads under the number.
+    phone = request.GET.get("phone") == "1"
+    context = {"invoice": invoice, "badge": badge, "phone": phone, "oob": phone}
+    html = render_to_string(f"{LIST_TEMPLATE}#status_badge", context, request=request)
     response = HttpResponse(html) if badge.live else HttpResponseStopPolling(html)
     patch_vary_headers(response, ["HX-Request"])
     patch_cache_control(response, private=True, no_cache=True)

@@ -208,8 +208,9 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "cache"}
     }
 
-# Drawn fragments of pages, kept under everything they show (an invoice list's rows and filters,
-# invoicing.list_rows): nothing in them can go stale, so each process keeps its own, in memory.
+# Drawn fragments of pages kept under everything they show: list and queue rows, filter forms, the
+# queue's counts, clearance events (docs/performance.md, "Kept fragments"). Nothing in them can go
+# stale and equal values draw equal HTML everywhere, so each process keeps its own, in memory.
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",

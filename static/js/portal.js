@@ -19,6 +19,15 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// The language menu goes back to the address the page shows when it is used: filters and pages
+// drawn by HTMX push their address after the menu was drawn with the first one.
+document.addEventListener("submit", (event) => {
+  const next = event.target.querySelector("input[data-current-address]");
+  if (next) {
+    next.value = window.location.pathname + window.location.search;
+  }
+});
+
 // The app info form's preview: the badge and icon as Clearfacts will show them. Styles are set
 // through the DOM (allowed by the CSP), never as inline style attributes.
 function updateBadgePreview(form) {

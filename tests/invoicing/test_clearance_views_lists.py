@@ -67,7 +67,7 @@ def test_a_row_being_sent_shows_its_submissions_state(client, member, administra
         badge = badge_of(row_of(page(client, member, address), "R-1"))
 
         assert f'data-testid="invoice-status">{label}</span>' in badge
-        assert (f'hx-get="{status_url(invoice)}" hx-trigger="every 2s"' in badge) is live
+        assert (f'hx-get="{status_url(invoice)}?phone=1" hx-trigger="every 2s"' in badge) is live
 
 
 def test_a_row_follows_its_invoice_until_the_authority_decides(client, member, administration):
@@ -88,6 +88,25 @@ def test_a_row_follows_its_invoice_until_the_authority_decides(client, member, a
     accepted = client.get(status_url(invoice), headers=HTMX)
     assert accepted.status_code == 286 and 'data-testid="invoice-status">Accepted</span>' in accepted.text
     assert "hx-trigger" not in accepted.text
+
+
+def test_a_rows_answers_also_redraw_the_badge_a_phone_reads(client, member, administration):
+    """On a phone the status column is hidden and the badge under the number is read: the row's
+    polling badge brings that copy along (out of band); elsewhere the answer is the badge alone."""
+    invoice = make_invoice(administration, member, invoice_number="R-3", status=Status.PENDING)
+    client.force_login(member)
+    row = row_of(page(client, member, tab_url(administration)), "R-3")
+    assert f'hx-get="{status_url(invoice)}?phone=1"' in row
+    assert f'<span id="invoice-status-phone-{invoice.pk}" class="badge invoice-status invoice-status-pending">' in row
+
+    Invoice.objects.filter(pk=invoice.pk).update(status=Status.ACCEPTED)
+    answer = client.get(f"{status_url(invoice)}?phone=1", headers=HTMX)
+    assert answer.status_code == 286
+    assert (
+        f'id="invoice-status-phone-{invoice.pk}" class="badge invoice-status invoice-status-accepted" hx-swap-oob="true">Accepted</span>'
+        in answer.text
+    )
+    assert "invoice-status-phone" not in client.get(status_url(invoice), headers=HTMX).text
 
 
 def test_settled_rows_do_not_ask_and_a_page_without_sends_reads_no_submission(
