@@ -26,12 +26,13 @@ from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clearfacts_app.models import Administration, Document
 from invoicing import books, explanations
 from invoicing.models import BookFiling, Invoice, StatusAlert, StatusLimit, Submission
+from portal.fragments import fragment_key
 from portal.parsing import is_number
 
 PAGE_SIZE = 25  # rows a page draws, as on the invoice lists; the less urgent are on the next pages
@@ -154,9 +155,7 @@ class QueuePage:
     def counts_key(self) -> str:
         """What the counts' HTML depends on besides its address: the language and every count (the
         page keeps the drawn counts under it, in the `fragments` cache)."""
-        return repr(
-            (get_language(), [(row.administration.pk, row.administration.name, row.cells()) for row in self.counts])
-        )
+        return fragment_key([(row.administration.pk, row.administration.name, row.cells()) for row in self.counts])
 
 
 # --- reading the open items ---

@@ -1,11 +1,11 @@
 """The clearance queue's filters (invoicing.cockpit_views): a GET form whose invalid values are ignored."""
 
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.cockpit import Problem
 from invoicing.models import DestinationCountry
+from portal.fragments import fragment_key
 
 SMALL_SELECT = {"class": "form-select form-select-sm"}
 ASSIGNEES = [("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody"))]
@@ -42,7 +42,7 @@ class QueueFilterForm(forms.Form):
         """What the form's HTML depends on: the language, the values given and the companies offered
         (the page keeps the drawn form under it, in the `fragments` cache)."""
         values = [self.data.get(name) for name in self.fields] if self.is_bound else None
-        return repr((get_language(), values, self.fields["administration"].choices[1:]))
+        return fragment_key(values, self.fields["administration"].choices[1:])
 
     def values(self) -> dict:
         """The valid values that are set (a value that is not valid counts as not set)."""

@@ -58,10 +58,9 @@ def cockpit(request):
     may_draft = any(item.may.draft for item in page.items)
     may_submit = any(item.may.submit for item in page.items)
     may_upload = any(item.document is not None and item.may.upload for item in page.items)
+    may_act = may_draft or may_submit or may_upload
     for position, item in enumerate(page.items, start=1):
-        item.view = item_view(
-            item, reader=request.user, position=position, choose_column=may_draft or may_submit or may_upload
-        )
+        item.view = item_view(item, reader=request.user, position=position, choose_column=may_act)
     context = {
         "form": form,
         "filtered": bool(values),
@@ -74,7 +73,7 @@ def cockpit(request):
         "may_assign": may_draft,  # assign and poll need DRAFT; retry and hold SUBMIT (a document's retry UPLOAD)
         "may_retry": may_submit or may_upload,
         "may_hold": may_submit,
-        "may_act": may_draft or may_submit or may_upload,
+        "may_act": may_act,
         "candidates": _candidates(page.items) if may_draft else [],
     }
     response = render(request, TEMPLATE, context)

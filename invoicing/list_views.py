@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clearfacts_app.pages import list_filters
@@ -18,6 +18,7 @@ from clearfacts_app.tabs import administration_tab
 from invoicing import books, selectors, services
 from invoicing.list_rows import row_view
 from invoicing.models import BookFiling, DestinationCountry, Invoice
+from portal.fragments import fragment_key
 from portal.htmx import wants_partial
 from portal.parsing import is_number
 
@@ -95,7 +96,7 @@ class InvoiceFilterForm(forms.Form):
     def fragment_key(self) -> str:
         """What the form's HTML depends on besides its list's address: the language and the values
         given (the list keeps the drawn form under it, in the `fragments` cache)."""
-        return repr((get_language(), [self.data.get(name) for name in self.fields]))
+        return fragment_key([self.data.get(name) for name in self.fields])
 
     def values(self) -> dict:
         """The valid values that are set."""

@@ -17,8 +17,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clearfacts_app.models import Administration
 from invoicing import explanations, payload, totals
@@ -33,6 +33,7 @@ from invoicing.models import (
     key_mode,
 )
 from portal.choices import choice_label
+from portal.fragments import fragment_key
 from portal.parsing import is_number
 
 PAGE_SIZE = 25
@@ -488,7 +489,7 @@ class Attempt:
     @property
     def events_key(self) -> str:
         """What the drawn events depend on: their values, the language and the time zone."""
-        return repr((get_language(), timezone.get_current_timezone_name(), self.events_newest_first))
+        return fragment_key(self.events_newest_first)
 
     @property
     def settled(self) -> bool:
