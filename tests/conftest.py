@@ -14,6 +14,7 @@ from django.utils import translation
 
 from accounts.models import Membership, User
 from tests.factories import make_administration, make_office, make_user
+from tests.in_flight import wait_for_requests_in_flight
 
 pytest_plugins = ["tests.portal_site", "tests.seeded", "tests.signed_in"]
 
@@ -279,13 +280,17 @@ def wait_for_worker(worker) -> None:
 @pytest.fixture
 def live_worker(session_worker):
     """The session's real Celery worker, started again if a test stopped it (with the queue emptied
-    first: tasks other tests left there are not this test's)."""
+    first: tasks other tests left there are not this test's). When the test ends, the task it is
+    running finishes before the tables are emptied: a send read before the flush would otherwise
+    reach the sandbox after it, and be logged in the next test's tables."""
     if not session_worker.running:
         from portal.celery import app
 
         app.control.purge()
         session_worker.start()
-    return session_worker
+    yield session_worker
+    if session_worker.running:
+        session_worker.finish_current_task()
 
 
 @pytest.fixture
@@ -323,10 +328,22 @@ class Worker:
     def __init__(self, env, log_dir: Path):
         self.env, self.log_dir, self.generation, self.process = env, log_dir, 0, None
 
+    @property
+    def name(self) -> str:
+        return f"w{self.generation}"
+
     def start(self):
         self.generation += 1
-        self.process = Process(worker_args(f"w{self.generation}"), self.env, self.log_dir / f"{self.generation}.log")
+        self.process = Process(worker_args(self.name), self.env, self.log_dir / f"{self.generation}.log")
         wait_for_worker(self.process)
+
+    def finish_current_task(self):
+        """Waits until the worker answers a ping: a solo pool reads control messages only between
+        tasks, so its answer means the task it was running has ended."""
+        from portal.celery import app
+
+        node = f"{self.name}-{os.getpid()}@{socket.gethostname()}"
+        app.control.ping(destination=[node], timeout=QUIET_WAIT_SECONDS, limit=1)
 
     def kill(self):
         os.killpg(self.process.popen.pid, signal.SIGKILL)
@@ -372,32 +389,34 @@ def wait_for_other_transactions(cursor) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _flush_when_the_database_is_quiet():
-    """A committed test ends with every table truncated. A background task still finishing (a
-    worker writing its last status, the sandbox answering it) holds row locks the TRUNCATE must
-    wait for, while its next foreign-key check waits for the TRUNCATE: PostgreSQL then kills one of
-    them as a deadlock. So the flush waits until the other sessions are out of their transactions,
-    and a deadlock that still happens is tried again (the other side has then committed)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
+    """A committed test ends with every table truncated. Whatever still runs then must finish first:
+    - a live-server thread still answering (a worker's send, a browser's poll) would otherwise read
+      the emptied tables and write into the next test's (tests/in_flight.py);
+    - on PostgreSQL, a background task still finishing (a worker writing its last status, the
+      sandbox answering it) holds row locks the TRUNCATE must wait for, while its next foreign-key
+      check waits for the TRUNCATE: PostgreSQL then kills one of them as a deadlock. So the flush
+      waits until the other sessions are out of their transactions, and a deadlock that still
+      happens is tried again (the other side has then committed)."""
     from django.db import OperationalError
-    from django.db.backends.postgresql.operations import DatabaseOperations
 
-    flush = DatabaseOperations.execute_sql_flush
+    operations = type(connection.ops)
+    flush = operations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
         for attempt in range(4):
-            with self.connection.cursor() as cursor:
-                wait_for_other_transactions(cursor)
+            wait_for_requests_in_flight(QUIET_WAIT_SECONDS)
+            if self.connection.vendor == "postgresql":
+                with self.connection.cursor() as cursor:
+                    wait_for_other_transactions(cursor)
             try:
                 return flush(self, sql_list)
             except OperationalError as error:
                 if "deadlock detected" not in str(error) or attempt == 3:
                     raise
 
-    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    operations.execute_sql_flush = execute_sql_flush
     yield
-    DatabaseOperations.execute_sql_flush = flush
+    operations.execute_sql_flush = flush
 
 
 @pytest.fixture(scope="session", autouse=True)

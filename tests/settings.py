@@ -53,3 +53,6 @@ if not os.environ.get("CLEARFACTS_GRAPHQL_URL"):
     CLEARFACTS_GRAPHQL_URL = "http://127.0.0.1:9/sandbox/clearfacts/graphql"
 if not os.environ.get("CLEARVO_API_URL"):
     CLEARVO_API_URL = "http://127.0.0.1:9/sandbox/clearvo/v1"
+
+# Counts the live server's requests being answered, so a test's flush waits for them (tests/in_flight.py).
+MIDDLEWARE = ["tests.in_flight.RequestsInFlightMiddleware", *MIDDLEWARE]  # noqa: F405
