@@ -106,15 +106,27 @@ def role_on(user, administration) -> str | None:
         if membership is None or membership.office_id != administration.office_id:
             role = None
         else:
-            role = (
+            role = _effective(
+                user,
                 AdministrationAccess.objects.filter(user=user, administration=administration)
                 .values_list("role", flat=True)
-                .first()
+                .first(),
             )
-            if role is not None and is_office_admin(user):
-                role = Role.MANAGER
         cache[administration.pk] = role
     return cache[administration.pk]
+
+
+def _effective(user, access_role: str | None) -> str | None:
+    """The role an access row gives `user`: an office administrator manages every administration they see."""
+    if access_role is not None and is_office_admin(user):
+        return Role.MANAGER
+    return access_role
+
+
+def role_known(user, administration, access_role: str | None) -> None:
+    """Records the role of `user`'s access row on `administration`, read together with it within
+    the user's own office (the tenancy middleware), so that `role_on` need not ask again."""
+    user.__dict__.setdefault("_roles_on", {})[administration.pk] = _effective(user, access_role)
 
 
 def roles_on(user, administration_ids) -> dict[int, str]:
@@ -129,8 +141,7 @@ def roles_on(user, administration_ids) -> dict[int, str]:
     rows = AdministrationAccess.objects.filter(
         user=user, administration__in=ids, administration__office_id=membership.office_id
     ).values_list("administration_id", "role")
-    office_admin = is_office_admin(user)
-    roles = {pk: (Role.MANAGER if office_admin else role) for pk, role in rows}
+    roles = {pk: _effective(user, role) for pk, role in rows}
     cache = user.__dict__.setdefault("_roles_on", {})
     cache.update({pk: roles.get(pk) for pk in ids if isinstance(pk, int)})
     return roles

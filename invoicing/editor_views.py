@@ -72,7 +72,9 @@ def _detail_url(invoice: Invoice) -> str:
 
 
 def _invoice(request, invoice_pk) -> Invoice:
-    return get_object_or_404(request.administration.invoices.select_related("administration"), pk=invoice_pk)
+    # The invoicing profile comes along: the page's review box and books box both read it.
+    invoices = request.administration.invoices.select_related("administration__invoicing_profile")
+    return get_object_or_404(invoices, pk=invoice_pk)
 
 
 def author_language(request) -> str:

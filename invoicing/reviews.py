@@ -314,7 +314,8 @@ class ReviewBox:
 
 def review_box(*, invoice: Invoice, user) -> ReviewBox:
     """What the Review box of the invoice page shows `user`, and which of its buttons they may use."""
-    if not four_eyes_on(invoice.administration):
+    profile = getattr(invoice.administration, "invoicing_profile", None)  # often read with the invoice
+    if profile is None or not profile.four_eyes:
         return ReviewBox(invoice=invoice, four_eyes=False)
     approvals = list(invoice.approvals.select_related("approver").order_by("-invoice_version", "-pk"))
     current = next(

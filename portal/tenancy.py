@@ -7,6 +7,7 @@ administration and is scoped through it. Outsiders get 404, never 403.
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.db import models
+from django.db.models import F
 from django.shortcuts import get_object_or_404, resolve_url
 
 from portal.htmx import redirect_with_next
@@ -71,11 +72,18 @@ class AdministrationMiddleware:
         if company_number is None or not request.user.is_authenticated:
             return None
         from clearfacts_app.models import Administration
+        from clearfacts_app.roles import role_known
 
-        request.administration = get_object_or_404(
-            Administration.objects.visible_to(request.user).select_related("office"),
+        # The user's own access row is already joined to find the administration: its role comes
+        # along, so the page's permission checks ask the database nothing more.
+        administration = get_object_or_404(
+            Administration.objects.visible_to(request.user)
+            .select_related("office")
+            .annotate(access_role=F("accesses__role")),
             company_number=company_number,
         )
+        role_known(request.user, administration, administration.access_role)
+        request.administration = administration
         if request.session.get("current_administration") != company_number:
             # Written only when it changes: a session saved on every page is a write transaction
             # (three round trips) on every request.
