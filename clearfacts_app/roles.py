@@ -98,7 +98,7 @@ def role_on(user, administration) -> str | None:
     """
     if administration is None or not getattr(user, "is_authenticated", False):
         return None
-    cache = user.__dict__.setdefault("_roles_on", {})
+    cache = _roles_cache(user)
     if administration.pk not in cache:
         from clearfacts_app.models import AdministrationAccess  # the models import Role from here
 
@@ -126,7 +126,12 @@ def _effective(user, access_role: str | None) -> str | None:
 def role_known(user, administration, access_role: str | None) -> None:
     """Records the role of `user`'s access row on `administration`, read together with it within
     the user's own office (the tenancy middleware), so that `role_on` need not ask again."""
-    user.__dict__.setdefault("_roles_on", {})[administration.pk] = _effective(user, access_role)
+    _roles_cache(user)[administration.pk] = _effective(user, access_role)
+
+
+def _roles_cache(user) -> dict[int, str | None]:
+    """{administration id: role} already worked out for `user` in this request (dropped by `forget_roles`)."""
+    return user.__dict__.setdefault("_roles_on", {})
 
 
 def roles_on(user, administration_ids) -> dict[int, str]:
@@ -142,8 +147,7 @@ def roles_on(user, administration_ids) -> dict[int, str]:
         user=user, administration__in=ids, administration__office_id=membership.office_id
     ).values_list("administration_id", "role")
     roles = {pk: _effective(user, role) for pk, role in rows}
-    cache = user.__dict__.setdefault("_roles_on", {})
-    cache.update({pk: roles.get(pk) for pk in ids if isinstance(pk, int)})
+    _roles_cache(user).update({pk: roles.get(pk) for pk in ids if isinstance(pk, int)})
     return roles
 
 
